@@ -1,0 +1,77 @@
+/**
+ * The effects machines may ask for, the integration (queue) that carries out each, and the
+ * deterministic job id that makes a repeated request the same job.
+ */
+import { createHash } from 'node:crypto';
+
+export const INTEGRATIONS = [
+  'kubernetes',
+  'slack',
+  'gitops',
+  'tickets',
+  'evidence',
+  'llm',
+] as const;
+export type Integration = (typeof INTEGRATIONS)[number];
+
+/** Which integration carries out each effect kind. An unknown kind is a programming error. */
+export const EFFECT_INTEGRATION: Readonly<Record<string, Integration>> = {
+  deletePod: 'kubernetes',
+  restartPod: 'kubernetes',
+  evictPod: 'kubernetes',
+  rolloutRestart: 'kubernetes',
+  rollback: 'kubernetes',
+  scale: 'kubernetes',
+  cordon: 'kubernetes',
+  uncordon: 'kubernetes',
+  taint: 'kubernetes',
+  untaint: 'kubernetes',
+  drain: 'kubernetes',
+  notify: 'slack',
+  escalate: 'slack',
+  openPullRequest: 'gitops',
+  openTicket: 'tickets',
+  updateTicket: 'tickets',
+  collectEvidence: 'evidence',
+  suggestCause: 'llm',
+};
+
+export function integrationFor(kind: string): Integration {
+  const integration = EFFECT_INTEGRATION[kind];
+  if (integration === undefined)
+    throw new Error(`no integration carries out effect kind "${kind}"`);
+  return integration;
+}
+
+/** What a machine asked for: a kind and its parameters. */
+export interface Effect {
+  kind: string;
+  [param: string]: unknown;
+}
+
+/** One effect as a job: who asked, in which incident, at which step, and what. */
+export interface EffectJob {
+  /** Whose control stream gets the result: `agent-<node>` or `controller`. */
+  owner: string;
+  /** `Kind/namespace/name` of the actor that asked. */
+  actorKey: string;
+  incidentId: string;
+  /** The step within the incident, e.g. `remediate-1`; the same step is the same job. */
+  step: string;
+  effect: Effect;
+  /** The policy that allowed it, `namespace/name`, for budgets and audit. */
+  policy?: string;
+  /** When the machine asked, ms since the epoch. */
+  requestedAt: number;
+}
+
+/**
+ * A job id from the actor, incident and step, so a restart or a duplicate decision can never
+ * double an action. Hex only: BullMQ reserves `:` in ids.
+ */
+export function effectJobId(job: Pick<EffectJob, 'actorKey' | 'incidentId' | 'step'>): string {
+  return createHash('sha256')
+    .update(`${job.actorKey}\n${job.incidentId}\n${job.step}`)
+    .digest('hex')
+    .slice(0, 40);
+}

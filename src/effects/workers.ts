@@ -1,0 +1,159 @@
+/**
+ * Runs effect jobs. A processor is a small idempotent function of the job; retries, locks and
+ * backoff belong to BullMQ. The result always travels back to the owning actor through its
+ * control stream, published by the processor's wrapper before the job completes: if the worker
+ * dies in between, the job runs again (processors check their preconditions, so the action is
+ * not repeated) and the actor ignores the repeated message by its id.
+ */
+import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from '../adapters/redis.ts';
+import type { Logger } from '../telemetry/index.ts';
+import { type EffectJob, type Integration } from './catalogue.ts';
+import { publishControl } from './control-stream.ts';
+import { RetryLaterError, TerminalEffectError } from './errors.ts';
+import { bullPrefix, queueName } from './queues.ts';
+
+export interface ProcessorContext {
+  jobId: string;
+  /** Aborted when the worker shuts down or the job's lock is lost. */
+  signal: AbortSignal;
+  logger: Logger;
+  /** 1 on the first try. */
+  attempt: number;
+}
+
+/** What an effect did, in words for people, plus anything the actor needs. */
+export interface EffectResult {
+  outcome: string;
+  [detail: string]: unknown;
+}
+
+export type EffectProcessor = (job: EffectJob, context: ProcessorContext) => Promise<EffectResult>;
+
+export interface EffectWorkersOptions {
+  connection: ConnectionOptions;
+  /** Used to publish results to control streams. */
+  redis: Redis;
+  keyPrefix: string;
+  integrations: readonly Integration[];
+  processors: Readonly<Record<string, EffectProcessor>>;
+  logger: Logger;
+  /** Jobs run at once per integration. Default: 4. */
+  concurrency?: number;
+  /** How long a job may wait on "retry later" (a PDB, say) in total. Default: 30 minutes. */
+  maxRetryLaterMs?: number;
+  /** Called after each final outcome, for metrics. */
+  onOutcome?: (
+    integration: Integration,
+    kind: string,
+    outcome: 'done' | 'failed' | 'deferred',
+  ) => void;
+}
+
+export interface EffectWorkers {
+  workers: Worker[];
+  close: () => Promise<void>;
+}
+
+function describe(error: unknown): { message: string; code?: string } {
+  if (error instanceof TerminalEffectError) return { message: error.message, code: error.code };
+  return { message: error instanceof Error ? error.message : String(error) };
+}
+
+export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers {
+  const maxRetryLater = options.maxRetryLaterMs ?? 30 * 60_000;
+
+  async function publish(
+    data: EffectJob,
+    jobId: string,
+    type: 'EFFECT.DONE' | 'EFFECT.FAILED',
+    payload: Record<string, unknown>,
+  ): Promise<void> {
+    await publishControl(options.redis, options.keyPrefix, data.owner, {
+      id: `${jobId}-${type === 'EFFECT.DONE' ? 'done' : 'failed'}`,
+      actorKey: data.actorKey,
+      type,
+      payload: {
+        effectId: jobId,
+        step: data.step,
+        incidentId: data.incidentId,
+        kind: data.effect.kind,
+        ...payload,
+      },
+    });
+  }
+
+  const workers = options.integrations.map((integration) => {
+    const log = options.logger.child({ queue: queueName(integration) });
+    return new Worker<EffectJob, EffectResult>(
+      queueName(integration),
+      async (job: Job<EffectJob, EffectResult>, token?: string, signal?: AbortSignal) => {
+        const jobId = job.id ?? '';
+        const data = job.data;
+        const jobLog = log.child({
+          jobId,
+          effect: data.effect.kind,
+          object: data.actorKey,
+          incident: data.incidentId,
+        });
+        const processor = options.processors[data.effect.kind];
+        const attempt = job.attemptsMade + 1;
+        const lastAttempt = attempt >= (job.opts.attempts ?? 1);
+        try {
+          if (processor === undefined) {
+            throw new TerminalEffectError(
+              'no-processor',
+              `this worker has no processor for effect "${data.effect.kind}"`,
+            );
+          }
+          const result = await processor(data, {
+            jobId,
+            signal: signal ?? new AbortController().signal,
+            logger: jobLog,
+            attempt,
+          });
+          await publish(data, jobId, 'EFFECT.DONE', { result });
+          jobLog.info({ outcome: result.outcome }, 'effect done');
+          options.onOutcome?.(integration, data.effect.kind, 'done');
+          return result;
+        } catch (error) {
+          if (error instanceof RetryLaterError && Date.now() - job.timestamp < maxRetryLater) {
+            jobLog.info(
+              { reason: error.message, retryInMs: error.retryAfterMs },
+              'effect deferred',
+            );
+            options.onOutcome?.(integration, data.effect.kind, 'deferred');
+            await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
+            throw new DelayedError();
+          }
+          const terminal = error instanceof TerminalEffectError || error instanceof RetryLaterError;
+          if (terminal || lastAttempt) {
+            await publish(data, jobId, 'EFFECT.FAILED', {
+              error: describe(error),
+              attempts: attempt,
+            });
+            jobLog.error({ err: error, attempts: attempt }, 'effect failed');
+            options.onOutcome?.(integration, data.effect.kind, 'failed');
+            if (error instanceof RetryLaterError)
+              throw new TerminalEffectError('gave-up-waiting', error.message, { cause: error });
+          } else {
+            jobLog.warn({ err: error, attempt }, 'effect attempt failed; will retry');
+          }
+          throw error;
+        }
+      },
+      {
+        connection: options.connection,
+        prefix: bullPrefix(options.keyPrefix),
+        concurrency: options.concurrency ?? 4,
+      },
+    );
+  });
+
+  return {
+    workers,
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}
