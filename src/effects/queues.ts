@@ -7,7 +7,6 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import {
   effectJobId,
   integrationFor,
-  INTEGRATIONS,
   type EffectJob,
   type Integration,
 } from './catalogue.ts';
@@ -21,8 +20,13 @@ export interface EffectQueuesOptions {
   backoffMs?: number;
 }
 
-export function queueName(integration: Integration): string {
-  return `effects-${integration}`;
+/**
+ * Kubernetes actions run where the object's actor lives (an agent acts only on its own node
+ * and holds rights for nothing else), so their queue is per owner; the integrations' queues are
+ * shared by every worker replica.
+ */
+export function queueName(integration: Integration, owner: string): string {
+  return integration === 'kubernetes' ? `effects-kubernetes-${owner}` : `effects-${integration}`;
 }
 
 export function bullPrefix(keyPrefix: string): string {
@@ -35,19 +39,12 @@ export interface Enqueued {
 }
 
 export class EffectQueues {
-  private readonly queues: Map<Integration, Queue>;
+  private readonly queues = new Map<string, Queue>();
   private readonly jobOptions: JobsOptions;
+  private readonly options: EffectQueuesOptions;
 
   constructor(options: EffectQueuesOptions) {
-    this.queues = new Map(
-      INTEGRATIONS.map((integration) => [
-        integration,
-        new Queue(queueName(integration), {
-          connection: options.connection,
-          prefix: bullPrefix(options.keyPrefix),
-        }),
-      ]),
-    );
+    this.options = options;
     this.jobOptions = {
       attempts: options.attempts ?? 5,
       backoff: { type: 'exponential', delay: options.backoffMs ?? 2_000 },
@@ -56,14 +53,23 @@ export class EffectQueues {
     };
   }
 
-  queue(integration: Integration): Queue {
-    return this.queues.get(integration) as Queue;
+  queue(integration: Integration, owner: string): Queue {
+    const name = queueName(integration, owner);
+    let queue = this.queues.get(name);
+    if (queue === undefined) {
+      queue = new Queue(name, {
+        connection: this.options.connection,
+        prefix: bullPrefix(this.options.keyPrefix),
+      });
+      this.queues.set(name, queue);
+    }
+    return queue;
   }
 
   async enqueue(job: EffectJob): Promise<Enqueued> {
     const integration = integrationFor(job.effect.kind);
     const jobId = effectJobId(job);
-    const queue = this.queue(integration);
+    const queue = this.queue(integration, job.owner);
     await queue.add(job.effect.kind, job, { ...this.jobOptions, jobId });
     return { jobId, queue: queue.name };
   }

@@ -36,6 +36,8 @@ export interface EffectWorkersOptions {
   redis: Redis;
   keyPrefix: string;
   integrations: readonly Integration[];
+  /** Whose Kubernetes actions this process runs: `agent-<node>` or `controller`. */
+  owner: string;
   processors: Readonly<Record<string, EffectProcessor>>;
   logger: Logger;
   /** Jobs run at once per integration. Default: 4. */
@@ -84,9 +86,10 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
   }
 
   const workers = options.integrations.map((integration) => {
-    const log = options.logger.child({ queue: queueName(integration) });
+    const name = queueName(integration, options.owner);
+    const log = options.logger.child({ queue: name });
     return new Worker<EffectJob, EffectResult>(
-      queueName(integration),
+      name,
       async (job: Job<EffectJob, EffectResult>, token?: string, signal?: AbortSignal) => {
         const jobId = job.id ?? '';
         const data = job.data;

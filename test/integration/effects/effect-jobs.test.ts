@@ -55,6 +55,7 @@ describe('effects as BullMQ jobs', () => {
       redis: publisher,
       keyPrefix: s.prefix,
       integrations: ['kubernetes'],
+      owner: 'agent-n1',
       processors,
       logger: logs.logger,
     });
