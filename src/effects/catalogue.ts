@@ -63,6 +63,14 @@ export interface EffectJob {
   policy?: string;
   /** When the machine asked, ms since the epoch. */
   requestedAt: number;
+  /** Ask the API server to validate and admit the action but persist nothing. */
+  dryRun?: boolean;
+  /** Budgets a disruptive action must take a token from before it acts. */
+  budget?: {
+    scopes: { scope: string; limit: number; windowMs: number }[];
+    /** For node disruptions: never leave fewer healthy nodes. */
+    minHealthyNodes?: number;
+  };
 }
 
 /**

@@ -4,12 +4,7 @@
  * dedup outlives a restart of whoever asked (BullMQ dedups only while the job exists).
  */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import {
-  effectJobId,
-  integrationFor,
-  type EffectJob,
-  type Integration,
-} from './catalogue.ts';
+import { effectJobId, integrationFor, type EffectJob, type Integration } from './catalogue.ts';
 
 export interface EffectQueuesOptions {
   connection: ConnectionOptions;
