@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { ROLES } from '../config/index.ts';
 import { createLogger } from '../telemetry/index.ts';
 import { configReference, printConfig } from './commands/config.ts';
+import { queuesCommand } from './commands/queues.ts';
 import { runUntilSignalled } from './commands/run.ts';
 import { configFromOptions, withConfigOptions } from './config-options.ts';
 import { packageVersion } from './version.ts';
@@ -75,6 +76,22 @@ Examples:
       'print every configuration field with its default, flag and environment variables (Markdown)',
     )
     .action(() => io.stdout(configReference()));
+
+  withConfigOptions(
+    program
+      .command('queues')
+      .description(
+        'show effect queues (depth, recent failures), budgets in use and nodes being drained',
+      )
+      .addOption(
+        new Option('-o, --output <format>', 'output format')
+          .choices(['text', 'json'])
+          .default('text'),
+      ),
+  ).action(async (options: Record<string, unknown>) => {
+    const config = configFromOptions(options);
+    io.stdout(await queuesCommand(config, options['output'] === 'json' ? 'json' : 'text'));
+  });
 
   program
     .command('version')
