@@ -44,6 +44,13 @@ export interface EffectWorkersOptions {
   concurrency?: number;
   /** How long a job may wait on "retry later" (a PDB, say) in total. Default: 30 minutes. */
   maxRetryLaterMs?: number;
+  /**
+   * How long a job stays locked to a worker that stopped renewing (it crashed). After that the
+   * job runs again elsewhere. Default: BullMQ's 30 s.
+   */
+  lockDurationMs?: number;
+  /** How often workers look for such abandoned jobs. Default: BullMQ's 30 s. */
+  stalledIntervalMs?: number;
   /** Called after each final outcome, for metrics. */
   onOutcome?: (
     integration: Integration,
@@ -149,6 +156,10 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
         connection: options.connection,
         prefix: bullPrefix(options.keyPrefix),
         concurrency: options.concurrency ?? 4,
+        ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+        ...(options.stalledIntervalMs === undefined
+          ? {}
+          : { stalledInterval: options.stalledIntervalMs }),
       },
     );
   });
