@@ -1,0 +1,158 @@
+/**
+ * The closed vocabularies of an AutoRemediationPolicy and the messages of its cross-field rules.
+ *
+ * crds/autoremediationpolicies.yaml states the same enums and the same messages in its schema and
+ * CEL rules; test/unit/policy/crd-schema.test.ts compares them, so the API server and the zod parse
+ * (src/policy/schema.ts) reject a bad policy in the same words.
+ */
+
+export const API_GROUP = 'remedy.kube-remedy.io';
+export const API_VERSION = 'v1alpha1';
+export const KIND = 'AutoRemediationPolicy';
+export const PLURAL = 'autoremediationpolicies';
+/** The field manager of every write kube-remedy makes (server-side apply). */
+export const FIELD_MANAGER = 'kube-remedy';
+
+export const MODES = ['auto', 'approval', 'dryRun', 'gitops'] as const;
+export type Mode = (typeof MODES)[number];
+/** Safe by default: a policy applied without a mode reports what it would do and changes nothing. */
+export const DEFAULT_MODE: Mode = 'dryRun';
+
+export const OBJECT_KINDS = ['Pod', 'Deployment', 'Node'] as const;
+export type ObjectKind = (typeof OBJECT_KINDS)[number];
+/** Node is never implied: node remediation must be asked for, in kube-remedy's namespace. */
+export const DEFAULT_KINDS: readonly ObjectKind[] = ['Pod', 'Deployment'];
+
+export const DETECTION_TYPES = [
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'OOMKilled',
+  'MemoryPressure',
+  'DiskPressure',
+  'PIDPressure',
+  'NotReady',
+  'RolloutFailed',
+] as const;
+export type DetectionType = (typeof DETECTION_TYPES)[number];
+
+export const NODE_DETECTIONS: readonly DetectionType[] = [
+  'MemoryPressure',
+  'DiskPressure',
+  'PIDPressure',
+  'NotReady',
+];
+
+export const ACTIONS = [
+  'restartPod',
+  'deletePod',
+  'evictPod',
+  'rolloutRestart',
+  'rollback',
+  'scale',
+  'cordon',
+  'drain',
+  'taint',
+  'notify',
+  'increaseMemory',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export const NODE_ACTIONS: readonly Action[] = ['cordon', 'drain', 'taint'];
+
+/** Which actions can remediate which detection (the CEL rule on spec.detections[] holds the same table). */
+export const ACTIONS_FOR_DETECTION: Readonly<Record<DetectionType, readonly Action[]>> = {
+  CrashLoopBackOff: [
+    'restartPod',
+    'deletePod',
+    'evictPod',
+    'rolloutRestart',
+    'rollback',
+    'scale',
+    'notify',
+  ],
+  ImagePullBackOff: ['restartPod', 'deletePod', 'rollback', 'notify'],
+  OOMKilled: ['increaseMemory', 'restartPod', 'rolloutRestart', 'rollback', 'notify'],
+  MemoryPressure: ['cordon', 'drain', 'taint', 'notify'],
+  DiskPressure: ['cordon', 'drain', 'taint', 'notify'],
+  PIDPressure: ['cordon', 'drain', 'taint', 'notify'],
+  NotReady: ['cordon', 'drain', 'taint', 'notify'],
+  RolloutFailed: ['rollback', 'rolloutRestart', 'scale', 'notify'],
+};
+
+export const LABEL_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+export type LabelOperator = (typeof LABEL_OPERATORS)[number];
+
+export const ESCALATION_TARGET_TYPES = ['slack', 'slackUserGroup', 'ticket', 'page'] as const;
+export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
+export const SIGNAL_PER = ['replica', 'total'] as const;
+export const ON_UNAVAILABLE = ['hold', 'escalate'] as const;
+export const GITOPS_PROVIDERS = ['github', 'gitlab'] as const;
+export const TICKET_PROVIDERS = ['jira', 'github'] as const;
+export const ACTION_OUTCOMES = [
+  'Succeeded',
+  'Failed',
+  'Proposed',
+  'DryRun',
+  'AwaitingApproval',
+  'Rejected',
+] as const;
+export type ActionOutcome = (typeof ACTION_OUTCOMES)[number];
+
+/**
+ * Kubernetes-style duration as the CRD accepts it: optional days first (CEL converts them by hand),
+ * then Go units that CEL's duration() understands. Stricter than src/util/duration.ts on order only.
+ */
+export const DURATION_PATTERN = /^([0-9]+(\.[0-9]+)?d)?([0-9]+(\.[0-9]+)?(ms|s|m|h))*$/;
+
+/** The messages of the CRD's CEL rules, word for word. */
+export const RULE_MESSAGES = {
+  gitopsModeNeedsGitops:
+    'mode gitops needs spec.gitops: the repository, branch and path where changes are proposed as pull requests',
+  approvalNeedsApprovers:
+    'mode approval needs at least one approver: add a user to spec.approvers.users or a group to spec.approvers.groups',
+  approvalNeedsSlack:
+    'mode approval needs spec.slack.channel: approval requests are posted there with Approve and Reject buttons',
+  increaseMemoryNeedsGitops:
+    "action increaseMemory changes the workload's manifest through a pull request: set spec.gitops",
+  nodeDetectionsNeedNodeKind:
+    "node detections (MemoryPressure, DiskPressure, PIDPressure, NotReady) need spec.selector.kinds [Node]: node policies select nodes only and live in kube-remedy's namespace",
+  nodePolicyOnlyNodeDetections:
+    'a policy selecting Nodes can only have node detections (MemoryPressure, DiskPressure, PIDPressure, NotReady); put workload detections in a policy selecting Pods or Deployments',
+  rolloutFailedNeedsDeployment:
+    'detection RolloutFailed watches Deployments: add Deployment to spec.selector.kinds',
+  scalingNeedsDeployment:
+    'spec.scaling changes Deployment replicas: add Deployment to spec.selector.kinds',
+  ticketTargetNeedsTicket:
+    'an escalation target of type ticket needs spec.ticket (the provider and project where tickets are opened)',
+  nodeKindAlone:
+    'spec.selector.kinds: Node cannot be combined with Pod or Deployment, since node labels and workload labels are unrelated; write a separate policy for nodes',
+  labelKey:
+    "spec.selector.matchLabels: every key must be a label key: an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.'",
+  requirementValues:
+    'matchExpressions: operators In and NotIn need at least one value; Exists and DoesNotExist take no values',
+  scaleNeedsReplicas: 'action scale needs replicas: the replica count the Deployment is scaled to',
+  replicasOnlyForScale: 'replicas is only used by action scale; remove it or use action scale',
+  taintOnlyForTaint: 'taint is only used by action taint; remove it or use action taint',
+  memoryOnlyForIncreaseMemory:
+    'memory is only used by action increaseMemory; remove it or use action increaseMemory',
+  escalationOrder:
+    "escalation levels must be in increasing 'after' order: each level's after must be longer than the previous level's",
+  slackTargetNeedsChannel: 'an escalation target of type slack needs channel',
+  userGroupTargetNeedsUserGroup: 'an escalation target of type slackUserGroup needs userGroup',
+  pageTargetNeedsService:
+    'an escalation target of type page needs service (the on-call service to page)',
+  targetOnlyItsField:
+    'an escalation target takes only the field of its type: channel for slack, userGroup for slackUserGroup, service for page, none for ticket',
+  minReplicasAboveMax: 'spec.scaling: minReplicas must be <= maxReplicas',
+  requireAboveSignals: 'spec.scaling: require cannot exceed the number of signals',
+  thresholdsOrder: 'thresholds.down must be lower than thresholds.up, or scaling would flap',
+  evidenceExactlyOne: 'spec.evidence: set exactly one of s3 or efs',
+} as const;
+
+/** The message of the action-fits-detection rule, as the CRD's messageExpression builds it. */
+export function actionMismatchMessage(type: DetectionType, action: Action): string {
+  const why = NODE_ACTIONS.includes(action)
+    ? `action ${action} is only valid for node detections (MemoryPressure, DiskPressure, PIDPressure, NotReady)`
+    : `use one of ${ACTIONS_FOR_DETECTION[type].join(', ')}`;
+  return `action ${action} cannot remediate ${type}: ${why}`;
+}
