@@ -1,0 +1,77 @@
+/**
+ * Deployment analyzer: a rollout that the controller gave up on (Progressing=False), and a new
+ * ReplicaSet whose pods cannot pull their images, which the runtime passes in as a fact.
+ */
+import type { DeploymentObservation } from '../observe/index.ts';
+import { analyzePod } from './pod.ts';
+import type { Analyzer, Detection, DetectionType } from './types.ts';
+
+export interface RolloutConditionRule {
+  condition: string;
+  status: string;
+  reasons: readonly string[];
+  type: DetectionType;
+  says: string;
+}
+
+export const ROLLOUT_CONDITION_RULES: readonly RolloutConditionRule[] = [
+  {
+    condition: 'Progressing',
+    status: 'False',
+    reasons: ['ProgressDeadlineExceeded'],
+    type: 'RolloutFailed',
+    says: 'rollout failed',
+  },
+];
+
+/**
+ * The controller has not yet looked at the latest spec: its conditions describe the previous
+ * rollout, and a fix just applied must not be judged by the failure it replaces.
+ */
+function conditionsAreStale(deployment: DeploymentObservation): boolean {
+  return (
+    deployment.generation !== null &&
+    deployment.observedGeneration !== null &&
+    deployment.observedGeneration < deployment.generation
+  );
+}
+
+function conditionDetections(deployment: DeploymentObservation): Detection[] {
+  if (conditionsAreStale(deployment)) return [];
+  const detections: Detection[] = [];
+  for (const rule of ROLLOUT_CONDITION_RULES) {
+    const condition = deployment.conditions.find((c) => c.type === rule.condition);
+    if (condition?.status !== rule.status || !rule.reasons.includes(condition.reason ?? '')) {
+      continue;
+    }
+    const message = condition.message ? `: ${condition.message}` : '';
+    detections.push({
+      type: rule.type,
+      reason: `${rule.says}: condition ${condition.type} is ${condition.status} (${condition.reason ?? ''})${message}`,
+    });
+  }
+  return detections;
+}
+
+export const analyzeDeployment: Analyzer<DeploymentObservation> = (deployment, facts) => {
+  const detections = conditionDetections(deployment);
+  const replicaSet = facts.newReplicaSet;
+  if (!replicaSet) return detections;
+  const pulls = replicaSet.pods.flatMap((pod) =>
+    analyzePod(pod, {})
+      .filter((d) => d.type === 'ImagePullBackOff')
+      .map((d) => `pod "${pod.name}": ${d.reason}`),
+  );
+  const [first, ...rest] = pulls;
+  if (first === undefined) return detections;
+  const more = rest.length > 0 ? ` (and ${rest.length} more)` : '';
+  // Both names apply: a policy may watch either the pull failure or the failed rollout.
+  detections.push(
+    { type: 'ImagePullBackOff', reason: `new ReplicaSet "${replicaSet.name}": ${first}${more}` },
+    {
+      type: 'RolloutFailed',
+      reason: `rollout failed: new ReplicaSet "${replicaSet.name}" cannot pull its images: ${first}${more}`,
+    },
+  );
+  return detections;
+};

@@ -1,0 +1,181 @@
+/**
+ * What a machine remembers. Everything here is plain JSON (it is persisted as is) and bounded:
+ * the latest observation, not all of them; the last few history entries; the remediation times
+ * that quarantine needs. Time-outs are absolute deadlines, so a restored actor re-arms them.
+ */
+import type { Detection, DetectionType } from '../analyzers/types.ts';
+import type { Observation } from '../observe/index.ts';
+import type { ObjectKind } from '../policy/vocabulary.ts';
+import type { RemediationEffect } from './effects.ts';
+import type { MachinePolicy } from './policy.ts';
+
+/** Another actor owns this problem (a pod on a node under pressure is the node's problem). */
+export interface Inhibition {
+  /** The actor key of the owner, e.g. `Node/worker-1`. */
+  by: string;
+  reason: string;
+}
+
+/** What the runtime knows about the world around the object. */
+export interface RuntimeFacts {
+  /** Pods: set while the node's machine is handling a problem of the pod's node. */
+  inhibited: Inhibition | null;
+  /** Nodes: Ready, schedulable nodes in the cluster, this one included if it is one; null = unknown. */
+  healthyNodes: number | null;
+  /** Deployments: a HorizontalPodAutoscaler that targets this Deployment, which owns its replicas. */
+  hpa: { name: string } | null;
+  /** Whether the policy's disruption budget has a token left (the worker takes it atomically). */
+  budgetAvailable: boolean;
+}
+
+export const UNKNOWN_FACTS: RuntimeFacts = {
+  inhibited: null,
+  healthyNodes: null,
+  hpa: null,
+  budgetAvailable: true,
+};
+
+export type DecisionKind =
+  | 'quarantine'
+  | 'wait'
+  | 'escalate'
+  | 'dryRun'
+  | 'askApproval'
+  | 'propose'
+  | 'remediate'
+  | 'standDown';
+
+/** Every decision comes with its reason, in the words logs, Events and Slack will show. */
+export interface Decision {
+  decision: DecisionKind;
+  reason: string;
+}
+
+export type IncidentTrigger =
+  | { kind: 'detection'; detection: Detection }
+  | { kind: 'scale'; from: number; to: number; reason: string };
+
+export interface Incident {
+  /** `<actorKey>#<seq>@<openedAt>`: unique even if a snapshot is lost and the counter restarts. */
+  id: string;
+  seq: number;
+  openedAt: number;
+  trigger: IncidentTrigger;
+  decision: Decision | null;
+  /** The remediation steps, decided once; `step` is the one in progress. */
+  plan: RemediationEffect[];
+  step: number;
+  /** The effect whose result the machine is waiting for. */
+  awaiting: { effectId: string; kind: RemediationEffect['kind'] } | null;
+  approvedBy: string | null;
+  /** How many times this incident escalated (a node can escalate again after a failed uncordon). */
+  escalations: number;
+  escalation: { startedAt: number; level: number; acknowledgedBy: string | null } | null;
+  /** Uncordon attempts, so each is a step of its own. */
+  uncordons: number;
+  /** A cordon (or taint) of ours is in place and has not been undone. */
+  nodeOutOfService: boolean;
+  /** People were told about this incident, so they are told when it ends. */
+  announced: boolean;
+  /** Ids of the commands already handled (bounded), so a redelivered one is ignored. */
+  commands: string[];
+}
+
+export interface DetectionWindow {
+  type: DetectionType;
+  openedAt: number;
+  /** Sightings so far (restarts for restart-counted types). */
+  seen: number;
+  /** The restart count when the window opened. */
+  restartsAtOpen: number;
+}
+
+export const DEADLINE_NAMES = [
+  'windowEnds',
+  'approvalExpires',
+  'effectTimesOut',
+  'verificationEnds',
+  'cooldownEnds',
+  'nextEscalation',
+  'snoozeEnds',
+  'recoveryHolds',
+  'quarantineEnds',
+] as const;
+export type DeadlineName = (typeof DEADLINE_NAMES)[number];
+
+export interface HistoryEntry {
+  at: number;
+  incidentId: string | null;
+  decision: string;
+  reason: string;
+}
+
+export interface RemediationContext {
+  /** `Kind/namespace/name`, or `Node/name`: the actor's systemId. */
+  actorKey: string;
+  kind: ObjectKind;
+  policy: MachinePolicy;
+  /**
+   * The time of what the machine last handled: an event's `at`, or the deadline of a timer that
+   * fired. Deadlines are computed from it, so a schedule keeps its times even when a timer fires
+   * late (after a restore).
+   */
+  now: number;
+  /**
+   * The latest time the actor's clock is known to have reached (event times, RESUME). Delays are
+   * measured from it: after a restore, overdue timers fire at once and later ones exactly on time.
+   */
+  clockAt: number;
+  observation: Observation | null;
+  detections: Detection[];
+  facts: RuntimeFacts;
+  window: DetectionWindow | null;
+  incident: Incident | null;
+  /** Incidents opened so far: the counter in incident ids. */
+  incidentCount: number;
+  /** When remediations started, oldest first; at most `quarantine.maxRemediations` kept. */
+  remediations: number[];
+  /** Absolute deadlines (ms since the epoch); the `after` delays are computed from them. */
+  deadlines: Partial<Record<DeadlineName, number>>;
+  /** The last HISTORY_LIMIT decisions, newest last. */
+  history: HistoryEntry[];
+}
+
+export const HISTORY_LIMIT = 12;
+/** Attempts to put a recovered node back in service before leaving it to people. */
+export const MAX_RETURN_ATTEMPTS = 2;
+export const COMMAND_MEMORY = 8;
+
+export interface MachineInput {
+  actorKey: string;
+  policy: MachinePolicy;
+  /** When the actor was created, ms since the epoch. */
+  at: number;
+  facts?: Partial<RuntimeFacts>;
+}
+
+/** `Pod/shop/web-1` → Pod; `Node/worker-1` → Node. */
+export function kindOfKey(actorKey: string): ObjectKind {
+  const kind = actorKey.split('/')[0];
+  if (kind === 'Pod' || kind === 'Node' || kind === 'Deployment') return kind;
+  throw new Error(`actor key "${actorKey}" does not start with Pod/, Node/ or Deployment/`);
+}
+
+export function initialContext(input: MachineInput): RemediationContext {
+  return {
+    actorKey: input.actorKey,
+    kind: kindOfKey(input.actorKey),
+    policy: input.policy,
+    now: input.at,
+    clockAt: input.at,
+    observation: null,
+    detections: [],
+    facts: { ...UNKNOWN_FACTS, ...input.facts },
+    window: null,
+    incident: null,
+    incidentCount: 0,
+    remediations: [],
+    deadlines: {},
+    history: [],
+  };
+}

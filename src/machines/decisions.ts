@@ -1,0 +1,121 @@
+/**
+ * The decision taken once an incident is confirmed (and again once it is approved): a pure
+ * function of the machine's context returning `{decision, reason}`. The machine's `detected`
+ * state only routes on the decision, so the rules read here in one place, in order.
+ */
+import { formatDuration } from '../util/duration.ts';
+import type { Decision, Incident, RemediationContext } from './context.ts';
+import {
+  CLUSTER_CHANGING,
+  describeEffect,
+  objectName,
+  TAKES_NODE_OUT,
+  type RemediationEffect,
+} from './effects.ts';
+import { objectRef, planFor } from './plans.ts';
+import { incidentSymptomIn } from './symptoms.ts';
+
+export function remediationsInWindow(context: RemediationContext, now: number): number {
+  const since = now - context.policy.quarantine.windowMs;
+  return context.remediations.filter((at) => at > since).length;
+}
+
+/**
+ * Whether taking this node out of service keeps `minHealthyNodes`. The node counts as healthy
+ * unless its observation says otherwise; a stale observation errs on the side of not acting.
+ */
+export function nodeCapacity(context: RemediationContext): { ok: boolean; reason: string } {
+  const { healthyNodes } = context.facts;
+  const min = context.policy.node.minHealthyNodes;
+  if (healthyNodes === null) {
+    return {
+      ok: false,
+      reason: 'the number of healthy nodes is unknown, so no node is taken out of service',
+    };
+  }
+  const o = context.observation;
+  const countsNow = o?.kind === 'Node' && o.ready === 'True' && !o.unschedulable;
+  const remaining = healthyNodes - (countsNow ? 1 : 0);
+  const name = objectName(objectRef(context));
+  return remaining >= min
+    ? { ok: true, reason: `${remaining} healthy nodes remain without ${name} (minimum ${min})` }
+    : {
+        ok: false,
+        reason: `taking ${name} out of service would leave ${remaining} healthy nodes, below the policy minimum of ${min}`,
+      };
+}
+
+function describePlan(plan: readonly RemediationEffect[]): string {
+  return plan.map(describeEffect).join(', then ');
+}
+
+function triggerReason(incident: Incident): string {
+  return incident.trigger.kind === 'detection'
+    ? incident.trigger.detection.reason
+    : incident.trigger.reason;
+}
+
+/** The decision as if the mode were not dryRun. */
+function decideForReal(context: RemediationContext, incident: Incident, now: number): Decision {
+  const why = triggerReason(incident);
+  if (incident.trigger.kind === 'detection') {
+    if (!incidentSymptomIn(incident, context.policy, context.detections)) {
+      return {
+        decision: 'standDown',
+        reason: `the symptom cleared before anything was done (${why})`,
+      };
+    }
+    const done = remediationsInWindow(context, now);
+    const { maxRemediations, windowMs } = context.policy.quarantine;
+    if (done >= maxRemediations) {
+      return {
+        decision: 'quarantine',
+        reason: `${done} remediations within ${formatDuration(windowMs)} did not hold (the policy allows ${maxRemediations}): no more automatic remediation of ${incident.trigger.detection.type}`,
+      };
+    }
+  }
+  if (context.kind === 'Pod' && context.facts.inhibited) {
+    const { by, reason } = context.facts.inhibited;
+    return { decision: 'wait', reason: `${by} is handling it: ${reason}` };
+  }
+  const planned = planFor(context, incident);
+  if ('escalate' in planned) return { decision: 'escalate', reason: `${planned.escalate}: ${why}` };
+  const { plan } = planned;
+  if (plan.some((e) => CLUSTER_CHANGING.has(e.kind)) && !context.facts.budgetAvailable) {
+    return { decision: 'escalate', reason: `the policy's disruption budget is spent: ${why}` };
+  }
+  if (plan.some((e) => TAKES_NODE_OUT.has(e.kind))) {
+    const capacity = nodeCapacity(context);
+    if (!capacity.ok) return { decision: 'escalate', reason: `${capacity.reason}: ${why}` };
+  }
+  const what = `${describePlan(plan)}: ${why}`;
+  if (plan[0]?.kind === 'openPullRequest') return { decision: 'propose', reason: what };
+  if (context.policy.mode === 'approval' && incident.approvedBy === null) {
+    return { decision: 'askApproval', reason: `approval needed to ${what}` };
+  }
+  return { decision: 'remediate', reason: what };
+}
+
+const WOULD: Partial<Record<Decision['decision'], string>> = {
+  quarantine: 'would stop remediating',
+  wait: 'would wait:',
+  escalate: 'would escalate',
+  propose: 'would',
+  remediate: 'would',
+  askApproval: 'would',
+};
+
+/**
+ * What to do about the open incident, and why. In dryRun mode every decision but standing down
+ * becomes a record of what would have been done, so a dry run never holds an incident open.
+ */
+export function decide(context: RemediationContext, now: number): Decision {
+  const incident = context.incident;
+  if (!incident) return { decision: 'standDown', reason: 'there is no incident to act on' };
+  const decision = decideForReal(context, incident, now);
+  const would = WOULD[decision.decision];
+  if (context.policy.mode === 'dryRun' && would !== undefined) {
+    return { decision: 'dryRun', reason: `dry run: ${would} ${decision.reason}` };
+  }
+  return decision;
+}

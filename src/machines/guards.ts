@@ -1,0 +1,129 @@
+/**
+ * The conditions machines branch on, as pure predicates of (context, event). setup.ts registers
+ * each under its name, which is what the diagrams show.
+ */
+import { MAX_RETURN_ATTEMPTS, type DecisionKind, type RemediationContext } from './context.ts';
+import { nodeCapacity } from './decisions.ts';
+import { TAKES_NODE_OUT, undoOf } from './effects.ts';
+import { isCommand, type MachineEvent } from './events.ts';
+import { carries, incidentSymptomIn, primaryDetection } from './symptoms.ts';
+import { timeOf } from './time.ts';
+
+type Predicate<P = undefined> = (
+  context: RemediationContext,
+  event: MachineEvent,
+  params: P,
+) => boolean;
+
+/** The object shows a detection the policy has a rule for. */
+export const symptomPresent: Predicate = (c) => primaryDetection(c.policy, c.detections) !== null;
+
+/** The window's sightings reached the rule's threshold. */
+export const thresholdReached: Predicate = (c) => {
+  const rule = c.window && c.policy.detections[c.window.type];
+  return Boolean(c.window && rule && c.window.seen >= rule.threshold);
+};
+
+/** The window ends with its symptom still there: confirmed by persistence. */
+export const symptomPersists: Predicate = (c) =>
+  c.window !== null && carries(c.detections, c.window.type);
+
+export const decisionIs: Predicate<{ decision: DecisionKind }> = (c, _e, { decision }) =>
+  c.incident?.decision?.decision === decision;
+
+/** The result names the effect the machine is waiting for (repeats and stale results do not). */
+export const isAwaitedEffect: Predicate = (c, e) =>
+  'effectId' in e && c.incident?.awaiting?.effectId === e.effectId;
+
+export const isAwaitedProposal: Predicate = (c, e) =>
+  isAwaitedEffect(c, e, undefined) && c.incident?.awaiting?.kind === 'openPullRequest';
+
+export const hasNextStep: Predicate = (c) =>
+  c.incident !== null && c.incident.step + 1 < c.incident.plan.length;
+
+/** The next step would take the node out of service below `minHealthyNodes`. */
+export const nextStepUnsafe: Predicate = (c) => {
+  const next = c.incident?.plan[c.incident.step + 1];
+  return next !== undefined && TAKES_NODE_OUT.has(next.kind) && !nodeCapacity(c).ok;
+};
+
+/** A person's command about the open incident, not seen before. */
+export const isFreshCommand: Predicate = (c, e) =>
+  isCommand(e) &&
+  c.incident !== null &&
+  e.incidentId === c.incident.id &&
+  (e.id === undefined || !c.incident.commands.includes(e.id));
+
+/** This observation shows the incident's symptom. */
+export const symptomObserved: Predicate = (c, e) =>
+  e.type === 'OBSERVED' &&
+  c.incident !== null &&
+  incidentSymptomIn(c.incident, c.policy, e.detections);
+
+/** This observation no longer shows the incident's symptom. */
+export const symptomClearedInObservation: Predicate = (c, e) =>
+  e.type === 'OBSERVED' &&
+  c.incident !== null &&
+  !incidentSymptomIn(c.incident, c.policy, e.detections);
+
+/** The latest observation no longer shows the incident's symptom. */
+export const symptomGone: Predicate = (c) =>
+  c.incident !== null && !incidentSymptomIn(c.incident, c.policy, c.detections);
+
+function scaleReached(c: RemediationContext, observation: MachineEvent | null): boolean {
+  const trigger = c.incident?.trigger;
+  const o = observation?.type === 'OBSERVED' ? observation.observation : c.observation;
+  if (trigger?.kind !== 'scale' || o?.kind !== 'Deployment') return false;
+  return o.desiredReplicas === trigger.to && o.availableReplicas === trigger.to;
+}
+
+/** A scale shows as done in this observation: the replicas are there and available. */
+export const scaleObserved: Predicate = (c, e) => scaleReached(c, e);
+
+/** At the end of verification: the symptom stayed away (for a scale: the replicas are there). */
+export const verificationHeld: Predicate = (c) => {
+  if (!c.incident) return false;
+  return c.incident.trigger.kind === 'scale'
+    ? scaleReached(c, null) && primaryDetection(c.policy, c.detections) === null
+    : !incidentSymptomIn(c.incident, c.policy, c.detections);
+};
+
+/** What the remediation changed can be put back (a scale). */
+export const hasUndo: Predicate = (c) => {
+  const incident = c.incident;
+  const done = incident?.plan[Math.min(incident.step, incident.plan.length - 1)];
+  return done !== undefined && undoOf(done) !== null;
+};
+
+export const hpaPresent: Predicate = (c) => c.facts.hpa !== null;
+
+/** The current rung of the ladder is due. */
+export const escalationLevelDue: Predicate = (c, e) => {
+  const escalation = c.incident?.escalation;
+  const level = escalation && c.policy.escalation[escalation.level];
+  return Boolean(escalation && level && escalation.startedAt + level.afterMs <= timeOf(c, e));
+};
+
+export const ladderExhausted: Predicate = (c) =>
+  (c.incident?.escalation?.level ?? 0) >= c.policy.escalation.length;
+
+/** The runtime says the inhibiting actor let go. */
+export const inhibitionLifted: Predicate = (_c, e) =>
+  (e.type === 'FACTS' || e.type === 'OBSERVED') && e.facts?.inhibited === null;
+
+/** A cordon or taint of ours is still in place. */
+export const nodeOutOfService: Predicate = (c) => c.incident?.nodeOutOfService === true;
+
+/** A cordon or taint of ours is in place and putting the node back has not failed too often. */
+export const mayReturnNodeToService: Predicate = (c) =>
+  c.incident?.nodeOutOfService === true && c.incident.uncordons < MAX_RETURN_ATTEMPTS;
+
+/** The awaited step was the plan's last. */
+export const isAwaitedLastStep: Predicate = (c, e) =>
+  isAwaitedEffect(c, e, undefined) && !hasNextStep(c, e, undefined);
+
+/** The awaited step is done, and the next one would leave too few healthy nodes. */
+export const isAwaitedNextStepUnsafe: Predicate = (c, e) =>
+  isAwaitedEffect(c, e, undefined) &&
+  hasNextStep(c, e, undefined) &&
+  nextStepUnsafe(c, e, undefined);

@@ -1,0 +1,903 @@
+/**
+ * The work behind the machines' named actions, as pure functions: each takes the context and the
+ * event and returns what changes (a context patch), which Kubernetes Events to record and which
+ * effects to ask for. setup.ts turns each into an action; tests can call them directly.
+ */
+import { formatDuration } from '../util/duration.ts';
+import type {
+  DeadlineName,
+  Decision,
+  DecisionKind,
+  HistoryEntry,
+  Incident,
+  RemediationContext,
+} from './context.ts';
+import { COMMAND_MEMORY, HISTORY_LIMIT } from './context.ts';
+import { decide, nodeCapacity } from './decisions.ts';
+import {
+  CLUSTER_CHANGING,
+  describeEffect,
+  objectName,
+  undoOf,
+  type Effect,
+  type EffectRequest,
+  type RecordedEvent,
+  type RemediationEffect,
+} from './effects.ts';
+import { isCommand, type MachineEvent } from './events.ts';
+import { objectRef, planFor } from './plans.ts';
+import type { EscalationTarget } from './policy.ts';
+import { nextSightings, primaryDetection, restartCount } from './symptoms.ts';
+import { deadlineAfter, timeOf } from './time.ts';
+
+export interface Outcome {
+  patch?: Partial<RemediationContext>;
+  records?: RecordedEvent[];
+  effects?: EffectRequest[];
+}
+
+export type Step<P = undefined> = (
+  context: RemediationContext,
+  event: MachineEvent,
+  params: P,
+) => Outcome;
+
+const NOTHING: Outcome = {};
+
+function history(
+  context: RemediationContext,
+  at: number,
+  decision: string,
+  reason: string,
+): HistoryEntry[] {
+  const entry = { at, incidentId: context.incident?.id ?? null, decision, reason };
+  return [...context.history, entry].slice(-HISTORY_LIMIT);
+}
+
+function withDeadline(
+  context: RemediationContext,
+  name: DeadlineName,
+  at: number,
+): RemediationContext['deadlines'] {
+  return { ...context.deadlines, [name]: at };
+}
+
+function request(
+  context: RemediationContext,
+  incident: Incident,
+  step: string,
+  effect: Effect,
+  at: number,
+): EffectRequest {
+  return {
+    actorKey: context.actorKey,
+    incidentId: incident.id,
+    step,
+    effectId: `${incident.id}/${step}`,
+    requestedAt: at,
+    effect,
+  };
+}
+
+function triggerText(incident: Incident): string {
+  return incident.trigger.kind === 'detection'
+    ? incident.trigger.detection.reason
+    : incident.trigger.reason;
+}
+
+function who(target: EscalationTarget): string {
+  switch (target.type) {
+    case 'slack':
+      return `Slack ${target.channel}`;
+    case 'slackUserGroup':
+      return `Slack group ${target.userGroup}`;
+    case 'page':
+      return `on-call ${target.service}`;
+    case 'ticket':
+      return 'a ticket';
+  }
+}
+
+/** One request per target of an escalation level: tickets are opened, the others notified. */
+function levelRequests(
+  context: RemediationContext,
+  incident: Incident,
+  stepPrefix: string,
+  level: number,
+  reason: string,
+  at: number,
+): EffectRequest[] {
+  const targets = context.policy.escalation[level]?.targets ?? [];
+  const target = objectRef(context);
+  if (targets.length === 0) {
+    const notice: Effect = {
+      kind: 'notify',
+      purpose: 'escalated',
+      to: null,
+      level: null,
+      target,
+      reason,
+    };
+    return [request(context, incident, `${stepPrefix}-notice`, notice, at)];
+  }
+  return targets.map((to, i) =>
+    request(
+      context,
+      incident,
+      `${stepPrefix}-${i}`,
+      to.type === 'ticket'
+        ? { kind: 'openTicket', level, target, reason }
+        : { kind: 'notify', purpose: 'escalated', to, level, target, reason },
+      at,
+    ),
+  );
+}
+
+function openIncident(
+  context: RemediationContext,
+  at: number,
+  trigger: Incident['trigger'],
+): Incident {
+  const seq = context.incidentCount + 1;
+  return {
+    id: `${context.actorKey}#${seq}@${at}`,
+    seq,
+    openedAt: at,
+    trigger,
+    decision: null,
+    plan: [],
+    step: 0,
+    awaiting: null,
+    approvedBy: null,
+    escalations: 0,
+    escalation: null,
+    uncordons: 0,
+    nodeOutOfService: false,
+    announced: false,
+    commands: [],
+  };
+}
+
+/** The incident, or nothing to do: steps that need one are only reachable with one. */
+function incidentOf(context: RemediationContext): Incident | null {
+  return context.incident;
+}
+
+/** Remembers a command's id so that a repeat is ignored. */
+function handled(incident: Incident, event: MachineEvent): Incident {
+  if (!isCommand(event) || event.id === undefined) return incident;
+  return { ...incident, commands: [...incident.commands, event.id].slice(-COMMAND_MEMORY) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observations, facts, policy and time
+
+export const rememberObservation: Step = (context, event) => {
+  if (event.type !== 'OBSERVED') return NOTHING;
+  return {
+    patch: {
+      observation: event.observation,
+      detections: event.detections,
+      facts: event.facts ? { ...context.facts, ...event.facts } : context.facts,
+    },
+  };
+};
+
+export const rememberFacts: Step = (context, event) =>
+  event.type === 'FACTS' ? { patch: { facts: { ...context.facts, ...event.facts } } } : NOTHING;
+
+export const rememberPolicy: Step = (_context, event) =>
+  event.type === 'POLICY' ? { patch: { policy: event.policy } } : NOTHING;
+
+/** RESUME: only the clock time changes (act() records it); nothing happened. */
+export const noteTime: Step = () => NOTHING;
+
+/**
+ * A timer fired: the logical time is the deadline it was armed for (even if it fired late, after
+ * a restore), never going backwards.
+ */
+export const reachDeadline: Step<{ deadline: DeadlineName }> = (context, _event, { deadline }) => {
+  const at = Math.max(context.now, context.deadlines[deadline] ?? context.now);
+  return { patch: { now: at, clockAt: Math.max(context.clockAt, at) } };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Detection window
+
+export const openWindow: Step = (context, event) => {
+  const detection = primaryDetection(context.policy, context.detections);
+  const rule = detection && context.policy.detections[detection.type];
+  if (!detection || !rule) return NOTHING;
+  const at = timeOf(context, event);
+  return {
+    patch: {
+      window: {
+        type: detection.type,
+        openedAt: at,
+        seen: 1,
+        restartsAtOpen: restartCount(context.observation),
+      },
+      deadlines: withDeadline(context, 'windowEnds', deadlineAfter(at, rule.windowMs)),
+    },
+  };
+};
+
+export const countSighting: Step = (context, event) => {
+  const window = context.window;
+  if (!window || event.type !== 'OBSERVED') return NOTHING;
+  if (!event.detections.some((d) => d.type === window.type)) return NOTHING;
+  return { patch: { window: { ...window, seen: nextSightings(window, event.observation) } } };
+};
+
+export const closeWindow: Step = () => ({ patch: { window: null } });
+
+// ---------------------------------------------------------------------------------------------
+// Incidents and decisions
+
+export const openDetectionIncident: Step = (context, event) => {
+  const type = context.window?.type;
+  const detection =
+    context.detections.find((d) => d.type === type) ??
+    primaryDetection(context.policy, context.detections);
+  if (!detection) return NOTHING;
+  const at = timeOf(context, event);
+  const incident = openIncident(context, at, { kind: 'detection', detection });
+  return {
+    patch: { incident, incidentCount: incident.seq, window: null },
+    records: [
+      {
+        type: 'Warning',
+        reason: 'Detected',
+        message: `${detection.type} confirmed: ${detection.reason}`,
+      },
+    ],
+  };
+};
+
+export const openScaleIncident: Step = (context, event) => {
+  if (event.type !== 'SCALE.PROPOSED') return NOTHING;
+  const at = timeOf(context, event);
+  const { from, to, reason } = event;
+  const incident = openIncident(context, at, { kind: 'scale', from, to, reason });
+  return {
+    patch: { incident, incidentCount: incident.seq },
+    records: [
+      {
+        type: 'Normal',
+        reason: 'ScaleProposed',
+        message: `scale from ${from} to ${to} proposed: ${reason}`,
+      },
+    ],
+  };
+};
+
+/** Takes the decision for the open incident (decisions.ts) and keeps it with its plan. */
+export const takeDecision: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const at = timeOf(context, event);
+  const decision = decide(context, at);
+  const result = PLANNED.has(decision.decision) ? planFor(context, incident) : null;
+  const plan = result && 'plan' in result ? result.plan : [];
+  return {
+    patch: {
+      incident: { ...incident, decision, plan, step: 0 },
+      history: history(context, at, decision.decision, decision.reason),
+    },
+  };
+};
+
+/** Decisions that go on to carry out (or ask about) the plan, which is kept with the incident. */
+const PLANNED: ReadonlySet<DecisionKind> = new Set<DecisionKind>([
+  'remediate',
+  'propose',
+  'askApproval',
+]);
+
+/** Why the machine escalates when it was not the decision function that said so. */
+export const ESCALATION_REASONS = {
+  effectFailed: (c, e) =>
+    e.type === 'EFFECT.FAILED'
+      ? `${awaitedKind(c)} failed: ${e.error}`
+      : `${awaitedKind(c)} failed`,
+  effectTimedOut: (c) =>
+    `${awaitedKind(c)} did not report back within ${formatDuration(c.policy.effectTimeoutMs)}`,
+  verificationFailed: (c, e) => {
+    const back = e.type === 'OBSERVED' ? e.detections : c.detections;
+    const incident = c.incident;
+    const type = incident?.trigger.kind === 'detection' ? incident.trigger.detection.type : null;
+    const seen = back.find((d) => d.type === type) ?? back[0];
+    return seen
+      ? `the remediation did not hold: ${seen.reason}`
+      : `the remediation did not hold within ${formatDuration(c.policy.verificationWindowMs)}`;
+  },
+  approvalExpired: (c) => `nobody approved within ${formatDuration(c.policy.approvalTimeoutMs)}`,
+  proposalExpired: (c) =>
+    `the pull request was neither merged nor closed within ${formatDuration(c.policy.approvalTimeoutMs)}`,
+  escalatedByPerson: (_c, e) =>
+    e.type === 'ESCALATE'
+      ? `escalated by ${e.by}${e.reason ? `: ${e.reason}` : ''}`
+      : 'escalated by a person',
+  nextStepUnsafe: (c) => nodeCapacity(c).reason,
+  undone: (c) => `the remediation did not hold and was undone (${undoDescription(c)})`,
+  undoFailed: (c, e) =>
+    `the remediation did not hold and undoing it failed${e.type === 'EFFECT.FAILED' ? `: ${e.error}` : ''} (${undoDescription(c)})`,
+} satisfies Record<string, (context: RemediationContext, event: MachineEvent) => string>;
+
+export type EscalationCause = keyof typeof ESCALATION_REASONS;
+
+function awaitedKind(context: RemediationContext): string {
+  return context.incident?.awaiting?.kind ?? 'the effect';
+}
+
+function lastStep(incident: Incident): RemediationEffect | undefined {
+  return incident.plan[Math.min(incident.step, incident.plan.length - 1)];
+}
+
+function undoDescription(context: RemediationContext): string {
+  const incident = context.incident;
+  const done = incident && lastStep(incident);
+  const undo = done && undoOf(done);
+  return undo ? describeEffect(undo) : 'nothing to undo';
+}
+
+export const noteEscalation: Step<{ because: EscalationCause }> = (context, event, { because }) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const at = timeOf(context, event);
+  const decision: Decision = {
+    decision: 'escalate',
+    reason: ESCALATION_REASONS[because](context, event),
+  };
+  return {
+    patch: {
+      // Escalating ends any wait for an effect: a late result is ignored.
+      incident: { ...handled(incident, event), decision, awaiting: null },
+      history: history(context, at, decision.decision, decision.reason),
+    },
+  };
+};
+
+export const closeIncident: Step<{ outcome: string }> = (context, event, { outcome }) => {
+  const at = timeOf(context, event);
+  const reason = context.incident ? `${outcome}: ${triggerText(context.incident)}` : outcome;
+  return {
+    patch: { incident: null, window: null, history: history(context, at, 'close', reason) },
+  };
+};
+
+export const startCooldown: Step = (context, event) => ({
+  patch: {
+    deadlines: withDeadline(
+      context,
+      'cooldownEnds',
+      deadlineAfter(timeOf(context, event), context.policy.cooldownMs),
+    ),
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Records of decisions that do not ask for effects
+
+const RECORDS: Readonly<Record<'dryRun' | 'wait' | 'standDown', Omit<RecordedEvent, 'message'>>> = {
+  dryRun: { type: 'Normal', reason: 'DryRun' },
+  wait: { type: 'Normal', reason: 'Waiting' },
+  standDown: { type: 'Normal', reason: 'StoodDown' },
+};
+
+export const recordDecision: Step<{ as: keyof typeof RECORDS }> = (context, _event, params) => {
+  const reason = context.incident?.decision?.reason ?? '';
+  return { records: [{ ...RECORDS[params.as], message: reason }] };
+};
+
+export const recordScaleSkipped: Step = (context, event) => {
+  if (event.type !== 'SCALE.PROPOSED') return NOTHING;
+  const hpa = context.facts.hpa?.name ?? 'an HPA';
+  const reason = `HorizontalPodAutoscaler ${hpa} owns the replica count, so the proposed scale from ${event.from} to ${event.to} is not applied (${event.reason})`;
+  return {
+    patch: { history: history(context, timeOf(context, event), 'skip', reason) },
+    records: [{ type: 'Normal', reason: 'ScaleSkipped', message: reason }],
+  };
+};
+
+/** A command or result that does not apply here is kept in history, never acted on. */
+export const noteIgnored: Step = (context, event) => {
+  const by = 'by' in event ? ` from ${event.by}` : '';
+  const state = context.incident ? `incident ${context.incident.id}` : 'no open incident';
+  return {
+    patch: {
+      history: history(
+        context,
+        timeOf(context, event),
+        'ignore',
+        `${event.type}${by} ignored (${state})`,
+      ),
+    },
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Remediation steps
+
+/** Asks for the plan's current step and waits for its result until the effect time-out. */
+export const requestPlanStep: Step = (context, event) => {
+  const incident = incidentOf(context);
+  const effect = incident?.plan[incident.step];
+  if (!incident || !effect) return NOTHING;
+  const at = timeOf(context, event);
+  const step = `remediate-${incident.step + 1}`;
+  const req = request(context, incident, step, effect, at);
+  // The first change to the cluster is what quarantine counts; a proposal counts once merged.
+  const counts = incident.step === 0 && CLUSTER_CHANGING.has(effect.kind);
+  return {
+    patch: {
+      incident: { ...incident, awaiting: { effectId: req.effectId, kind: effect.kind } },
+      deadlines: withDeadline(
+        context,
+        'effectTimesOut',
+        deadlineAfter(at, context.policy.effectTimeoutMs),
+      ),
+      ...(counts ? { remediations: countRemediation(context, at) } : {}),
+    },
+    records: [
+      {
+        type: 'Normal',
+        reason: effect.kind === 'openPullRequest' ? 'Proposing' : 'Remediating',
+        message: `${describeEffect(effect)}: ${effect.reason}`,
+      },
+    ],
+    effects: [req],
+  };
+};
+
+function countRemediation(context: RemediationContext, at: number): number[] {
+  return [...context.remediations, at].slice(
+    -Math.max(1, context.policy.quarantine.maxRemediations),
+  );
+}
+
+/** The awaited step is done: a cordon or taint now keeps the node out of service. */
+export const completeStep: Step = (context) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const kind = incident.awaiting?.kind;
+  const outOfService =
+    incident.nodeOutOfService || kind === 'cordon' || kind === 'taint' || kind === 'drain';
+  return {
+    patch: {
+      incident: {
+        ...incident,
+        awaiting: null,
+        step: incident.step + 1,
+        nodeOutOfService: outOfService,
+      },
+    },
+  };
+};
+
+export const startVerification: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const at = timeOf(context, event);
+  const window = context.policy.verificationWindowMs;
+  return {
+    patch: {
+      incident: { ...incident, awaiting: null },
+      deadlines: withDeadline(context, 'verificationEnds', deadlineAfter(at, window)),
+    },
+    records: [
+      {
+        type: 'Normal',
+        reason: 'Verifying',
+        message: `${incident.plan.map(describeEffect).join(', then ')} done; watching for ${formatDuration(window)}`,
+      },
+    ],
+  };
+};
+
+/** The pull request is open: people have `approvalTimeoutMs` to merge or close it. */
+export const noteProposalOpened: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const at = timeOf(context, event);
+  const outcome = event.type === 'EFFECT.DONE' && event.outcome ? `: ${event.outcome}` : '';
+  return {
+    patch: {
+      incident: { ...incident, announced: true },
+      deadlines: withDeadline(
+        context,
+        'approvalExpires',
+        deadlineAfter(at, context.policy.approvalTimeoutMs),
+      ),
+    },
+    records: [
+      { type: 'Normal', reason: 'ProposalOpened', message: `pull request opened${outcome}` },
+    ],
+  };
+};
+
+export const noteProposalMerged: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident || event.type !== 'PROPOSAL.MERGED') return NOTHING;
+  const at = timeOf(context, event);
+  return {
+    patch: {
+      incident: { ...incident, step: incident.step + 1 },
+      remediations: countRemediation(context, at),
+    },
+    records: [
+      { type: 'Normal', reason: 'ProposalMerged', message: `pull request merged by ${event.by}` },
+    ],
+  };
+};
+
+export const noteProposalClosed: Step = (context, event) => {
+  if (event.type !== 'PROPOSAL.CLOSED') return NOTHING;
+  return {
+    records: [
+      {
+        type: 'Normal',
+        reason: 'ProposalClosed',
+        message: `pull request closed unmerged by ${event.by}`,
+      },
+    ],
+  };
+};
+
+/** Verification failed: put back what the remediation changed, if it can be (undoOf). */
+export const requestUndo: Step = (context, event) => {
+  const incident = incidentOf(context);
+  const done = incident && lastStep(incident);
+  const undo = done && undoOf(done);
+  if (!incident || !undo) return NOTHING;
+  const at = timeOf(context, event);
+  const req = request(context, incident, 'undo', undo, at);
+  return {
+    patch: {
+      incident: { ...incident, awaiting: { effectId: req.effectId, kind: undo.kind } },
+      deadlines: withDeadline(
+        context,
+        'effectTimesOut',
+        deadlineAfter(at, context.policy.effectTimeoutMs),
+      ),
+    },
+    records: [
+      {
+        type: 'Warning',
+        reason: 'RollingBack',
+        message: `${describeEffect(undo)}: ${undo.reason}`,
+      },
+    ],
+    effects: [req],
+  };
+};
+
+/** The node recovered: take back the cordon (or the taint) that kept it out of service. */
+export const requestUncordon: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const at = timeOf(context, event);
+  const target = objectRef(context);
+  const attempt = incident.uncordons + 1;
+  const reason = `${objectName(target)} recovered: ${triggerText(incident)} is gone`;
+  const taint = incident.plan.find((e) => e.kind === 'taint');
+  const effect: RemediationEffect =
+    taint?.kind === 'taint'
+      ? { kind: 'untaint', target, reason, taint: taint.taint }
+      : { kind: 'uncordon', target, reason };
+  const req = request(context, incident, `${effect.kind}-${attempt}`, effect, at);
+  return {
+    patch: {
+      incident: {
+        ...incident,
+        uncordons: attempt,
+        awaiting: { effectId: req.effectId, kind: effect.kind },
+      },
+      deadlines: withDeadline(
+        context,
+        'effectTimesOut',
+        deadlineAfter(at, context.policy.effectTimeoutMs),
+      ),
+    },
+    records: [
+      {
+        type: 'Normal',
+        reason: 'ReturningToService',
+        message: `${describeEffect(effect)}: ${reason}`,
+      },
+    ],
+    effects: [req],
+  };
+};
+
+/**
+ * Putting the node back failed every time: the incident ends (the symptom is gone) but the node
+ * stays out of service, and people are told to put it back by hand.
+ */
+export const leaveOutOfService: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const target = objectRef(context);
+  const reason = `${objectName(target)} recovered but is still out of service: putting it back failed ${incident.uncordons} times; uncordon it by hand`;
+  const notice: Effect = {
+    kind: 'notify',
+    purpose: 'escalated',
+    to: null,
+    level: null,
+    target,
+    reason,
+  };
+  return {
+    records: [{ type: 'Warning', reason: 'LeftOutOfService', message: reason }],
+    effects: [request(context, incident, 'left-out-of-service', notice, timeOf(context, event))],
+  };
+};
+
+export const completeUncordon: Step = (context) => {
+  const incident = incidentOf(context);
+  return incident
+    ? { patch: { incident: { ...incident, awaiting: null, nodeOutOfService: false } } }
+    : NOTHING;
+};
+
+// ---------------------------------------------------------------------------------------------
+// People: approval, escalation, acknowledgement, snoozing
+
+export const requestApproval: Step = (context, event) => {
+  const incident = incidentOf(context);
+  const proposes = incident?.plan[0];
+  if (!incident || !proposes) return NOTHING;
+  const at = timeOf(context, event);
+  const expiresAt = deadlineAfter(at, context.policy.approvalTimeoutMs);
+  const reason = incident.decision?.reason ?? describeEffect(proposes);
+  const effect: Effect = {
+    kind: 'notify',
+    purpose: 'approvalRequested',
+    to: null,
+    level: null,
+    target: objectRef(context),
+    reason,
+    proposes,
+    expiresAt,
+  };
+  return {
+    patch: {
+      incident: { ...incident, announced: true },
+      deadlines: withDeadline(context, 'approvalExpires', expiresAt),
+    },
+    records: [{ type: 'Normal', reason: 'ApprovalRequested', message: reason }],
+    effects: [request(context, incident, 'approval', effect, at)],
+  };
+};
+
+export const approve: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident || event.type !== 'APPROVE') return NOTHING;
+  return {
+    patch: { incident: { ...handled(incident, event), approvedBy: event.by } },
+    records: [{ type: 'Normal', reason: 'Approved', message: `approved by ${event.by}` }],
+  };
+};
+
+export const reject: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident || event.type !== 'REJECT') return NOTHING;
+  const why = event.reason ? `: ${event.reason}` : '';
+  return {
+    patch: { incident: handled(incident, event) },
+    records: [{ type: 'Normal', reason: 'Rejected', message: `rejected by ${event.by}${why}` }],
+  };
+};
+
+/** SNOOZE while approval is pending: people get more time, never less. */
+export const extendApproval: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident || event.type !== 'SNOOZE') return NOTHING;
+  const until = deadlineAfter(event.at, event.durationMs);
+  const current = context.deadlines.approvalExpires ?? until;
+  return {
+    patch: {
+      incident: handled(incident, event),
+      deadlines: withDeadline(context, 'approvalExpires', Math.max(current, until)),
+    },
+    records: [
+      {
+        type: 'Normal',
+        reason: 'Snoozed',
+        message: `approval extended by ${event.by} for ${formatDuration(event.durationMs)}`,
+      },
+    ],
+  };
+};
+
+function nextEscalationAt(
+  context: RemediationContext,
+  startedAt: number,
+  level: number,
+): number | undefined {
+  const next = context.policy.escalation[level];
+  return next === undefined ? undefined : deadlineAfter(startedAt, next.afterMs);
+}
+
+/** People own the incident now: evidence is collected and the ladder starts. */
+export const startEscalation: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const at = timeOf(context, event);
+  const escalations = incident.escalations + 1;
+  const reason = incident.decision?.reason ?? triggerText(incident);
+  const next = nextEscalationAt(context, at, 0);
+  const evidence: Effect = { kind: 'collectEvidence', target: objectRef(context), reason };
+  const emptyLadder = context.policy.escalation.length === 0;
+  return {
+    patch: {
+      incident: {
+        ...incident,
+        escalations,
+        escalation: { startedAt: at, level: 0, acknowledgedBy: null },
+        announced: true,
+      },
+      deadlines:
+        next === undefined ? context.deadlines : withDeadline(context, 'nextEscalation', next),
+    },
+    records: [{ type: 'Warning', reason: 'Escalated', message: reason }],
+    effects: [
+      request(context, incident, `escalate-${escalations}-evidence`, evidence, at),
+      // Without a ladder, the policy's own channel still hears about it once.
+      ...(emptyLadder
+        ? levelRequests(context, incident, `escalate-${escalations}`, 0, reason, at)
+        : []),
+    ],
+  };
+};
+
+/** Tells the current level of the ladder and moves on to the next. */
+export const notifyEscalationLevel: Step = (context, event) => {
+  const incident = incidentOf(context);
+  const escalation = incident?.escalation;
+  if (!incident || !escalation) return NOTHING;
+  const at = timeOf(context, event);
+  const level = escalation.level;
+  const reason = incident.decision?.reason ?? triggerText(incident);
+  const targets = context.policy.escalation[level]?.targets;
+  if (targets === undefined) {
+    return { patch: { incident: handled(incident, event) } };
+  }
+  const next = nextEscalationAt(context, escalation.startedAt, level + 1);
+  return {
+    patch: {
+      incident: { ...handled(incident, event), escalation: { ...escalation, level: level + 1 } },
+      deadlines:
+        next === undefined ? context.deadlines : withDeadline(context, 'nextEscalation', next),
+    },
+    records: [
+      {
+        type: 'Warning',
+        reason: 'EscalationLevel',
+        message: `level ${level + 1}: telling ${targets.map(who).join(', ')}`,
+      },
+    ],
+    effects: levelRequests(
+      context,
+      incident,
+      `escalate-${incident.escalations}-level-${level + 1}`,
+      level,
+      reason,
+      at,
+    ),
+  };
+};
+
+export const acknowledge: Step = (context, event) => {
+  const incident = incidentOf(context);
+  const escalation = incident?.escalation;
+  if (!incident || !escalation || event.type !== 'ACK') return NOTHING;
+  return {
+    patch: {
+      incident: {
+        ...handled(incident, event),
+        escalation: { ...escalation, acknowledgedBy: event.by },
+      },
+    },
+    records: [
+      {
+        type: 'Normal',
+        reason: 'Acknowledged',
+        message: `acknowledged by ${event.by}: the ladder stops`,
+      },
+    ],
+  };
+};
+
+export const snooze: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident || event.type !== 'SNOOZE') return NOTHING;
+  const until = deadlineAfter(event.at, event.durationMs);
+  return {
+    patch: {
+      incident: handled(incident, event),
+      deadlines: withDeadline(context, 'snoozeEnds', until),
+    },
+    records: [
+      {
+        type: 'Normal',
+        reason: 'Snoozed',
+        message: `snoozed by ${event.by} for ${formatDuration(event.durationMs)}`,
+      },
+    ],
+  };
+};
+
+/** The symptom went away while escalated: it must stay away for the verification window. */
+export const startRecoveryWatch: Step = (context, event) => ({
+  patch: {
+    deadlines: withDeadline(
+      context,
+      'recoveryHolds',
+      deadlineAfter(timeOf(context, event), context.policy.verificationWindowMs),
+    ),
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Quarantine and resolution
+
+/** Remediations did not hold: stop acting, tell the first level of the ladder once. */
+export const startQuarantine: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const at = timeOf(context, event);
+  const { maxRemediations, windowMs } = context.policy.quarantine;
+  // Hands-off until enough remediations have left the window to allow one more.
+  const inWindow = context.remediations.filter((t) => t > at - windowMs);
+  const oldestThatMustLeave = inWindow[inWindow.length - maxRemediations] ?? at;
+  const reason = incident.decision?.reason ?? triggerText(incident);
+  const evidence: Effect = { kind: 'collectEvidence', target: objectRef(context), reason };
+  const tell = levelRequests(context, incident, 'quarantine', 0, reason, at).map((r) =>
+    r.effect.kind === 'notify'
+      ? { ...r, effect: { ...r.effect, purpose: 'quarantined' as const } }
+      : r,
+  );
+  return {
+    patch: {
+      incident: { ...incident, announced: true },
+      deadlines: withDeadline(
+        context,
+        'quarantineEnds',
+        deadlineAfter(oldestThatMustLeave, windowMs),
+      ),
+    },
+    records: [{ type: 'Warning', reason: 'Quarantined', message: reason }],
+    effects: [request(context, incident, 'quarantine-evidence', evidence, at), ...tell],
+  };
+};
+
+export const liftQuarantine: Step = () => ({
+  records: [
+    {
+      type: 'Normal',
+      reason: 'QuarantineLifted',
+      message: 'remediations are allowed again: the quarantine window has passed',
+    },
+  ],
+});
+
+export const resolve: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const at = timeOf(context, event);
+  const message = `resolved: ${triggerText(incident)} is gone`;
+  const notice: Effect = {
+    kind: 'notify',
+    purpose: 'resolved',
+    to: null,
+    level: null,
+    target: objectRef(context),
+    reason: message,
+  };
+  return {
+    records: [{ type: 'Normal', reason: 'Resolved', message }],
+    // People who heard about the incident hear that it ended; nobody else is bothered.
+    effects: incident.announced ? [request(context, incident, 'resolved', notice, at)] : [],
+  };
+};

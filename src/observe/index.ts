@@ -1,0 +1,3 @@
+export * from './kube.ts';
+export * from './observation.ts';
+export * from './observe.ts';

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import {
+  inhibitionFromNode,
+  nodeMachine,
+  type MachinePolicy,
+} from '../../../src/machines/index.ts';
+import {
+  healthyNode,
+  kinds,
+  MINUTE,
+  node,
+  NODE_KEY,
+  observed,
+  policy,
+  PureRun,
+  T0,
+} from './fixtures.ts';
+
+const at = (minutes: number) => T0 + minutes * MINUTE;
+
+function nodeRun(overrides: Partial<MachinePolicy> = {}, healthyNodes: number | null = 5): PureRun {
+  const run = new PureRun(nodeMachine, NODE_KEY, policy(overrides));
+  run.send({ type: 'FACTS', at: T0, facts: { healthyNodes } });
+  return run;
+}
+
+const pressure = {
+  MemoryPressure: { threshold: 1, windowMs: 5 * MINUTE, action: 'drain' },
+} as const satisfies MachinePolicy['detections'];
+
+describe('the node machine', () => {
+  it('cordons, then drains when the policy allows, one step after the other', () => {
+    const run = nodeRun({ detections: pressure });
+    const first = run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    expect(run.value).toBe('remediating');
+    expect(first.effects).toMatchObject([
+      {
+        step: 'remediate-1',
+        effect: { kind: 'cordon', target: { kind: 'Node', namespace: null, name: 'worker-1' } },
+      },
+    ]);
+    const second = run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    expect(run.value).toBe('remediating');
+    expect(second.effects).toMatchObject([
+      { step: 'remediate-2', effect: { kind: 'drain', minHealthyNodes: 2 } },
+    ]);
+    expect(second.timers).toEqual({ untilEffectTimesOut: 5 * MINUTE });
+    run.send({ type: 'EFFECT.DONE', at: at(8), effectId: run.awaited });
+    expect(run.value).toBe('verifying');
+  });
+
+  it('only cordons when the policy does not allow drains', () => {
+    const run = nodeRun({
+      detections: pressure,
+      node: { drainAllowed: false, minHealthyNodes: 2 },
+    });
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    expect(run.value).toBe('verifying');
+    expect(run.log.effects.map((e) => e.effect.kind)).toEqual(['cordon']);
+  });
+
+  it('uncordons a node that recovered, then resolves and cools down', () => {
+    const run = nodeRun({
+      detections: pressure,
+      node: { drainAllowed: false, minHealthyNodes: 2 },
+    });
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    run.send(observed(healthyNode(true), at(4)));
+    const verified = run.fire('untilVerificationEnds');
+    expect(run.value).toBe('uncordoning');
+    expect(verified.effects).toMatchObject([{ step: 'uncordon-1', effect: { kind: 'uncordon' } }]);
+    const done = run.send({ type: 'EFFECT.DONE', at: at(8), effectId: run.awaited });
+    expect(run.value).toBe('coolingDown');
+    expect(done.records.map((r) => r.reason)).toEqual(['Resolved']);
+    expect(run.context.incident).toBeNull();
+  });
+
+  it('keeps a node that did not recover cordoned and escalates', () => {
+    const run = nodeRun({
+      detections: pressure,
+      node: { drainAllowed: false, minHealthyNodes: 2 },
+    });
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    const out = run.fire('untilVerificationEnds');
+    expect(run.matches('escalated')).toBe(true);
+    expect(out.effects.some((e) => e.effect.kind === 'uncordon')).toBe(false);
+    // Once people fixed it and it stays fixed, it is put back in service.
+    run.send(observed(healthyNode(true), at(30)));
+    run.fire('untilRecoveryHolds');
+    expect(run.value).toBe('uncordoning');
+  });
+
+  it('never takes a node out if fewer than minHealthyNodes would remain', () => {
+    const run = nodeRun(
+      { detections: pressure, node: { drainAllowed: true, minHealthyNodes: 3 } },
+      3,
+    );
+    const out = run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    expect(run.matches('escalated')).toBe(true);
+    expect(out.effects.some((e) => e.effect.kind === 'cordon' || e.effect.kind === 'drain')).toBe(
+      false,
+    );
+    expect(run.context.incident?.decision?.reason).toMatch(
+      /^taking Node worker-1 out of service would leave 2 healthy nodes, below the policy minimum of 3/,
+    );
+  });
+
+  it('counts a NotReady node as already out of service', () => {
+    const run = nodeRun(
+      {
+        detections: { NotReady: { threshold: 1, windowMs: MINUTE, action: 'cordon' } },
+        node: { drainAllowed: true, minHealthyNodes: 3 },
+      },
+      3,
+    );
+    expect(kinds(run.send(observed(node({ Ready: 'Unknown' }), at(1))))).toEqual(['cordon']);
+  });
+
+  it('does not act when the healthy node count is unknown', () => {
+    const run = nodeRun({ detections: pressure }, null);
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    expect(run.context.incident?.decision?.reason).toMatch(
+      /^the number of healthy nodes is unknown/,
+    );
+  });
+
+  it('checks the healthy node count again before draining, and stops cordoned if it dropped', () => {
+    const run = nodeRun(
+      { detections: pressure, node: { drainAllowed: true, minHealthyNodes: 2 } },
+      4,
+    );
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    run.send({ type: 'FACTS', at: at(2), facts: { healthyNodes: 2 } });
+    const out = run.send({ type: 'EFFECT.DONE', at: at(3), effectId: run.awaited });
+    expect(run.matches('escalated')).toBe(true);
+    expect(out.effects.some((e) => e.effect.kind === 'drain')).toBe(false);
+    expect(run.context.incident?.nodeOutOfService).toBe(true);
+  });
+
+  it('takes a taint back off once the node recovered', () => {
+    const run = nodeRun({
+      detections: {
+        DiskPressure: {
+          threshold: 1,
+          windowMs: MINUTE,
+          action: 'taint',
+          taint: { key: 'remedy.kube-remedy.io/disk', effect: 'NoExecute' },
+        },
+      },
+    });
+    expect(
+      run.send(observed(node({ DiskPressure: 'True' }), at(1))).effects[0]?.effect,
+    ).toMatchObject({
+      kind: 'taint',
+      taint: { key: 'remedy.kube-remedy.io/disk', effect: 'NoExecute' },
+    });
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    run.send(observed(healthyNode(), at(3)));
+    expect(run.fire('untilVerificationEnds').effects[0]).toMatchObject({
+      step: 'untaint-1',
+      effect: { kind: 'untaint', taint: { key: 'remedy.kube-remedy.io/disk' } },
+    });
+  });
+
+  it('in dryRun mode records the cordon and drain it would do', () => {
+    const run = nodeRun({ detections: pressure, mode: 'dryRun' });
+    const out = run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    expect(out.effects).toEqual([]);
+    expect(out.records.at(-1)?.message).toMatch(
+      /^dry run: would cordon Node worker-1, then drain Node worker-1: node has MemoryPressure/,
+    );
+  });
+
+  it('in gitops mode still cordons directly', () => {
+    const run = nodeRun({ detections: pressure, mode: 'gitops' });
+    expect(kinds(run.send(observed(node({ MemoryPressure: 'True' }), at(1))))).toEqual(['cordon']);
+  });
+
+  it('inhibits the pods on its node while it handles a problem, and lets go afterwards', () => {
+    const run = nodeRun({ detections: pressure });
+    expect(inhibitionFromNode(run.snapshot)).toBeNull();
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    expect(inhibitionFromNode(run.snapshot)).toEqual({
+      by: NODE_KEY,
+      reason: expect.stringMatching(
+        /^cordon Node worker-1, then drain Node worker-1: node has MemoryPressure/,
+      ) as string,
+    });
+    run.send({ type: 'EFFECT.FAILED', at: at(2), effectId: run.awaited, error: 'conflict' });
+    run.send(observed(healthyNode(), at(3)));
+    run.fire('untilRecoveryHolds');
+    expect(run.value).toBe('coolingDown');
+    expect(inhibitionFromNode(run.snapshot)).toBeNull();
+  });
+});

@@ -1,0 +1,448 @@
+import { describe, expect, it } from 'vitest';
+import { podMachine, type MachinePolicy } from '../../../src/machines/index.ts';
+import {
+  crashLoopingPod,
+  kinds,
+  MINUTE,
+  NODE_KEY,
+  observed,
+  oomKilledPod,
+  policy,
+  POD_KEY,
+  PureRun,
+  runningPod,
+  T0,
+} from './fixtures.ts';
+
+const at = (minutes: number) => T0 + minutes * MINUTE;
+
+function pod(overrides: Partial<MachinePolicy> = {}): PureRun {
+  return new PureRun(podMachine, POD_KEY, policy(overrides));
+}
+
+/** Three restarts a minute apart: the default CrashLoopBackOff rule (threshold 3) confirms. */
+function crashLoopUntilDetected(run: PureRun) {
+  run.send(observed(crashLoopingPod(1), at(1)));
+  run.send(observed(crashLoopingPod(2), at(2)));
+  return run.send(observed(crashLoopingPod(3), at(3)));
+}
+
+describe('the pod machine: detection window', () => {
+  it('suspects a crash loop at the first sighting and arms the rule window', () => {
+    const run = pod();
+    const out = run.send(observed(crashLoopingPod(1), at(1)));
+    expect(run.value).toBe('suspect');
+    expect(out.timers).toEqual({ untilWindowEnds: 10 * MINUTE });
+    expect(run.context.deadlines.windowEnds).toBe(at(11));
+    expect(out.effects).toEqual([]);
+  });
+
+  it('confirms once the restarts reach the threshold and restarts the pod with preconditions', () => {
+    const run = pod();
+    const out = crashLoopUntilDetected(run);
+    expect(run.value).toBe('remediating');
+    const incidentId = `${POD_KEY}#1@${at(3)}`;
+    expect(out.effects).toEqual([
+      {
+        actorKey: POD_KEY,
+        incidentId,
+        step: 'remediate-1',
+        effectId: `${incidentId}/remediate-1`,
+        requestedAt: at(3),
+        effect: {
+          kind: 'restartPod',
+          target: {
+            kind: 'Pod',
+            namespace: 'shop',
+            name: 'api-7d9f-x2x',
+            uid: 'pod-uid-1',
+            resourceVersion: '103',
+          },
+          reason:
+            'container "api" is in CrashLoopBackOff: back-off 5m0s restarting failed container=api pod=api-7d9f-x2x_shop(pod-uid-1) (restarts: 3)',
+        },
+      },
+    ]);
+    expect(out.records.map((r) => r.reason)).toEqual(['Detected', 'Remediating']);
+    expect(out.timers).toEqual({ untilEffectTimesOut: 5 * MINUTE });
+  });
+
+  it('counts restarts for crash loops, so an unchanged restart count does not add up', () => {
+    const run = pod();
+    for (const minute of [1, 2, 3, 4]) run.send(observed(crashLoopingPod(1), at(minute)));
+    expect(run.value).toBe('suspect');
+    expect(run.context.window?.seen).toBe(1);
+  });
+
+  it('honours a lower threshold', () => {
+    const run = pod({
+      detections: { CrashLoopBackOff: { threshold: 1, windowMs: MINUTE, action: 'restartPod' } },
+    });
+    expect(kinds(run.send(observed(crashLoopingPod(1), at(1))))).toEqual(['restartPod']);
+  });
+
+  it('confirms a symptom that is still there when the window ends', () => {
+    const run = pod();
+    run.send(observed(crashLoopingPod(1), at(1)));
+    const out = run.fire('untilWindowEnds');
+    expect(run.value).toBe('remediating');
+    expect(out.effects[0]?.requestedAt).toBe(at(11));
+  });
+
+  it('forgets a symptom that went away before its window ended', () => {
+    const run = pod();
+    run.send(observed(crashLoopingPod(1), at(1)));
+    run.send(observed(runningPod(1), at(2)));
+    const out = run.fire('untilWindowEnds');
+    expect(run.value).toBe('healthy');
+    expect(run.context.window).toBeNull();
+    expect(out.effects).toEqual([]);
+  });
+
+  it('ignores detections the policy has no rule for', () => {
+    const run = pod({ detections: {} });
+    run.send(observed(crashLoopingPod(5), at(1)));
+    expect(run.value).toBe('healthy');
+  });
+});
+
+describe('the pod machine: verification and cooldown', () => {
+  it('verifies for the verification window, resolves, then cools down for the cooldown', () => {
+    const run = pod({ verificationWindowMs: 3 * MINUTE, cooldownMs: 20 * MINUTE });
+    crashLoopUntilDetected(run);
+    const done = run.send({ type: 'EFFECT.DONE', at: at(4), effectId: run.awaited });
+    expect(run.value).toBe('verifying');
+    expect(done.timers).toEqual({ untilVerificationEnds: 3 * MINUTE });
+    run.send(observed(runningPod(0), at(5)));
+    const resolved = run.fire('untilVerificationEnds');
+    expect(run.value).toBe('coolingDown');
+    expect(resolved.records.map((r) => r.reason)).toEqual(['Resolved']);
+    // Nobody was told about this incident, so nobody is told it ended.
+    expect(resolved.effects).toEqual([]);
+    expect(resolved.timers).toEqual({ untilCooldownEnds: 20 * MINUTE });
+    expect(run.context.deadlines.cooldownEnds).toBe(at(7) + 20 * MINUTE);
+    expect(run.context.incident).toBeNull();
+  });
+
+  it('does not act on a symptom that returns during the cooldown, and looks again after it', () => {
+    const run = pod();
+    crashLoopUntilDetected(run);
+    run.send({ type: 'EFFECT.DONE', at: at(4), effectId: run.awaited });
+    run.send(observed(runningPod(0), at(5)));
+    run.fire('untilVerificationEnds');
+    const during = run.send(observed(crashLoopingPod(9), at(10)));
+    expect(run.value).toBe('coolingDown');
+    expect(during.effects).toEqual([]);
+    run.fire('untilCooldownEnds');
+    // The last observation still shows the crash loop: a new window opens at once.
+    expect(run.value).toBe('suspect');
+    expect(run.context.now).toBe(at(9) + 10 * MINUTE);
+  });
+
+  it('escalates when the symptom comes back during verification (a restart cannot be undone)', () => {
+    const run = pod();
+    crashLoopUntilDetected(run);
+    run.send({ type: 'EFFECT.DONE', at: at(4), effectId: run.awaited });
+    const out = run.send(observed(crashLoopingPod(1), at(6)));
+    expect(run.matches('escalated')).toBe(true);
+    expect(run.context.incident?.decision?.reason).toMatch(
+      /^the remediation did not hold: container "api"/,
+    );
+    expect(kinds(out)).toEqual(['collectEvidence', 'notify']);
+    expect(out.effects[1]?.effect).toMatchObject({
+      kind: 'notify',
+      purpose: 'escalated',
+      to: { type: 'slack', channel: '#oncall' },
+      level: 0,
+    });
+  });
+
+  it('escalates when the symptom is still there as verification ends', () => {
+    const run = pod();
+    crashLoopUntilDetected(run);
+    run.send({ type: 'EFFECT.DONE', at: at(4), effectId: run.awaited });
+    run.fire('untilVerificationEnds');
+    expect(run.matches('escalated')).toBe(true);
+  });
+});
+
+describe('the pod machine: effects that fail', () => {
+  it("escalates with the worker's error when the restart fails", () => {
+    const run = pod();
+    crashLoopUntilDetected(run);
+    run.send({
+      type: 'EFFECT.FAILED',
+      at: at(4),
+      effectId: run.awaited,
+      error: 'pods "api-7d9f-x2x" is forbidden',
+    });
+    expect(run.matches('escalated')).toBe(true);
+    expect(run.context.incident?.decision).toEqual({
+      decision: 'escalate',
+      reason: 'restartPod failed: pods "api-7d9f-x2x" is forbidden',
+    });
+  });
+
+  it('escalates when no result arrives within the effect time-out', () => {
+    const run = pod({ effectTimeoutMs: 2 * MINUTE });
+    crashLoopUntilDetected(run);
+    run.fire('untilEffectTimesOut');
+    expect(run.context.incident?.decision?.reason).toBe('restartPod did not report back within 2m');
+    expect(run.context.now).toBe(at(5));
+  });
+
+  it('ignores a result for another effect, keeping it in history', () => {
+    const run = pod();
+    crashLoopUntilDetected(run);
+    run.send({ type: 'EFFECT.DONE', at: at(4), effectId: 'Pod/shop/old#7@1/remediate-1' });
+    expect(run.value).toBe('remediating');
+    expect(run.context.history.at(-1)).toMatchObject({ decision: 'ignore' });
+  });
+});
+
+describe('the pod machine: modes', () => {
+  it('in approval mode asks first, with what it would do and until when', () => {
+    const run = pod({ mode: 'approval', approvalTimeoutMs: 30 * MINUTE });
+    const out = crashLoopUntilDetected(run);
+    expect(run.value).toBe('awaitingApproval');
+    expect(out.effects).toHaveLength(1);
+    expect(out.effects[0]).toMatchObject({
+      step: 'approval',
+      effect: {
+        kind: 'notify',
+        purpose: 'approvalRequested',
+        proposes: { kind: 'restartPod' },
+        expiresAt: at(33),
+      },
+    });
+    expect(out.timers).toEqual({ untilApprovalExpires: 30 * MINUTE });
+  });
+
+  it('remediates once approved, recording who approved', () => {
+    const run = pod({ mode: 'approval' });
+    crashLoopUntilDetected(run);
+    const out = run.send({ type: 'APPROVE', at: at(5), by: 'alice', incidentId: run.incidentId });
+    expect(run.value).toBe('remediating');
+    expect(kinds(out)).toEqual(['restartPod']);
+    expect(out.records[0]).toEqual({
+      type: 'Normal',
+      reason: 'Approved',
+      message: 'approved by alice',
+    });
+    expect(run.context.incident?.approvedBy).toBe('alice');
+  });
+
+  it('stands down when the symptom cleared before the approval came', () => {
+    const run = pod({ mode: 'approval' });
+    crashLoopUntilDetected(run);
+    run.send(observed(runningPod(3), at(4)));
+    const out = run.send({ type: 'APPROVE', at: at(5), by: 'alice', incidentId: run.incidentId });
+    expect(run.value).toBe('healthy');
+    expect(out.effects).toEqual([]);
+    expect(out.records.map((r) => r.reason)).toEqual(['Approved', 'StoodDown']);
+  });
+
+  it('cools down when rejected, saying who rejected and why', () => {
+    const run = pod({ mode: 'approval' });
+    crashLoopUntilDetected(run);
+    const out = run.send({
+      type: 'REJECT',
+      at: at(5),
+      by: 'bob',
+      incidentId: run.incidentId,
+      reason: 'deploy in progress',
+    });
+    expect(run.value).toBe('coolingDown');
+    expect(out.records).toEqual([
+      { type: 'Normal', reason: 'Rejected', message: 'rejected by bob: deploy in progress' },
+    ]);
+  });
+
+  it('escalates when nobody approves in time, and a snooze extends the wait', () => {
+    const run = pod({ mode: 'approval', approvalTimeoutMs: 30 * MINUTE });
+    crashLoopUntilDetected(run);
+    const snoozed = run.send({
+      type: 'SNOOZE',
+      at: at(10),
+      by: 'carol',
+      incidentId: run.incidentId,
+      durationMs: 60 * MINUTE,
+    });
+    expect(run.context.deadlines.approvalExpires).toBe(at(70));
+    expect(snoozed.timers).toEqual({ untilApprovalExpires: 60 * MINUTE });
+    run.fire('untilApprovalExpires');
+    expect(run.matches('escalated')).toBe(true);
+    expect(run.context.incident?.decision?.reason).toBe('nobody approved within 30m');
+  });
+
+  it('ignores approvals for another incident and repeated commands', () => {
+    const run = pod({ mode: 'approval' });
+    crashLoopUntilDetected(run);
+    run.send({ type: 'APPROVE', at: at(4), by: 'mallory', incidentId: `${POD_KEY}#0@1` });
+    expect(run.value).toBe('awaitingApproval');
+    const snooze = {
+      type: 'SNOOZE',
+      by: 'carol',
+      incidentId: run.incidentId,
+      durationMs: 90 * MINUTE,
+      id: 'slack-1',
+    } as const;
+    run.send({ ...snooze, at: at(5) });
+    const firstExtension = run.context.deadlines.approvalExpires;
+    run.send({ ...snooze, at: at(6) });
+    expect(run.context.deadlines.approvalExpires).toBe(firstExtension);
+  });
+
+  it('in dryRun mode records what it would do and asks for no effect', () => {
+    const run = pod({ mode: 'dryRun' });
+    const out = crashLoopUntilDetected(run);
+    expect(run.value).toBe('coolingDown');
+    expect(out.effects).toEqual([]);
+    expect(out.records.at(-1)).toEqual({
+      type: 'Normal',
+      reason: 'DryRun',
+      message: expect.stringMatching(
+        /^dry run: would restart Pod shop\/api-7d9f-x2x: container "api"/,
+      ) as string,
+    });
+  });
+
+  it('in gitops mode still restarts a pod directly, since that changes no desired state', () => {
+    const run = pod({ mode: 'gitops' });
+    expect(kinds(crashLoopUntilDetected(run))).toEqual(['restartPod']);
+  });
+
+  it('proposes a memory increase as a pull request and verifies once it is merged', () => {
+    const run = pod({
+      detections: {
+        OOMKilled: {
+          threshold: 1,
+          windowMs: MINUTE,
+          action: 'increaseMemory',
+          memory: { increasePercent: 25, max: '2Gi' },
+        },
+      },
+    });
+    const out = run.send(observed(oomKilledPod(1), at(1)));
+    expect(out.effects[0]?.effect).toMatchObject({
+      kind: 'openPullRequest',
+      proposes: { kind: 'increaseMemory', containers: ['api'], increasePercent: 25, max: '2Gi' },
+    });
+    const effectId = run.awaited;
+    run.send({
+      type: 'EFFECT.DONE',
+      at: at(2),
+      effectId,
+      outcome: 'https://github.com/shop/deploy/pull/7',
+    });
+    expect(run.value).toBe('awaitingMerge');
+    run.send({ type: 'PROPOSAL.MERGED', at: at(30), effectId, by: 'dana' });
+    expect(run.value).toBe('verifying');
+    expect(run.context.remediations).toEqual([at(30)]);
+  });
+});
+
+describe('the pod machine: safety', () => {
+  it("waits instead of acting while the pod's node is being remediated, then looks again", () => {
+    const run = pod();
+    run.send({
+      type: 'FACTS',
+      at: at(0),
+      facts: { inhibited: { by: NODE_KEY, reason: 'node has MemoryPressure' } },
+    });
+    const out = crashLoopUntilDetected(run);
+    expect(run.value).toBe('inhibited');
+    expect(out.effects).toEqual([]);
+    expect(out.records.at(-1)).toEqual({
+      type: 'Normal',
+      reason: 'Waiting',
+      message: 'Node/worker-1 is handling it: node has MemoryPressure',
+    });
+    run.send({ type: 'FACTS', at: at(20), facts: { inhibited: null } });
+    expect(run.value).toBe('suspect');
+  });
+
+  it('escalates instead of acting when the disruption budget is spent', () => {
+    const run = pod();
+    run.send({ type: 'FACTS', at: at(0), facts: { budgetAvailable: false } });
+    const out = crashLoopUntilDetected(run);
+    expect(run.matches('escalated')).toBe(true);
+    expect(out.effects.some((e) => e.effect.kind === 'restartPod')).toBe(false);
+    expect(run.context.incident?.decision?.reason).toMatch(
+      /^the policy's disruption budget is spent/,
+    );
+  });
+
+  it('escalates, changing nothing, when the action only tells people', () => {
+    const run = pod({
+      detections: { ImagePullBackOff: { threshold: 1, windowMs: MINUTE, action: 'notify' } },
+    });
+    const imagePull = crashLoopingPod(0, {
+      phase: 'Pending',
+      containerStatuses: [
+        {
+          name: 'api',
+          restartCount: 0,
+          state: { waiting: { reason: 'ErrImagePull', message: 'manifest unknown' } },
+        },
+      ],
+    });
+    const out = run.send(observed(imagePull, at(1)));
+    expect(run.matches('escalated')).toBe(true);
+    expect(kinds(out)).toEqual(['collectEvidence', 'notify']);
+    expect(run.context.incident?.decision?.reason).toBe(
+      'the policy asks to tell people about ImagePullBackOff, not to act: container "api" is in ErrImagePull: manifest unknown',
+    );
+  });
+
+  it('quarantines when remediations do not hold, tells the first level once and lifts it later', () => {
+    const run = pod({
+      quarantine: { maxRemediations: 2, windowMs: 60 * MINUTE },
+      cooldownMs: 5 * MINUTE,
+      verificationWindowMs: 5 * MINUTE,
+      detections: { CrashLoopBackOff: { threshold: 1, windowMs: MINUTE, action: 'restartPod' } },
+    });
+    const cycle = (minute: number) => {
+      run.send(observed(crashLoopingPod(minute), at(minute)));
+      run.send({ type: 'EFFECT.DONE', at: at(minute + 1), effectId: run.awaited });
+      run.send(observed(runningPod(minute), at(minute + 2)));
+      run.fire('untilVerificationEnds');
+      run.fire('untilCooldownEnds');
+    };
+    cycle(0);
+    cycle(20);
+    expect(run.context.remediations).toEqual([at(0), at(20)]);
+    const out = run.send(observed(crashLoopingPod(41), at(41)));
+    expect(run.value).toBe('quarantined');
+    expect(kinds(out)).toEqual(['collectEvidence', 'notify']);
+    expect(out.effects[1]?.effect).toMatchObject({ purpose: 'quarantined', to: { type: 'slack' } });
+    expect(run.context.incident?.decision?.reason).toMatch(
+      /^2 remediations within 1h did not hold \(the policy allows 2\)/,
+    );
+    // The first remediation leaves the window at 0 + 60 minutes.
+    expect(run.context.deadlines.quarantineEnds).toBe(at(60));
+    expect(run.send(observed(crashLoopingPod(50), at(50))).effects).toEqual([]);
+    // Level-triggered: the crash loop is still there when the quarantine lifts, so it is acted on.
+    const lifted = run.fire('untilQuarantineEnds');
+    expect(lifted.records.map((r) => r.reason)).toContain('QuarantineLifted');
+    expect(kinds(lifted)).toEqual(['restartPod']);
+    expect(lifted.effects[0]?.requestedAt).toBe(at(60));
+  });
+
+  it('numbers incidents and keeps a bounded history', () => {
+    const run = pod({
+      detections: { CrashLoopBackOff: { threshold: 1, windowMs: MINUTE, action: 'restartPod' } },
+    });
+    for (let i = 0; i < 10; i++) {
+      const minute = i * 30;
+      run.send(observed(crashLoopingPod(i + 1), at(minute)));
+      run.send({ type: 'EFFECT.FAILED', at: at(minute + 1), effectId: run.awaited, error: 'nope' });
+      run.send(observed(runningPod(i + 1), at(minute + 2)));
+      run.fire('untilRecoveryHolds');
+      run.fire('untilCooldownEnds');
+    }
+    expect(run.context.incidentCount).toBe(10);
+    expect(run.context.history.length).toBeLessThanOrEqual(12);
+    expect(run.log.effects.at(-1)?.incidentId).toBe(`${POD_KEY}#10@${at(270)}`);
+  });
+});
