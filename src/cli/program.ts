@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { ROLES } from '../config/index.ts';
 import { createLogger } from '../telemetry/index.ts';
+import { registerAnalyzeCommand } from './commands/analyze.ts';
 import { configReference, printConfig } from './commands/config.ts';
 import { queuesCommand } from './commands/queues.ts';
 import { runUntilSignalled } from './commands/run.ts';
@@ -92,6 +93,8 @@ Examples:
     const config = configFromOptions(options);
     io.stdout(await queuesCommand(config, options['output'] === 'json' ? 'json' : 'text'));
   });
+
+  registerAnalyzeCommand(program, io);
 
   program
     .command('version')
