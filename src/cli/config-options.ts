@@ -24,6 +24,10 @@ export function withConfigOptions(command: Command): Command {
   );
   for (const field of CONFIG_FIELDS) {
     if (!field.flag) continue;
+    if (field.kind === 'boolean') {
+      command.addOption(new Option(field.flag, helpFor(field)));
+      continue;
+    }
     const placeholder = field.kind === 'number' ? 'number' : field.path.split('.').pop();
     command.addOption(new Option(`${field.flag} <${placeholder}>`, helpFor(field)));
   }
@@ -32,11 +36,11 @@ export function withConfigOptions(command: Command): Command {
 
 /** Parses the configuration from a command's options, the environment and the file. */
 export function configFromOptions(options: Record<string, unknown>): Config {
-  const flags: Record<string, string> = {};
+  const flags: Record<string, string | boolean> = {};
   for (const field of CONFIG_FIELDS) {
     if (!field.flag) continue;
     const value = options[camel(field.flag)];
-    if (typeof value === 'string') flags[field.path] = value;
+    if (typeof value === 'string' || typeof value === 'boolean') flags[field.path] = value;
   }
   const file = typeof options['config'] === 'string' ? options['config'] : undefined;
   return loadConfig(file === undefined ? { flags } : { flags, file });

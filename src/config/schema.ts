@@ -3,6 +3,7 @@
  * environment variables that set it and whether it is a secret; `config print`, the README's
  * reference and log redaction are all derived from these declarations, so they cannot drift.
  */
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.ts';
 
@@ -106,6 +107,42 @@ const httpSchema = z
   .strict()
   .default({ host: '127.0.0.1', port: 8080 });
 
+const prometheusSchema = z
+  .object({
+    url: field(
+      z
+        .url({
+          protocol: /^https?$/,
+          error:
+            'expected an http:// or https:// URL, e.g. http://prometheus-operated.monitoring:9090',
+        })
+        .refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), {
+          error: 'put credentials in prometheus.bearerToken, not in the URL',
+        })
+        .optional(),
+      {
+        description:
+          'Prometheus HTTP API that multi-signal scaling queries (the base URL, without /api/v1). Unset: policies with spec.scaling do not scale, and their status says so.',
+        env: ['KUBE_REMEDY_PROMETHEUS_URL', 'PROMETHEUS_URL'],
+        flag: '--prometheus-url',
+      },
+    ),
+    bearerToken: field(z.string().min(1, 'must not be empty; leave it unset instead').optional(), {
+      description:
+        'Bearer token sent with every Prometheus query, for a Prometheus behind an authenticating proxy (kube-rbac-proxy, a managed service).',
+      env: ['KUBE_REMEDY_PROMETHEUS_BEARER_TOKEN'],
+      secret: true,
+    }),
+    timeout: field(durationMs().default(10_000), {
+      description:
+        'Longest a Prometheus query may take (also sent as the query timeout); a slower answer makes the signal unavailable for that round.',
+      env: ['KUBE_REMEDY_PROMETHEUS_TIMEOUT'],
+      defaultText: '10s',
+    }),
+  })
+  .strict()
+  .default({ timeout: 10_000 });
+
 const logSchema = z
   .object({
     level: field(
@@ -127,6 +164,380 @@ const logSchema = z
   })
   .strict()
   .default({ level: 'info', format: 'auto' });
+
+const slackSchema = z
+  .object({
+    botToken: field(
+      z
+        .string()
+        .regex(/^xoxb-/, "expected a Slack bot token (xoxb-…) from the app's OAuth page")
+        .optional(),
+      {
+        description:
+          'Slack bot token the workers post and update incident messages with. Unset: Slack is off.',
+        env: ['KUBE_REMEDY_SLACK_BOT_TOKEN', 'SLACK_BOT_TOKEN'],
+        secret: true,
+      },
+    ),
+    signingSecret: field(z.string().min(16, "expected the app's signing secret").optional(), {
+      description:
+        "Slack app signing secret: requests to the interactions endpoint must carry Slack's signature made with it.",
+      env: ['KUBE_REMEDY_SLACK_SIGNING_SECRET', 'SLACK_SIGNING_SECRET'],
+      secret: true,
+    }),
+    buttonSecret: field(
+      z.string().min(32, 'expected at least 32 characters (e.g. openssl rand -hex 32)').optional(),
+      {
+        description:
+          'Key of the signed tokens in buttons (actor, incident, action, expiry). Changing it voids every button already posted.',
+        env: ['KUBE_REMEDY_SLACK_BUTTON_SECRET'],
+        secret: true,
+      },
+    ),
+    apiUrl: field(
+      z
+        .url({ protocol: /^https?$/, error: 'expected an http(s) URL ending in /api/' })
+        .default('https://slack.com/api/'),
+      {
+        description: 'Base URL of the Slack Web API (a proxy, or a local server in tests).',
+        env: ['KUBE_REMEDY_SLACK_API_URL'],
+      },
+    ),
+    channel: field(
+      z
+        .string()
+        .regex(
+          /^(#[a-z0-9][a-z0-9._-]*|[CG][A-Z0-9]{6,})$/,
+          'expected a Slack channel: #name or an ID such as C0123456',
+        )
+        .optional(),
+      {
+        description: 'Channel for incidents whose policy names none (spec.slack.channel wins).',
+        env: ['KUBE_REMEDY_SLACK_CHANNEL'],
+      },
+    ),
+    host: field(z.string().min(1).default('127.0.0.1'), {
+      description:
+        'Address of the interactions endpoint (POST /slack/events: buttons and /kube-remedy). The Helm chart sets 0.0.0.0 behind its Ingress.',
+      env: ['KUBE_REMEDY_SLACK_HOST'],
+    }),
+    port: field(
+      z
+        .number({ error: 'expected a port number' })
+        .int('expected a whole number')
+        .min(0, 'expected a port from 0 to 65535 (0 picks a free port)')
+        .max(65535, 'expected a port from 0 to 65535')
+        .default(3000),
+      {
+        description: 'Port of the interactions endpoint; 0 picks a free port.',
+        env: ['KUBE_REMEDY_SLACK_PORT'],
+      },
+    ),
+    buttonTtl: field(durationMs().default(86_400_000), {
+      description:
+        'How long escalation buttons (acknowledge, escalate, snooze) stay valid; approval buttons expire with the approval request.',
+      env: ['KUBE_REMEDY_SLACK_BUTTON_TTL'],
+      defaultText: '24h',
+    }),
+  })
+  .strict()
+  .superRefine((slack, ctx) => {
+    const set = [slack.botToken, slack.signingSecret, slack.buttonSecret].filter(
+      (value) => value !== undefined,
+    ).length;
+    if (set > 0 && set < 3) {
+      for (const key of ['botToken', 'signingSecret', 'buttonSecret'] as const) {
+        if (slack[key] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'Slack needs botToken, signingSecret and buttonSecret together',
+          });
+        }
+      }
+    }
+  })
+  // Absent until one of its fields is set: no Slack section, no Slack.
+  .optional();
+
+function patternProblem(lines: string): string | undefined {
+  for (const line of lines.split('\n').filter((l) => l.trim() !== '')) {
+    try {
+      if (new RegExp(line).test('')) return `${JSON.stringify(line)} matches the empty string`;
+    } catch (error) {
+      return `${JSON.stringify(line)} is not a regular expression: ${(error as Error).message}`;
+    }
+  }
+  return undefined;
+}
+
+const llmSchema = z
+  .object({
+    model: field(z.string().min(1).max(128).optional(), {
+      description:
+        'Model asked for root-cause suggestions (a policy may name another). Unset: no suggestions.',
+      env: ['KUBE_REMEDY_LLM_MODEL'],
+    }),
+    baseUrl: field(
+      z
+        .url({
+          protocol: /^https?$/,
+          error: 'expected an http(s) URL, e.g. http://ollama:11434/v1',
+        })
+        .default('https://api.openai.com/v1'),
+      {
+        description: 'Any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM, Ollama…).',
+        env: ['KUBE_REMEDY_LLM_BASE_URL'],
+      },
+    ),
+    apiKey: field(z.string().min(1).optional(), {
+      description: 'API key of the endpoint, from a Secret. Unset for endpoints that need none.',
+      env: ['KUBE_REMEDY_LLM_API_KEY', 'OPENAI_API_KEY'],
+      secret: true,
+    }),
+    timeout: field(durationMs().default(30_000), {
+      description:
+        'How long one suggestion may take; a slower answer is dropped and the incident goes on without one.',
+      env: ['KUBE_REMEDY_LLM_TIMEOUT'],
+      defaultText: '30s',
+    }),
+    maxPromptChars: field(
+      z
+        .number({ error: 'expected a number of characters' })
+        .int('expected a whole number')
+        .min(2_000, 'expected at least 2000')
+        .max(400_000, 'expected at most 400000')
+        .default(24_000),
+      {
+        description:
+          'Upper bound of the prompt; evidence is cut to fit, keeping the most recent log lines.',
+        env: ['KUBE_REMEDY_LLM_MAX_PROMPT_CHARS'],
+      },
+    ),
+    redactPatterns: field(
+      z
+        .string()
+        .superRefine((lines, ctx) => {
+          const problem = patternProblem(lines);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
+      {
+        description:
+          'Extra redaction patterns (JavaScript regular expressions), one per line, applied with the built-in ones to LLM prompts and Slack text.',
+        env: ['KUBE_REMEDY_REDACT_PATTERNS'],
+      },
+    ),
+  })
+  .strict()
+  // Absent until one of its fields is set: no LLM section, no suggestions.
+  .optional();
+
+const githubSchema = z
+  .object({
+    token: field(z.string().min(1, 'must not be empty; leave it unset instead').optional(), {
+      description:
+        "GitHub token (fine-grained: contents, pull requests and issues read/write on the policies' repositories). Unset: no GitHub pull requests or issues.",
+      env: ['KUBE_REMEDY_GITHUB_TOKEN', 'GITHUB_TOKEN'],
+      secret: true,
+    }),
+    baseUrl: field(
+      z
+        .url({
+          protocol: /^https?$/,
+          error: 'expected an http(s) URL, e.g. https://github.example.com/api/v3',
+        })
+        .default('https://api.github.com'),
+      {
+        description:
+          'GitHub REST API root: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server.',
+        env: ['KUBE_REMEDY_GITHUB_BASE_URL'],
+      },
+    ),
+  })
+  .strict()
+  // Absent until one of its fields is set.
+  .optional();
+
+const gitlabSchema = z
+  .object({
+    token: field(z.string().min(1, 'must not be empty; leave it unset instead').optional(), {
+      description:
+        "GitLab access token (scope api) for merge requests in the policies' projects. Unset: no GitLab merge requests.",
+      env: ['KUBE_REMEDY_GITLAB_TOKEN', 'GITLAB_TOKEN'],
+      secret: true,
+    }),
+    baseUrl: field(
+      z
+        .url({
+          protocol: /^https?$/,
+          error: 'expected an http(s) URL, e.g. https://gitlab.example.com',
+        })
+        .default('https://gitlab.com'),
+      {
+        description: 'GitLab root URL (without /api/v4): https://gitlab.com or your own instance.',
+        env: ['KUBE_REMEDY_GITLAB_BASE_URL'],
+      },
+    ),
+  })
+  .strict()
+  .optional();
+
+const jiraSchema = z
+  .object({
+    baseUrl: field(
+      z
+        .url({
+          protocol: /^https?$/,
+          error: 'expected the site URL, e.g. https://example.atlassian.net',
+        })
+        .optional(),
+      {
+        description: 'Jira Cloud site, e.g. https://example.atlassian.net. Unset: no Jira tickets.',
+        env: ['KUBE_REMEDY_JIRA_BASE_URL'],
+      },
+    ),
+    email: field(z.string().min(3).optional(), {
+      description: 'Account (e-mail) the API token belongs to.',
+      env: ['KUBE_REMEDY_JIRA_EMAIL'],
+    }),
+    apiToken: field(z.string().min(1, 'must not be empty; leave it unset instead').optional(), {
+      description: 'Jira API token of that account.',
+      env: ['KUBE_REMEDY_JIRA_API_TOKEN', 'JIRA_API_TOKEN'],
+      secret: true,
+    }),
+    issueType: field(z.string().min(1).default('Task'), {
+      description: 'Issue type of the tickets kube-remedy opens.',
+      env: ['KUBE_REMEDY_JIRA_ISSUE_TYPE'],
+    }),
+    resolveTransition: field(z.string().min(1).optional(), {
+      description:
+        'Name of the transition that resolves a ticket. Unset: the first transition into a status of the Done category.',
+      env: ['KUBE_REMEDY_JIRA_RESOLVE_TRANSITION'],
+    }),
+  })
+  .strict()
+  .superRefine((jira, ctx) => {
+    const set = [jira.baseUrl, jira.email, jira.apiToken].filter((v) => v !== undefined).length;
+    if (set > 0 && set < 3) {
+      for (const key of ['baseUrl', 'email', 'apiToken'] as const) {
+        if (jira[key] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'Jira needs baseUrl, email and apiToken together',
+          });
+        }
+      }
+    }
+  })
+  .optional();
+
+const evidenceS3Schema = z
+  .object({
+    region: field(z.string().min(1).optional(), {
+      description:
+        "Region of the policies' buckets. Unset: the AWS SDK's default (AWS_REGION, instance metadata).",
+      env: ['KUBE_REMEDY_EVIDENCE_S3_REGION', 'AWS_REGION'],
+    }),
+    endpoint: field(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(), {
+      description: 'Endpoint of an S3-compatible store (MinIO, Ceph…). Unset: AWS S3.',
+      env: ['KUBE_REMEDY_EVIDENCE_S3_ENDPOINT'],
+    }),
+    forcePathStyle: field(z.boolean().default(false), {
+      description:
+        'Address buckets as https://endpoint/bucket (most S3-compatible stores need it).',
+      env: ['KUBE_REMEDY_EVIDENCE_S3_FORCE_PATH_STYLE'],
+    }),
+    serverSideEncryption: field(
+      z
+        .enum(['none', 'AES256', 'aws:kms'], { error: 'expected one of none, AES256, aws:kms' })
+        .default('AES256'),
+      {
+        description: 'Server-side encryption of bundle objects.',
+        env: ['KUBE_REMEDY_EVIDENCE_S3_SSE'],
+      },
+    ),
+    kmsKeyId: field(z.string().min(1).optional(), {
+      description: "KMS key for aws:kms encryption. Unset: the bucket's default key.",
+      env: ['KUBE_REMEDY_EVIDENCE_S3_KMS_KEY_ID'],
+    }),
+    accessKeyId: field(z.string().min(1).optional(), {
+      description:
+        "Static access key. Unset: the AWS SDK's default chain (IRSA, instance profile).",
+      env: ['KUBE_REMEDY_EVIDENCE_S3_ACCESS_KEY_ID'],
+    }),
+    secretAccessKey: field(z.string().min(1).optional(), {
+      description: 'Secret of the static access key.',
+      env: ['KUBE_REMEDY_EVIDENCE_S3_SECRET_ACCESS_KEY'],
+      secret: true,
+    }),
+  })
+  .strict()
+  .default({ forcePathStyle: false, serverSideEncryption: 'AES256' });
+
+const evidenceSchema = z
+  .object({
+    s3: evidenceS3Schema,
+    efsRoot: field(z.string().regex(/^\//, 'expected an absolute path').optional(), {
+      description:
+        'The only directory evidence may be written under for policies using spec.evidence.efs (their path must be inside it). Unset: efs evidence is refused.',
+      env: ['KUBE_REMEDY_EVIDENCE_EFS_ROOT'],
+    }),
+    maxLogLines: field(z.number().int('expected a whole number').min(1).max(100_000).default(500), {
+      description: 'Last lines kept of each container log (current and previous) in a bundle.',
+      env: ['KUBE_REMEDY_EVIDENCE_MAX_LOG_LINES'],
+    }),
+    maxLogBytes: field(
+      z.number().int('expected a whole number').min(1_024).max(16_777_216).default(262_144),
+      {
+        description: 'Last bytes kept of each container log in a bundle.',
+        env: ['KUBE_REMEDY_EVIDENCE_MAX_LOG_BYTES'],
+      },
+    ),
+    linkTemplate: field(z.string().min(1).optional(), {
+      description:
+        'How bundles are linked from Slack, tickets and pull requests: {bucket}, {key} and {uri} are replaced, e.g. https://s3.console.aws.amazon.com/s3/buckets/{bucket}?prefix={key}. Unset: the s3:// URI or file path.',
+      env: ['KUBE_REMEDY_EVIDENCE_LINK_TEMPLATE'],
+    }),
+  })
+  .strict()
+  .default({
+    s3: { forcePathStyle: false, serverSideEncryption: 'AES256' },
+    maxLogLines: 500,
+    maxLogBytes: 262_144,
+  });
+
+const inspectSchema = z
+  .object({
+    enabled: field(z.boolean().default(false), {
+      description:
+        'Send live actors to the Stately inspector through a relay on loopback (reach it with kubectl port-forward). Snapshots are redacted before they are sent.',
+      env: ['KUBE_REMEDY_INSPECT'],
+      flag: '--inspect',
+    }),
+    port: field(
+      z
+        .number({ error: 'expected a port number' })
+        .int('expected a whole number')
+        .min(0, 'expected a port from 0 to 65535 (0 picks a free port)')
+        .max(65535, 'expected a port from 0 to 65535')
+        .default(8099),
+      {
+        description: 'Loopback port of the inspector relay and its page.',
+        env: ['KUBE_REMEDY_INSPECT_PORT'],
+        flag: '--inspect-port',
+      },
+    ),
+    filter: field(z.string().min(1).default('*'), {
+      description:
+        'Which actors to inspect: a glob over actor keys, e.g. "Pod/shop/*" or "Node/*".',
+      env: ['KUBE_REMEDY_INSPECT_FILTER'],
+      flag: '--inspect-filter',
+    }),
+  })
+  .strict()
+  .default({ enabled: false, port: 8099, filter: '*' });
 
 export const configSchema = z
   .object({
@@ -154,6 +565,12 @@ export const configSchema = z
       env: ['KUBE_REMEDY_NODE_NAME', 'NODE_NAME'],
       flag: '--node-name',
     }),
+    identity: field(z.string().min(1).default(hostname()), {
+      description:
+        'This process among its replicas: holder of the controller Lease, reporting instance of Kubernetes Events. The chart sets the pod name.',
+      env: ['KUBE_REMEDY_IDENTITY', 'POD_NAME'],
+      defaultText: 'the host name',
+    }),
     kubeconfig: field(z.string().min(1).optional(), {
       description:
         'Kubeconfig file. Unset: the in-cluster ServiceAccount when running in a pod, else ~/.kube/config.',
@@ -168,7 +585,15 @@ export const configSchema = z
     }),
     redis: redisSchema,
     http: httpSchema,
+    prometheus: prometheusSchema,
     log: logSchema,
+    inspect: inspectSchema,
+    slack: slackSchema,
+    llm: llmSchema,
+    github: githubSchema,
+    gitlab: gitlabSchema,
+    jira: jiraSchema,
+    evidence: evidenceSchema,
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -9,7 +9,7 @@ export function printConfig(config: Config, format: 'yaml' | 'json'): string {
 
 /** The configuration reference as a Markdown table (the README embeds it). */
 export function configReference(): string {
-  const escape = (text: string): string => text.replaceAll('|', '\\|');
+  const escape = (text: string): string => text.replaceAll('|', '\\|').replaceAll('*', '\\*');
   const rows = CONFIG_FIELDS.map((field) => {
     const allowed = field.values
       ? ` One of: ${field.values.map((v) => `\`${v}\``).join(', ')}.`
