@@ -186,7 +186,8 @@ export function startLeaderElection(kc: KubeConfig, options: LeaderElectionOptio
                 ...current.spec,
                 holderIdentity: '',
                 leaseDurationSeconds: 1,
-                renewTime: new Date(now()),
+                acquireTime: microTime(current.spec.acquireTime),
+                renewTime: microTime(new Date(now())),
               },
             },
           });

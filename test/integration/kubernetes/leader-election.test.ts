@@ -64,6 +64,7 @@ describe('leader election with a Lease', () => {
     const second = candidate(namespace, 'second', { lease: 60_000, renew: 40_000, retry: 300 });
     await first.elector.stop();
     expect(first.log).toEqual(['started', 'stopped']);
+    expect(await holder(namespace)).toBe('');
     await eventually(() => expect(second.elector.isLeader()).toBe(true), 5_000);
     expect(await holder(namespace)).toBe('second');
   });
