@@ -5,7 +5,11 @@ import { defineConfig } from 'vitest/config';
  * end-to-end tests get real Redis and a real control plane from global setups that start each
  * at most once per run, shared by both tiers.
  */
-const services = ['test/support/redis-global-setup.ts', 'test/cluster/global-setup.ts'];
+const services = [
+  'test/support/redis-global-setup.ts',
+  'test/cluster/global-setup.ts',
+  'test/support/prometheus-global-setup.ts',
+];
 
 export default defineConfig({
   test: {
