@@ -1,0 +1,52 @@
+/**
+ * The `notify` and `escalate` processors: each job tells Slack about one transition of one
+ * incident (src/chatops/notifier.ts does the telling). Idempotent: what a job posted is recorded
+ * under its job id, so a rerun (a lapsed lock, a retry after a failed parent update) posts nothing
+ * twice. Failures are typed for the queue: bad parameters and Slack's permanent refusals are
+ * terminal, a rate limit waits as long as Slack asks, anything else is retried.
+ */
+import { isTerminalSlackError, SlackApiError } from '../../adapters/slack/client.ts';
+import { InvalidNotificationError, NoChannelError, type Notifier } from '../../chatops/notifier.ts';
+import { ThreadBusyError } from '../../chatops/store.ts';
+import { RetryLaterError, TerminalEffectError } from '../errors.ts';
+import type { EffectProcessor } from '../workers.ts';
+
+/** Maps what telling Slack can throw to what the effect queue understands. */
+export function toEffectError(error: unknown): unknown {
+  if (error instanceof InvalidNotificationError) {
+    return new TerminalEffectError('bad-input', error.message, { cause: error });
+  }
+  if (error instanceof NoChannelError) {
+    return new TerminalEffectError('no-channel', error.message, { cause: error });
+  }
+  if (error instanceof ThreadBusyError)
+    return new RetryLaterError(error.message, 1_000, { cause: error });
+  if (error instanceof SlackApiError && error.code === 'ratelimited') {
+    return new RetryLaterError(error.message, error.retryAfterMs ?? 30_000, { cause: error });
+  }
+  if (isTerminalSlackError(error)) {
+    return new TerminalEffectError(`slack-${error.code}`, error.message, { cause: error });
+  }
+  return error;
+}
+
+export function createSlackProcessors(notifier: Notifier): {
+  notify: EffectProcessor;
+  escalate: EffectProcessor;
+} {
+  const processor: EffectProcessor = async (job, context) => {
+    try {
+      const told = await notifier.notify(job, context.jobId, context.signal);
+      const result = {
+        outcome: told.outcome,
+        channel: told.channel,
+        threadTs: told.threadTs,
+        replyTs: told.replyTs,
+      };
+      return told.targetTs === undefined ? result : { ...result, targetTs: told.targetTs };
+    } catch (error) {
+      throw toEffectError(error);
+    }
+  };
+  return { notify: processor, escalate: processor };
+}
