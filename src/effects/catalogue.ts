@@ -53,6 +53,11 @@ export interface Effect {
 export interface EffectJob {
   /** Whose control stream gets the result: `agent-<node>` or `controller`. */
   owner: string;
+  /**
+   * Whose queue carries out a Kubernetes action, when not the owner's: a pod actor's rollout
+   * restart runs in the controller, which holds the rights on Deployments.
+   */
+  executor?: string;
   /** `Kind/namespace/name` of the actor that asked. */
   actorKey: string;
   incidentId: string;

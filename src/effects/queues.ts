@@ -64,7 +64,7 @@ export class EffectQueues {
   async enqueue(job: EffectJob): Promise<Enqueued> {
     const integration = integrationFor(job.effect.kind);
     const jobId = effectJobId(job);
-    const queue = this.queue(integration, job.owner);
+    const queue = this.queue(integration, job.executor ?? job.owner);
     await queue.add(job.effect.kind, job, { ...this.jobOptions, jobId });
     return { jobId, queue: queue.name };
   }

@@ -83,6 +83,7 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
       actorKey: data.actorKey,
       type,
       payload: {
+        at: Date.now(),
         effectId: jobId,
         step: data.step,
         incidentId: data.incidentId,

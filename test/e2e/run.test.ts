@@ -1,17 +1,21 @@
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it, inject } from 'vitest';
+import { afterEach, describe, expect, it, inject, onTestFinished } from 'vitest';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cleanEnv, startCli } from '../support/cli.ts';
+import { redisForTest } from '../support/redis.ts';
 
 /** Starts `kube-remedy run` and waits for its "started" log line, which carries the HTTP address. */
 async function startRun(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcessWithoutNullStreams; base: string }> {
-  const child = startCli(['run', '--role', 'all', '--http-port', '0'], {
-    ...env,
-    KUBE_REMEDY_LOG_FORMAT: 'json',
-  });
+  const child = startCli(
+    ['run', '--role', 'all', '--http-port', '0', '--kubeconfig', inject('kube').kubeconfig],
+    {
+      ...env,
+      KUBE_REMEDY_LOG_FORMAT: 'json',
+    },
+  );
   const lines = createInterface({ input: child.stderr });
   for await (const line of lines) {
     const record = JSON.parse(line) as { msg?: string; http?: string };
@@ -27,18 +31,22 @@ describe('kube-remedy run', () => {
   });
 
   it('serves health, readiness and metrics, then stops cleanly on SIGTERM', async () => {
-    const started = await startRun(cleanEnv({ REDIS_URL: inject('redisUrl') }));
+    const scratch = await redisForTest();
+    onTestFinished(() => scratch.cleanup());
+    const started = await startRun(
+      cleanEnv({ REDIS_URL: scratch.url, KUBE_REMEDY_REDIS_KEY_PREFIX: scratch.prefix }),
+    );
     child = started.child;
 
     expect((await fetch(`${started.base}/healthz`)).status).toBe(200);
 
     let ready = await fetch(`${started.base}/readyz`);
-    for (let i = 0; i < 50 && ready.status !== 200; i += 1) {
+    for (let i = 0; i < 300 && ready.status !== 200; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       ready = await fetch(`${started.base}/readyz`);
     }
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, checks: { redis: 'ok' } });
+    expect(await ready.json()).toEqual({ ready: true, checks: { redis: 'ok', watches: 'ok' } });
 
     const metrics = await (await fetch(`${started.base}/metrics`)).text();
     expect(metrics).toMatch(
@@ -57,6 +65,6 @@ describe('kube-remedy run', () => {
     expect((await fetch(`${started.base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${started.base}/readyz`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ ready: false, checks: { redis: 'failing' } });
+    expect(await ready.json()).toMatchObject({ ready: false, checks: { redis: 'failing' } });
   });
 });

@@ -2,61 +2,112 @@
  * `kube-remedy run`: starts the components of one role and keeps them running until SIGTERM or
  * SIGINT, then stops them within `shutdownTimeout`. A second signal exits at once.
  */
+import { Redis } from 'ioredis';
+import { loadKubeConfig } from '../../adapters/kubernetes/client.ts';
 import { connectRedis, redisAnswers } from '../../adapters/redis.ts';
+import { startAgent, type RunningRole } from '../../actors/agent.ts';
+import { startController } from '../../actors/controller.ts';
 import type { Config } from '../../config/index.ts';
+import { systemClock } from '../../machines/index.ts';
 import { startOpsServer } from '../../telemetry/http.ts';
+import { startInspector } from '../../telemetry/inspect.ts';
 import type { Logger } from '../../telemetry/index.ts';
 import { createMetricsRegistry } from '../../telemetry/metrics.ts';
+import { createRuntimeMetrics } from '../../telemetry/runtime-metrics.ts';
 import { packageVersion } from '../version.ts';
 
 export interface RunningProcess {
   /** Resolves once everything has stopped. */
   stop: (reason: string) => Promise<void>;
   httpPort: number;
+  roles: RunningRole[];
 }
 
 export async function startRole(config: Config, logger: Logger): Promise<RunningProcess> {
   const version = packageVersion();
   const registry = createMetricsRegistry({ version, role: config.role });
+  const metrics = createRuntimeMetrics(registry);
   const redis = connectRedis(config.redis, { connectionName: `kube-remedy-${config.role}` });
   redis.on('error', (error: Error) =>
     logger.warn({ err: error }, 'redis connection error; retrying'),
   );
-  // Connect in the background: the process serves /healthz at once and /readyz tells when
-  // Redis answers, instead of crash-looping while Redis starts.
-  redis.connect().catch(() => undefined);
-
+  // BullMQ's blocking commands must wait through reconnects rather than fail.
+  const bullConnection = new Redis(config.redis.url, {
+    maxRetriesPerRequest: null,
+    connectionName: `kube-remedy-${config.role}-queues`,
+    ...(config.redis.password === undefined ? {} : { password: config.redis.password }),
+  });
+  bullConnection.on('error', () => undefined);
+  const roles: RunningRole[] = [];
   const ops = await startOpsServer({
     host: config.http.host,
     port: config.http.port,
     registry,
-    readiness: [{ name: 'redis', check: () => redisAnswers(redis, 1_000) }],
+    readiness: [
+      { name: 'redis', check: () => redisAnswers(redis, 1_000) },
+      { name: 'watches', check: () => Promise.resolve(roles.every((role) => role.ready())) },
+    ],
   });
   logger.info(
     { role: config.role, version, http: `http://${ops.address.address}:${ops.address.port}` },
     'kube-remedy started',
   );
+  try {
+    await redis.connect();
+  } catch (error) {
+    // Not fatal: /readyz says Redis is failing and ioredis keeps reconnecting.
+    logger.warn({ err: error }, 'redis not reachable yet');
+  }
+
+  const inspector = config.inspect.enabled
+    ? await startInspector({ port: config.inspect.port, filter: config.inspect.filter, logger })
+    : undefined;
+  const wantsKubernetes =
+    config.role === 'agent' || config.role === 'controller' || config.role === 'all';
+  if (wantsKubernetes) {
+    const deps = {
+      config,
+      kc: loadKubeConfig(config),
+      redis,
+      bullConnection,
+      logger,
+      metrics,
+      clock: systemClock,
+      identity: config.identity,
+      ...(inspector ? { inspect: inspector.observerFor } : {}),
+    };
+    if (config.role === 'controller' || config.role === 'all') roles.push(startController(deps));
+    if (config.role === 'agent' || config.role === 'all') roles.push(await startAgent(deps));
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ reason }, 'stopping');
+      for (const role of roles.reverse()) {
+        await role
+          .stop()
+          .catch((error: unknown) => logger.error({ err: error }, 'stopping a role failed'));
+      }
+      await inspector?.stop();
       await ops.close();
       await redis.quit().catch(() => redis.disconnect());
+      await bullConnection.quit().catch(() => bullConnection.disconnect());
       logger.info('stopped');
     })();
     return stopping;
   };
-  return { stop, httpPort: ops.address.port };
+  return { stop, httpPort: ops.address.port, roles };
 }
 
 /** Runs until a signal; returns the exit status. */
 export async function runUntilSignalled(config: Config, logger: Logger): Promise<number> {
-  const running = await startRole(config, logger);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const running = await startRole(config, logger);
+  const signal = await signalled;
   const forced = new Promise<number>((resolve) => {
     const onSecond = (): void => {
       logger.warn('second signal: exiting without waiting');

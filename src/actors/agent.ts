@@ -1,0 +1,279 @@
+/**
+ * The agent role: one per node. It watches the pods on its node and its own Node, runs their
+ * actors, and carries out node-local actions (restart, evict, cordon, drain) with its own
+ * ServiceAccount. Start-up order matters: policies first (to know who governs what), then the
+ * actors restored from Redis with their deadlines, then the object watches, so nothing decides
+ * on a half-known world.
+ */
+import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { InspectionEvent, Observer } from 'xstate';
+import type { ConnectionOptions } from 'bullmq';
+import { EventRecorder } from '../adapters/kubernetes/events.ts';
+import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/list-watch.ts';
+import { NODES, PODS } from '../adapters/kubernetes/resource.ts';
+import type { Redis } from '../adapters/redis.ts';
+import { Budgets } from '../budgets/budgets.ts';
+import type { Config } from '../config/index.ts';
+import { startControlConsumer, type ControlConsumer } from '../effects/control-stream.ts';
+import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
+import { EffectQueues } from '../effects/queues.ts';
+import { startEffectWorkers, type EffectWorkers } from '../effects/workers.ts';
+import { inhibitionFromNode, type Inhibition, type TellingClock } from '../machines/index.ts';
+import type { ObservableObject } from '../observe/index.ts';
+import { PolicyIndex } from '../policy/index.ts';
+import { syncIndex } from '../policy/controller.ts';
+import { KubernetesPolicySource } from '../policy/kubernetes.ts';
+import type { Logger } from '../telemetry/index.ts';
+import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
+import { toMachineEvent } from './control-events.ts';
+import { agentOwner, toEffectJob } from './effect-jobs.ts';
+import { ActorHost, MACHINE_TAGS } from './host.ts';
+import { ActorRegistry } from './registry.ts';
+import { untilSucceeds } from './retry.ts';
+import { SnapshotStore } from './snapshot-store.ts';
+
+export interface RoleDeps {
+  config: Config;
+  kc: KubeConfig;
+  /** A connection for commands (snapshots, budgets, publishing). */
+  redis: Redis;
+  /** Connection options for BullMQ (it opens blocking connections of its own). */
+  bullConnection: ConnectionOptions;
+  logger: Logger;
+  metrics: RuntimeMetrics;
+  clock: TellingClock;
+  /** This process's identity (pod name), for Events and leases. */
+  identity: string;
+  /** The inspector's observer for an actor key (`--inspect`), or undefined. */
+  inspect?: (key: string) => Observer<InspectionEvent> | undefined;
+}
+
+export interface RunningRole {
+  /** Watches synced and actors restored. */
+  ready: () => boolean;
+  stop: () => Promise<void>;
+  /** For tests and status answers. */
+  host: ActorHost;
+}
+
+function podKeyPrefix(): string {
+  return 'Pod/';
+}
+
+export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
+  const { config, kc, redis, logger, metrics, clock } = deps;
+  // Without a node name (role all, in small clusters and local runs) one agent covers every node.
+  const node = config.nodeName;
+  const owner = node === undefined ? 'agent' : agentOwner(node);
+  const log = logger.child({ role: 'agent', node: node ?? '(all)' });
+  const abort = new AbortController();
+  const store = new SnapshotStore({ redis, keyPrefix: config.redis.keyPrefix, owner });
+  const queues = new EffectQueues({
+    connection: deps.bullConnection,
+    keyPrefix: config.redis.keyPrefix,
+  });
+  const budgets = new Budgets(redis, config.redis.keyPrefix);
+  const recorder = new EventRecorder(kc, {
+    component: 'kube-remedy-agent',
+    instance: deps.identity,
+    logger: log,
+  });
+  /** What each node's machine says about the pods on it, and which node each pod is on. */
+  const inhibitions = new Map<string, Inhibition | null>();
+  const podNodes = new Map<string, string>();
+  /** Ready, schedulable nodes in the cluster, for the node machines' minHealthyNodes guard. */
+  let healthyNodes: number | null = null;
+  const core = kc.makeApiClient(CoreV1Api);
+  const countNodes = async (): Promise<void> => {
+    try {
+      const nodes = (await core.listNode({ resourceVersion: '0' })).items;
+      const count = nodes.filter(
+        (n) =>
+          !n.spec?.unschedulable &&
+          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ).length;
+      if (count === healthyNodes) return;
+      healthyNodes = count;
+      for (const key of host.keys())
+        if (key.startsWith('Node/')) void registry.facts(key, { healthyNodes: count });
+    } catch (error) {
+      log.warn({ err: error }, 'could not count healthy nodes; node actions wait for the count');
+    }
+  };
+  const inhibitionOf = (podKey: string): Inhibition | null =>
+    inhibitions.get(podNodes.get(podKey) ?? '') ?? null;
+  const host = new ActorHost({
+    clock,
+    store,
+    logger: log,
+    metrics,
+    ...(deps.inspect ? { inspect: deps.inspect } : {}),
+    effects: {
+      enqueue: async (request, actor) => {
+        await queues.enqueue(toEffectJob(request, { owner, policyRef: actor.policyRef }));
+        metrics.effectsEnqueued.inc({ integration: 'kubernetes', kind: request.effect.kind });
+      },
+    },
+    events: {
+      record: async (actor, event) => {
+        const [kind, a, b] = actor.key.split('/');
+        const target =
+          b === undefined
+            ? { apiVersion: 'v1', kind: kind ?? '', name: a ?? '' }
+            : { apiVersion: 'v1', kind: kind ?? '', namespace: a ?? '', name: b };
+        await recorder.record(target, event);
+        metrics.eventsRecorded.inc({ type: event.type, reason: event.reason });
+      },
+    },
+    onTransition: (key, snapshot) => {
+      if (!key.startsWith('Node/')) return;
+      const nodeName = key.slice('Node/'.length);
+      const next = inhibitionFromNode(snapshot);
+      if (JSON.stringify(next) === JSON.stringify(inhibitions.get(nodeName) ?? null)) return;
+      inhibitions.set(nodeName, next);
+      for (const [podKey, podNode] of podNodes) {
+        if (podNode === nodeName && host.has(podKey))
+          void registry.facts(podKey, { inhibited: next });
+      }
+    },
+  });
+  const index = new PolicyIndex({
+    agentNamespace: config.namespace,
+    onChange: (change) => registry.governanceChanged(change),
+  });
+  const registry = new ActorRegistry({
+    host,
+    index,
+    now: () => clock.now(),
+    logger: log,
+    metrics,
+    factsFor: (key) =>
+      key.startsWith(podKeyPrefix()) ? { inhibited: inhibitionOf(key) } : { healthyNodes },
+  });
+  const reg = registry;
+
+  // 1. Policies.
+  let policiesSynced!: () => void;
+  const policiesReady = new Promise<void>((resolve) => (policiesSynced = resolve));
+  const policySource = new KubernetesPolicySource(kc, {
+    logger: log,
+    onSynced: () => policiesSynced(),
+  });
+  const policiesRunning = policySource.run((event) => {
+    const parsed = syncIndex(index, event, log);
+    if (parsed.ok && event.type === 'upsert') reg.policyChanged(parsed.policy);
+  }, abort.signal);
+  await policiesReady;
+
+  // 2. Actors as they were, deadlines re-armed.
+  const restored = await untilSucceeds(
+    'loading actor snapshots from Redis',
+    () => store.load(MACHINE_TAGS),
+    {
+      logger: log,
+      signal: abort.signal,
+    },
+  );
+  for (const { key, reason } of restored.dropped)
+    log.warn({ object: key, reason }, 'snapshot dropped');
+  for (const [key, record] of restored.snapshots) {
+    const policyRef =
+      (record.snapshot as { context?: { policy?: { name?: string } } }).context?.policy?.name ?? '';
+    host.restore(key, record.snapshot, undefined, policyRef);
+  }
+  log.info({ actors: restored.snapshots.size }, 'actors restored');
+
+  // 3. Facts, watches, then the ways back to the actors.
+  await countNodes();
+  const nodeCounter = setInterval(() => void countNodes(), 30_000);
+  const synced = { pods: false, node: false };
+  const watch = (
+    resource: typeof PODS,
+    fieldSelector: string | undefined,
+    name: 'pods' | 'node',
+  ): RunningListWatch => {
+    const present = new Set<string>();
+    let first = true;
+    return startListWatch<KubernetesObject>(kc, {
+      resource,
+      ...(fieldSelector === undefined ? {} : { fieldSelector }),
+      logger: log,
+      onEvent: (event) => {
+        const received = clock.now();
+        const object = event.object as unknown as ObservableObject;
+        if (resource === PODS) {
+          const podKey = `Pod/${event.object.metadata?.namespace ?? ''}/${event.object.metadata?.name ?? ''}`;
+          const podNode = (object as { spec?: { nodeName?: string } }).spec?.nodeName;
+          if (event.type === 'delete') podNodes.delete(podKey);
+          else if (podNode) podNodes.set(podKey, podNode);
+        }
+        if (event.type === 'delete') void reg.delete(object);
+        else {
+          if (first)
+            present.add(
+              `${resource.kind}/${event.object.metadata?.namespace ? `${event.object.metadata.namespace}/` : ''}${event.object.metadata?.name ?? ''}`,
+            );
+          void reg.upsert(object, received);
+        }
+      },
+      onSynced: () => {
+        if (first) {
+          first = false;
+          void reg
+            .forgetMissing(present, new Set([resource.kind as 'Pod' | 'Node']))
+            .then((gone) => {
+              if (gone.length > 0)
+                log.info({ gone }, 'forgot actors of objects deleted while the agent was down');
+            });
+        }
+        synced[name] = true;
+        metrics.watchSynced.set({ resource: name }, 1);
+      },
+      onRestart: (reason) => metrics.watchRestarts.inc({ resource: name, reason }),
+    });
+  };
+  const podWatch = watch(PODS, node === undefined ? undefined : `spec.nodeName=${node}`, 'pods');
+  const nodeWatch = watch(NODES, node === undefined ? undefined : `metadata.name=${node}`, 'node');
+
+  const controlRedis = redis.duplicate();
+  const consumer: ControlConsumer = startControlConsumer({
+    redis: controlRedis,
+    keyPrefix: config.redis.keyPrefix,
+    owner,
+    logger: log,
+    handle: async (message) => {
+      const translated = toMachineEvent(message, clock.now());
+      if ('ignored' in translated) {
+        log.warn({ message: message.id, why: translated.ignored }, 'control message ignored');
+        return;
+      }
+      await reg.deliver(message.actorKey, translated.event);
+    },
+  });
+  const workers: EffectWorkers = startEffectWorkers({
+    connection: deps.bullConnection,
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    integrations: ['kubernetes'],
+    owner,
+    processors: kubernetesProcessors({ kc, budgets }),
+    logger: log,
+    onOutcome: (integration, kind, outcome) =>
+      metrics.effectOutcomes.inc({ integration, kind, outcome }),
+  });
+
+  return {
+    host,
+    ready: () => synced.pods && synced.node,
+    stop: async () => {
+      clearInterval(nodeCounter);
+      abort.abort();
+      await Promise.all([podWatch.stop(), nodeWatch.stop(), consumer.stop(), policiesRunning]);
+      await workers.close();
+      await reg.settled();
+      await host.stopAll();
+      await queues.close();
+      controlRedis.disconnect();
+    },
+  };
+}

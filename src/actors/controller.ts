@@ -1,0 +1,330 @@
+/**
+ * The controller role: Deployments, policies and their status, leader-elected. Every replica
+ * campaigns for the Lease; only the leader runs deployment actors, consumes the controller's
+ * control stream and writes policy status. On losing the lease it stops all of that at once
+ * (snapshots stay in Redis), and the next leader restores the actors with their deadlines.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { EventRecorder } from '../adapters/kubernetes/events.ts';
+import { startLeaderElection } from '../adapters/kubernetes/leader-election.ts';
+import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/list-watch.ts';
+import { DEPLOYMENTS } from '../adapters/kubernetes/resource.ts';
+import { Budgets } from '../budgets/budgets.ts';
+import { startControlConsumer } from '../effects/control-stream.ts';
+import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
+import { EffectQueues } from '../effects/queues.ts';
+import { startEffectWorkers } from '../effects/workers.ts';
+import type { ObservableObject } from '../observe/index.ts';
+import { parsePolicy, PolicyController, PolicyIndex, type PolicySource } from '../policy/index.ts';
+import { KubernetesPolicySource, KubernetesPolicyStatusWriter } from '../policy/kubernetes.ts';
+import { prometheusFromConfig } from '../adapters/prometheus/index.ts';
+import {
+  HpaIndex,
+  PROMETHEUS_NOT_CONFIGURED,
+  Scaler,
+  type ScaledDeployment,
+} from '../scaling/index.ts';
+import type { RoleDeps, RunningRole } from './agent.ts';
+import { toMachineEvent } from './control-events.ts';
+import { CONTROLLER_OWNER, toEffectJob } from './effect-jobs.ts';
+import { ActorHost, MACHINE_TAGS } from './host.ts';
+import { ActorRegistry } from './registry.ts';
+import { untilSucceeds } from './retry.ts';
+import { SnapshotStore } from './snapshot-store.ts';
+
+export const CONTROLLER_LEASE = 'kube-remedy-controller';
+
+/** The Deployments whose governing policy scales them, as the scaler reads them. */
+function scaledDeployments(host: ActorHost, index: PolicyIndex): ScaledDeployment[] {
+  const out: ScaledDeployment[] = [];
+  for (const key of host.keys()) {
+    if (!key.startsWith('Deployment/')) continue;
+    const governance = index.governanceOf(key);
+    if (governance.state !== 'governed') continue;
+    const policy = index.policy(governance.policy);
+    const observation = host.snapshot(key)?.context.observation;
+    if (policy?.scaling === undefined || observation?.kind !== 'Deployment') continue;
+    out.push({
+      namespace: observation.namespace ?? '',
+      name: observation.name,
+      uid: observation.uid,
+      replicas: observation.replicas,
+      policy: {
+        ref: policy.ref,
+        mode: policy.mode,
+        scaling: policy.scaling,
+        ...(policy.gitops === undefined ? {} : { gitops: policy.gitops }),
+      },
+    });
+  }
+  return out;
+}
+
+export interface ControllerOptions {
+  /** Lease timings; defaults are controller-runtime's (15 s, 10 s, 2 s). */
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+interface Leading {
+  host: ActorHost;
+  synced: () => boolean;
+  stop: () => Promise<void>;
+}
+
+export function startController(
+  deps: RoleDeps,
+  options: ControllerOptions = {},
+): RunningRole & { isLeader: () => boolean } {
+  const { config, kc, redis, logger, metrics, clock } = deps;
+  const log = logger.child({ role: 'controller', identity: deps.identity });
+  const owner = CONTROLLER_OWNER;
+  const queues = new EffectQueues({
+    connection: deps.bullConnection,
+    keyPrefix: config.redis.keyPrefix,
+  });
+  const budgets = new Budgets(redis, config.redis.keyPrefix);
+  const recorder = new EventRecorder(kc, {
+    component: 'kube-remedy-controller',
+    instance: deps.identity,
+    logger: log,
+  });
+  // Workers for the controller's queue run on every replica: jobs are locked, so any may take one.
+  const workers = startEffectWorkers({
+    connection: deps.bullConnection,
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    integrations: ['kubernetes'],
+    owner,
+    processors: kubernetesProcessors({ kc, budgets }),
+    logger: log,
+    onOutcome: (integration, kind, outcome) =>
+      metrics.effectOutcomes.inc({ integration, kind, outcome }),
+  });
+
+  let leading: Leading | undefined;
+  let transition: Promise<void> = Promise.resolve();
+  let placeholder: ActorHost | undefined;
+
+  async function lead(): Promise<Leading> {
+    const abort = new AbortController();
+    const store = new SnapshotStore({ redis, keyPrefix: config.redis.keyPrefix, owner });
+    const host = new ActorHost({
+      clock,
+      store,
+      logger: log,
+      metrics,
+      ...(deps.inspect ? { inspect: deps.inspect } : {}),
+      effects: {
+        enqueue: async (request, actor) => {
+          await queues.enqueue(toEffectJob(request, { owner, policyRef: actor.policyRef }));
+          metrics.effectsEnqueued.inc({ integration: 'kubernetes', kind: request.effect.kind });
+        },
+      },
+      events: {
+        record: async (actor, event) => {
+          const [kind, namespace, name] = actor.key.split('/');
+          await recorder.record(
+            {
+              apiVersion: 'apps/v1',
+              kind: kind ?? '',
+              namespace: namespace ?? '',
+              name: name ?? '',
+            },
+            event,
+          );
+          metrics.eventsRecorded.inc({ type: event.type, reason: event.reason });
+        },
+      },
+    });
+    const index = new PolicyIndex({
+      agentNamespace: config.namespace,
+      onChange: (change) => registry.governanceChanged(change),
+    });
+    const registry = new ActorRegistry({
+      host,
+      index,
+      now: () => clock.now(),
+      logger: log,
+      metrics,
+    });
+    const reg = registry;
+
+    let policiesSynced!: () => void;
+    const policiesReady = new Promise<void>((resolve) => (policiesSynced = resolve));
+    const inner = new KubernetesPolicySource(kc, { logger: log, onSynced: () => policiesSynced() });
+    // The status controller applies each event to the index; the registry then updates actors.
+    const source: PolicySource = {
+      run: (onEvent, signal) =>
+        inner.run((event) => {
+          onEvent(event);
+          if (event.type !== 'upsert') return;
+          const parsed = parsePolicy(event.resource);
+          if (parsed.ok) reg.policyChanged(parsed.policy);
+        }, signal),
+    };
+    // Multi-signal scaling, when Prometheus is configured: proposals go to the Deployment's actor,
+    // whose machine applies the policy's mode (approval, dry run, gitops) and the HPA guard.
+    const hpas = new HpaIndex();
+    const hpaWatch = hpas.watch(kc, { logger: log });
+    const prometheus = prometheusFromConfig(config.prometheus);
+    const scaler =
+      prometheus === undefined
+        ? undefined
+        : new Scaler({
+            prometheus,
+            deployments: () => scaledDeployments(host, index),
+            hpas: hpas.lookup,
+            logger: log,
+            sink: async (proposal) => {
+              if (proposal.kind !== 'scale') {
+                log.warn({ reason: proposal.decision.reason }, 'scaling signals need a person');
+                return;
+              }
+              const { namespace, name } = proposal.deployment;
+              await reg.facts(proposal.actorKey, { hpa: hpas.hpaFor(namespace, name) });
+              await reg.deliver(proposal.actorKey, proposal.event);
+            },
+          });
+    const statusController = new PolicyController({
+      index,
+      writer: new KubernetesPolicyStatusWriter(kc),
+      logger: log,
+      reports: (ref) => ({
+        problems:
+          scaler?.problems(ref) ??
+          (index.policy(ref)?.scaling === undefined ? [] : [PROMETHEUS_NOT_CONFIGURED]),
+      }),
+    });
+    const policiesRunning = statusController.run(source, abort.signal);
+    await policiesReady;
+
+    const restored = await untilSucceeds(
+      'loading actor snapshots from Redis',
+      () => store.load(MACHINE_TAGS),
+      {
+        logger: log,
+        signal: abort.signal,
+      },
+    );
+    for (const { key, reason } of restored.dropped)
+      log.warn({ object: key, reason }, 'snapshot dropped');
+    for (const [key, record] of restored.snapshots) {
+      const policyRef =
+        (record.snapshot as { context?: { policy?: { name?: string } } }).context?.policy?.name ??
+        '';
+      host.restore(key, record.snapshot, undefined, policyRef);
+    }
+    log.info({ actors: restored.snapshots.size }, 'deployment actors restored');
+
+    let synced = false;
+    const present = new Set<string>();
+    const deploymentWatch: RunningListWatch = startListWatch<KubernetesObject>(kc, {
+      resource: DEPLOYMENTS,
+      logger: log,
+      onEvent: (event) => {
+        const received = clock.now();
+        const object = event.object as unknown as ObservableObject;
+        if (event.type === 'delete') void reg.delete(object);
+        else {
+          if (!synced)
+            present.add(
+              `Deployment/${event.object.metadata?.namespace ?? ''}/${event.object.metadata?.name ?? ''}`,
+            );
+          void reg.upsert(object, received);
+        }
+      },
+      onSynced: () => {
+        if (!synced) void reg.forgetMissing(present, new Set(['Deployment']));
+        synced = true;
+        metrics.watchSynced.set({ resource: 'deployments' }, 1);
+      },
+      onRestart: (reason) => metrics.watchRestarts.inc({ resource: 'deployments', reason }),
+    });
+    scaler?.start();
+    const controlRedis = redis.duplicate();
+    const consumer = startControlConsumer({
+      redis: controlRedis,
+      keyPrefix: config.redis.keyPrefix,
+      owner,
+      logger: log,
+      handle: async (message) => {
+        const translated = toMachineEvent(message, clock.now());
+        if ('ignored' in translated) {
+          log.warn({ message: message.id, why: translated.ignored }, 'control message ignored');
+          return;
+        }
+        await reg.deliver(message.actorKey, translated.event);
+      },
+    });
+    return {
+      host,
+      synced: () => synced,
+      stop: async () => {
+        abort.abort();
+        await Promise.all([
+          deploymentWatch.stop(),
+          hpaWatch.stop(),
+          consumer.stop(),
+          scaler?.stop(),
+          policiesRunning,
+        ]);
+        await reg.settled();
+        await host.stopAll();
+        controlRedis.disconnect();
+        metrics.watchSynced.set({ resource: 'deployments' }, 0);
+      },
+    };
+  }
+
+  const elector = startLeaderElection(kc, {
+    name: CONTROLLER_LEASE,
+    namespace: config.namespace,
+    identity: deps.identity,
+    ...(options.leaseDurationMs === undefined ? {} : { leaseDurationMs: options.leaseDurationMs }),
+    ...(options.renewDeadlineMs === undefined ? {} : { renewDeadlineMs: options.renewDeadlineMs }),
+    ...(options.retryPeriodMs === undefined ? {} : { retryPeriodMs: options.retryPeriodMs }),
+    logger: log,
+    onStartedLeading: () => {
+      metrics.leader.set({ lease: CONTROLLER_LEASE }, 1);
+      transition = transition.then(async () => {
+        leading = await lead().catch((error: unknown) => {
+          log.error({ err: error }, 'could not start leading');
+          return undefined;
+        });
+      });
+    },
+    onStoppedLeading: () => {
+      metrics.leader.set({ lease: CONTROLLER_LEASE }, 0);
+      transition = transition.then(async () => {
+        const was = leading;
+        leading = undefined;
+        await was?.stop();
+      });
+    },
+  });
+
+  return {
+    get host(): ActorHost {
+      // Tests and status answers read the leader's host; a standby has no actors.
+      placeholder ??= new ActorHost({
+        clock,
+        store: new SnapshotStore({ redis, keyPrefix: config.redis.keyPrefix, owner }),
+        logger: log,
+        effects: { enqueue: () => Promise.resolve() },
+      });
+      return leading?.host ?? placeholder;
+    },
+    isLeader: () => elector.isLeader(),
+    // A standby is ready: it serves and campaigns; a leader once its watch has synced.
+    ready: () => !elector.isLeader() || (leading?.synced() ?? false),
+    stop: async () => {
+      await elector.stop();
+      await transition;
+      await leading?.stop();
+      await workers.close();
+      await queues.close();
+    },
+  };
+}

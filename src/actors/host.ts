@@ -1,0 +1,341 @@
+/**
+ * The actor host: one XState actor per watched object (`Kind/namespace/name` is its systemId),
+ * fed one event at a time, every transition persisted before its effects leave.
+ *
+ * The machines only name their effects. The host provides `enqueueEffect` and `recordEvent`
+ * once per kind; both just collect into the actor's entry. After any transition (an event sent
+ * here or a timer firing inside the actor), the entry is flushed in order: persist the snapshot,
+ * then hand the effects to the sink (which enqueues jobs with deterministic ids), then record
+ * the Kubernetes Events. A flush that cannot persist keeps its effects and tries again, so Redis
+ * going away delays effects but never loses or reorders them.
+ */
+import type { Actor, AnyStateMachine, InspectionEvent, Observer, Snapshot } from 'xstate';
+import { createActor } from 'xstate';
+import {
+  MACHINE_VERSION,
+  MACHINES,
+  type EffectRequest,
+  type MachineEvent,
+  type MachinePolicy,
+  type RecordedEvent,
+  type RemediationContext,
+  type RuntimeFacts,
+  type TellingClock,
+} from '../machines/index.ts';
+import type { ObjectKind } from '../policy/vocabulary.ts';
+import type { Logger } from '../telemetry/index.ts';
+import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
+import type { SnapshotStore } from './snapshot-store.ts';
+
+/** Where the effects of one actor go: a BullMQ queue in production, memory in `simulate`. */
+export interface EffectSink {
+  enqueue: (request: EffectRequest, actor: ActorInfo) => Promise<void>;
+}
+
+/** Where decisions are recorded as Kubernetes Events (best effort). */
+export interface EventSink {
+  record: (actor: ActorInfo, event: RecordedEvent) => Promise<void>;
+}
+
+export interface ActorInfo {
+  key: string;
+  kind: ObjectKind;
+  /** `namespace/name` of the governing policy. */
+  policyRef: string;
+}
+
+export interface ActorHostOptions {
+  clock: TellingClock;
+  store: SnapshotStore;
+  effects: EffectSink;
+  events?: EventSink;
+  logger: Logger;
+  metrics?: RuntimeMetrics;
+  /** Sends every actor's inspection events (for `--inspect`); filtered by the caller. */
+  inspect?: (key: string) => Observer<InspectionEvent> | undefined;
+  /** Told after every transition of any actor (node inhibition of pods is derived from it). */
+  onTransition?: (key: string, snapshot: { value: unknown; context: RemediationContext }) => void;
+  /** First retry delay of a flush that could not persist. Default: 200 ms. */
+  retryMs?: number;
+}
+
+type MachineActor = Actor<AnyStateMachine>;
+
+interface Entry extends ActorInfo {
+  actor: MachineActor;
+  effects: EffectRequest[];
+  records: RecordedEvent[];
+  dirty: boolean;
+  flushing: Promise<void>;
+  scheduled: boolean;
+  state: string;
+  stopped: boolean;
+}
+
+export function machineTag(kind: ObjectKind): string {
+  return `${MACHINES[kind].id}@${MACHINE_VERSION}`;
+}
+
+export const MACHINE_TAGS: ReadonlySet<string> = new Set(
+  (Object.keys(MACHINES) as ObjectKind[]).map((kind) => machineTag(kind)),
+);
+
+function kindOf(key: string): ObjectKind {
+  const kind = key.split('/')[0];
+  if (kind === 'Pod' || kind === 'Node' || kind === 'Deployment') return kind;
+  throw new Error(`actor key "${key}" names no machine`);
+}
+
+function stateName(snapshot: { value: unknown }): string {
+  const value = snapshot.value;
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+export class ActorHost {
+  private readonly entries = new Map<string, Entry>();
+  private readonly provided: Record<ObjectKind, AnyStateMachine>;
+  private readonly options: ActorHostOptions;
+  private readonly log: Logger;
+
+  constructor(options: ActorHostOptions) {
+    this.options = options;
+    this.log = options.logger;
+    const implementations = {
+      actions: {
+        enqueueEffect: (_: unknown, params: EffectRequest) => this.collectEffect(params),
+        recordEvent: ({ context }: { context: RemediationContext }, params: RecordedEvent) =>
+          this.collectRecord(context.actorKey, params),
+      },
+    };
+    this.provided = {
+      Pod: MACHINES.Pod.provide(implementations),
+      Node: MACHINES.Node.provide(implementations),
+      Deployment: MACHINES.Deployment.provide(implementations),
+    };
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  /** The actor's current snapshot, for status answers and tests. */
+  snapshot(key: string): { value: unknown; context: RemediationContext } | undefined {
+    return this.entries.get(key)?.actor.getSnapshot() as
+      { value: unknown; context: RemediationContext } | undefined;
+  }
+
+  /** Creates the actor for `key` unless it exists; returns whether it was created. */
+  spawn(
+    key: string,
+    policy: MachinePolicy,
+    policyRef: string,
+    facts?: Partial<RuntimeFacts>,
+  ): boolean {
+    if (this.entries.has(key)) return false;
+    const kind = kindOf(key);
+    const inspect = this.options.inspect?.(key);
+    const actor = createActor(this.provided[kind], {
+      systemId: key,
+      clock: this.options.clock,
+      input: { actorKey: key, policy, at: this.options.clock.now(), ...(facts ? { facts } : {}) },
+      ...(inspect ? { inspect } : {}),
+    });
+    this.attach(key, kind, policyRef, actor);
+    actor.start();
+    return true;
+  }
+
+  /**
+   * Restores an actor from its stored snapshot and re-arms its deadlines (the machines' RESUME,
+   * see restoreActor in src/machines); a deadline that passed while the process was down fires
+   * now. The entry is attached before the actor starts, so effects of that firing are kept.
+   */
+  restore(
+    key: string,
+    snapshot: unknown,
+    policy: MachinePolicy | undefined,
+    policyRef: string,
+  ): void {
+    if (this.entries.has(key)) return;
+    const kind = kindOf(key);
+    const inspect = this.options.inspect?.(key);
+    const actor = createActor(this.provided[kind], {
+      snapshot: snapshot as Snapshot<unknown>,
+      clock: this.options.clock,
+      systemId: key,
+      ...(inspect ? { inspect } : {}),
+    });
+    const entry = this.attach(key, kind, policyRef, actor);
+    actor.start();
+    const at = this.options.clock.now();
+    if (policy) actor.send({ type: 'POLICY', at, policy });
+    actor.send({ type: 'RESUME', at });
+    entry.dirty = true;
+    this.schedule(entry);
+  }
+
+  /** Sends one event; resolves once its transition is persisted and its effects handed on. */
+  async send(key: string, event: MachineEvent): Promise<void> {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.stopped) return;
+    entry.actor.send(event);
+    await this.flushSoon(entry);
+  }
+
+  /** Changes the governing policy of a live actor. */
+  async setPolicy(key: string, policy: MachinePolicy, policyRef: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    entry.policyRef = policyRef;
+    await this.send(key, { type: 'POLICY', at: this.options.clock.now(), policy });
+  }
+
+  /**
+   * Stops an actor. `forget` (the object was deleted, or no policy selects it) also removes its
+   * snapshot; otherwise the snapshot stays for the next start (shutdown).
+   */
+  async stop(key: string, options: { forget: boolean }): Promise<void> {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    entry.stopped = true;
+    this.entries.delete(key);
+    await entry.flushing.catch(() => undefined);
+    entry.actor.stop();
+    this.options.metrics?.actors.dec({ machine: entry.kind, state: entry.state });
+    if (options.forget) await this.options.store.remove(key);
+  }
+
+  /** Waits for every pending flush (shutdown, tests). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.entries.values()].map((e) => this.flushSoon(e)));
+    await this.options.store.flush();
+  }
+
+  async stopAll(): Promise<void> {
+    await this.flushAll();
+    for (const key of [...this.entries.keys()]) await this.stop(key, { forget: false });
+  }
+
+  private attach(key: string, kind: ObjectKind, policyRef: string, actor: MachineActor): Entry {
+    const entry: Entry = {
+      key,
+      kind,
+      policyRef,
+      actor,
+      effects: [],
+      records: [],
+      dirty: false,
+      flushing: Promise.resolve(),
+      scheduled: false,
+      state: stateName(actor.getSnapshot() as { value: unknown }),
+      stopped: false,
+    };
+    this.entries.set(key, entry);
+    this.options.metrics?.actors.inc({ machine: kind, state: entry.state });
+    actor.subscribe({
+      next: (snapshot: { value: unknown }) => {
+        const state = stateName(snapshot);
+        if (state !== entry.state) {
+          this.options.metrics?.transitions.inc({ machine: kind, from: entry.state, to: state });
+          this.options.metrics?.actors.dec({ machine: kind, state: entry.state });
+          this.options.metrics?.actors.inc({ machine: kind, state });
+          entry.state = state;
+        }
+        entry.dirty = true;
+        this.schedule(entry);
+        this.options.onTransition?.(
+          key,
+          snapshot as { value: unknown; context: RemediationContext },
+        );
+      },
+      error: (error: unknown) => this.log.error({ err: error, object: key }, 'actor failed'),
+    });
+    return entry;
+  }
+
+  private collectEffect(request: EffectRequest): void {
+    const entry = this.entries.get(request.actorKey);
+    if (entry === undefined) {
+      this.log.error(
+        { object: request.actorKey, step: request.step },
+        'effect from an unknown actor dropped',
+      );
+      return;
+    }
+    entry.effects.push(request);
+    this.schedule(entry);
+  }
+
+  private collectRecord(key: string, record: RecordedEvent): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    entry.records.push(record);
+    this.schedule(entry);
+  }
+
+  private schedule(entry: Entry): void {
+    if (entry.scheduled) return;
+    entry.scheduled = true;
+    // A microtask: everything one transition asked for is collected before the flush starts.
+    queueMicrotask(() => {
+      entry.scheduled = false;
+      entry.flushing = entry.flushing.then(() => this.flush(entry));
+    });
+  }
+
+  private flushSoon(entry: Entry): Promise<void> {
+    return new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => entry.flushing);
+  }
+
+  private async flush(entry: Entry): Promise<void> {
+    let delay = this.options.retryMs ?? 200;
+    while (entry.dirty || entry.effects.length > 0 || entry.records.length > 0) {
+      try {
+        // Effects collected so far belong to transitions this save covers; later ones wait for
+        // the next save, so no effect ever leaves before the state that asked for it is stored.
+        let covered = entry.effects.length;
+        if (entry.dirty) {
+          entry.dirty = false;
+          covered = entry.effects.length;
+          try {
+            await this.options.store.save(
+              entry.key,
+              machineTag(entry.kind),
+              entry.actor.getPersistedSnapshot(),
+              this.options.clock.now(),
+            );
+          } catch (error) {
+            entry.dirty = true;
+            throw error;
+          }
+          this.options.metrics?.snapshotWrites.inc();
+        }
+        for (; covered > 0; covered -= 1) {
+          await this.options.effects.enqueue(entry.effects[0] as EffectRequest, entry);
+          entry.effects.shift();
+        }
+        for (const record of entry.records.splice(0)) {
+          void this.options.events?.record(entry, record).catch(() => undefined);
+        }
+        delay = this.options.retryMs ?? 200;
+      } catch (error) {
+        if (entry.stopped) return;
+        this.log.warn(
+          { err: error, object: entry.key, retryInMs: delay },
+          'could not persist or enqueue; retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 5_000);
+      }
+    }
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The actor registry: the pipeline from watch events to actors. For every object it keeps the
+ * policy index informed, spawns an actor when a policy governs the object and stops it (and
+ * forgets its snapshot) when the object is deleted or no policy governs it any more. Each
+ * observation is normalised; an unchanged one is dropped; a changed one goes to the actor whole,
+ * with what the analyzers found in it.
+ */
+import { analyze, type AnalyzerFacts } from '../analyzers/index.ts';
+import type { MachineEvent, MachinePolicy, RuntimeFacts } from '../machines/index.ts';
+import {
+  observe,
+  sameObservation,
+  type Observation,
+  type ObservableObject,
+} from '../observe/index.ts';
+import { objectKey, type Policy, type PolicyIndex, type PolicyRef } from '../policy/index.ts';
+import type { ObjectKind } from '../policy/vocabulary.ts';
+import type { Logger } from '../telemetry/index.ts';
+import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
+import type { ActorHost } from './host.ts';
+import { toMachinePolicy } from './machine-policy.ts';
+
+export interface RegistryOptions {
+  host: ActorHost;
+  index: PolicyIndex;
+  now: () => number;
+  logger: Logger;
+  metrics?: RuntimeMetrics;
+  /** Facts sent with every observation of an object (inhibition, HPA…). */
+  factsFor?: (key: string, observation: Observation) => Partial<RuntimeFacts> | undefined;
+  /** Extra input for the analyzers (a Deployment's newest ReplicaSet pods). */
+  analyzerFactsFor?: (key: string, observation: Observation) => AnalyzerFacts | undefined;
+}
+
+const refString = (ref: PolicyRef): string => `${ref.namespace}/${ref.name}`;
+
+export class ActorRegistry {
+  private readonly options: RegistryOptions;
+  private readonly last = new Map<string, Observation>();
+  private readonly compiled = new Map<string, { generation: number; policy: MachinePolicy }>();
+  /** Work queued per key, so one object's events reach its actor one at a time and in order. */
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(options: RegistryOptions) {
+    this.options = options;
+  }
+
+  /** The index's change listener: call from `new PolicyIndex({ onChange })`. */
+  governanceChanged = (change: {
+    key: string;
+    from: PolicyRef | undefined;
+    to: PolicyRef | undefined;
+  }): void => {
+    void this.enqueue(change.key, async () => {
+      if (change.to === undefined) {
+        this.last.delete(change.key);
+        if (this.options.host.has(change.key)) {
+          this.options.logger.info(
+            { object: change.key, from: change.from && refString(change.from) },
+            'no policy governs the object any more; actor stopped',
+          );
+          await this.options.host.stop(change.key, { forget: true });
+        }
+        return;
+      }
+      const compiled = this.machinePolicy(change.to);
+      if (compiled === undefined) return;
+      if (this.options.host.has(change.key)) {
+        await this.options.host.setPolicy(change.key, compiled, refString(change.to));
+      }
+      // Spawning waits for the first observation: an actor without one has nothing to decide.
+    });
+  };
+
+  /** A policy was added or changed: live actors under it get the new version. */
+  policyChanged(policy: Policy): void {
+    const ref = refString(policy.ref);
+    const before = this.compiled.get(ref);
+    if (before !== undefined && before.generation === policy.generation) return;
+    this.compiled.delete(ref);
+    const compiled = this.machinePolicy(policy.ref);
+    if (compiled === undefined) return;
+    for (const key of this.options.host.keys()) {
+      const governance = this.options.index.governanceOf(key);
+      if (governance.state === 'governed' && refString(governance.policy) === ref) {
+        void this.enqueue(key, () => this.options.host.setPolicy(key, compiled, ref));
+      }
+    }
+  }
+
+  upsert(object: ObservableObject, receivedAt: number = this.options.now()): Promise<void> {
+    const kind = object.kind;
+    const namespace = object.metadata?.namespace ?? undefined;
+    const name = object.metadata?.name ?? '';
+    const key = objectKey({ kind, namespace, name });
+    const identity = {
+      kind,
+      name,
+      labels: object.metadata?.labels ?? {},
+      ...(namespace ? { namespace } : {}),
+    };
+    return this.enqueue(key, async () => {
+      this.options.index.setObject(identity);
+      const governance = this.options.index.governanceOf(key);
+      if (governance.state !== 'governed') {
+        this.options.logger.debug(
+          { object: key, governance: governance.state },
+          'not governed by any policy; ignored',
+        );
+        return;
+      }
+      const observation = observe(object);
+      if (sameObservation(this.last.get(key) ?? null, observation) && this.options.host.has(key))
+        return;
+      this.last.set(key, observation);
+      const ref = refString(governance.policy);
+      const facts = this.options.factsFor?.(key, observation);
+      if (!this.options.host.has(key)) {
+        const compiled = this.machinePolicy(governance.policy);
+        if (compiled === undefined) return;
+        this.options.host.spawn(key, compiled, ref, facts);
+      }
+      const detections = analyze(
+        observation,
+        this.options.analyzerFactsFor?.(key, observation) ?? {},
+      );
+      await this.options.host.send(key, {
+        type: 'OBSERVED',
+        at: this.options.now(),
+        observation,
+        detections,
+        ...(facts ? { facts } : {}),
+      });
+      this.options.metrics?.eventToDecision.observe(
+        { machine: kind },
+        (this.options.now() - receivedAt) / 1000,
+      );
+    });
+  }
+
+  delete(object: ObservableObject): Promise<void> {
+    const kind = object.kind;
+    const namespace = object.metadata?.namespace ?? undefined;
+    const name = object.metadata?.name ?? '';
+    const key = objectKey({ kind, namespace, name });
+    return this.enqueue(key, async () => {
+      this.options.index.removeObject({ kind, name, ...(namespace ? { namespace } : {}) });
+      this.last.delete(key);
+      await this.options.host.stop(key, { forget: true });
+    });
+  }
+
+  /** Delivers an event from a control stream (effect result, a person's command) in order. */
+  deliver(key: string, event: MachineEvent): Promise<void> {
+    return this.enqueue(key, () => this.options.host.send(key, event));
+  }
+
+  /** Sends facts to a live actor (inhibition from its node, an HPA appearing). */
+  facts(key: string, facts: Partial<RuntimeFacts>): Promise<void> {
+    return this.enqueue(key, () =>
+      this.options.host.send(key, { type: 'FACTS', at: this.options.now(), facts }),
+    );
+  }
+
+  /** Stops actors restored from snapshots whose objects are gone (deleted while we were down). */
+  async forgetMissing(
+    present: ReadonlySet<string>,
+    kinds: ReadonlySet<ObjectKind>,
+  ): Promise<string[]> {
+    const gone = [...this.options.host.keys()].filter(
+      (key) => kinds.has(key.split('/')[0] as ObjectKind) && !present.has(key),
+    );
+    for (const key of gone)
+      await this.enqueue(key, () => this.options.host.stop(key, { forget: true }));
+    return gone;
+  }
+
+  /** Waits for everything queued so far. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.chains.values()]);
+  }
+
+  private machinePolicy(ref: PolicyRef): MachinePolicy | undefined {
+    const policy = this.options.index.policy(ref);
+    if (policy === undefined) return undefined;
+    const key = refString(ref);
+    const cached = this.compiled.get(key);
+    if (cached !== undefined && cached.generation === policy.generation) return cached.policy;
+    try {
+      const compiled = toMachinePolicy(policy);
+      this.compiled.set(key, { generation: policy.generation, policy: compiled });
+      return compiled;
+    } catch (error) {
+      this.options.logger.error(
+        { err: error, policy: key },
+        'policy cannot drive the machines; its objects are left alone',
+      );
+      return undefined;
+    }
+  }
+
+  private enqueue(key: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.chains.get(key) ?? Promise.resolve();
+    const next = previous.then(work).catch((error: unknown) => {
+      this.options.logger.error({ err: error, object: key }, 'handling an event failed');
+    });
+    this.chains.set(key, next);
+    void next.finally(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
+    });
+    return next;
+  }
+}

@@ -1,0 +1,174 @@
+import { SimulatedClock } from 'xstate';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ActorHost, MACHINE_TAGS, type ActorInfo } from '../../../src/actors/host.ts';
+import { SnapshotStore } from '../../../src/actors/snapshot-store.ts';
+import { analyze } from '../../../src/analyzers/index.ts';
+import {
+  defaultMachinePolicy,
+  type EffectRequest,
+  type MachineEvent,
+} from '../../../src/machines/index.ts';
+import { observe, type PodObject } from '../../../src/observe/index.ts';
+import { captureLogger, eventually } from '../../support/logger.ts';
+import { podObject } from '../../support/pods.ts';
+import { redisForTest, type RedisForTest } from '../../support/redis.ts';
+
+const KEY = 'Pod/shop/cart-1';
+const START = Date.parse('2026-11-28T10:00:00Z');
+const MINUTE = 60_000;
+const policy = { ...defaultMachinePolicy, name: 'shop/restarts' };
+
+function observed(restarts: number, crashLooping: boolean, at: number): MachineEvent {
+  const observation = observe(podObject({ restarts, crashLooping }) as unknown as PodObject);
+  return { type: 'OBSERVED', at, observation, detections: analyze(observation) };
+}
+
+interface Harness {
+  host: ActorHost;
+  clock: SimulatedClock;
+  store: SnapshotStore;
+  enqueued: EffectRequest[];
+}
+
+describe('the actor host', () => {
+  let scratch: RedisForTest | undefined;
+  const hosts: ActorHost[] = [];
+  afterEach(async () => {
+    for (const host of hosts.splice(0)) await host.stopAll().catch(() => undefined);
+    await scratch?.cleanup();
+    scratch = undefined;
+  });
+
+  async function harness(
+    options: {
+      clock?: SimulatedClock;
+      onEnqueue?: (r: EffectRequest, a: ActorInfo) => Promise<void>;
+    } = {},
+  ): Promise<Harness> {
+    scratch ??= await redisForTest();
+    const clock = options.clock ?? new SimulatedClock();
+    if (options.clock === undefined) clock.set(START);
+    const store = new SnapshotStore({
+      redis: scratch.redis,
+      keyPrefix: scratch.prefix,
+      owner: 'agent-node-1',
+    });
+    const enqueued: EffectRequest[] = [];
+    const host = new ActorHost({
+      clock,
+      store,
+      effects: {
+        enqueue: async (request, actor) => {
+          await options.onEnqueue?.(request, actor);
+          enqueued.push(request);
+        },
+      },
+      logger: captureLogger().logger,
+      retryMs: 20,
+    });
+    hosts.push(host);
+    return { host, clock, store, enqueued };
+  }
+
+  async function crashLoop(h: Harness, times: number): Promise<void> {
+    for (let i = 1; i <= times; i += 1) {
+      await h.host.send(KEY, observed(i, true, h.clock.now()));
+      h.clock.increment(MINUTE);
+    }
+  }
+
+  it('persists the state that asked for an effect before the effect leaves', async () => {
+    let storedWhenEnqueued: unknown;
+    const h = await harness({
+      onEnqueue: async () => {
+        const loaded = await h.store.load(MACHINE_TAGS);
+        storedWhenEnqueued = (
+          loaded.snapshots.get(KEY)?.snapshot as { value?: unknown } | undefined
+        )?.value;
+      },
+    });
+    h.host.spawn(KEY, policy, 'shop/restarts');
+    await crashLoop(h, 3);
+    expect(h.enqueued.map((r) => [r.step, r.effect.kind])).toEqual([['remediate-1', 'restartPod']]);
+    expect(storedWhenEnqueued).toBe('remediating');
+  });
+
+  it('resumes after a restart exactly as an uninterrupted actor would, deadlines included', async () => {
+    const steady = await harness();
+    const restarted = await harness({
+      clock: (() => {
+        const c = new SimulatedClock();
+        c.set(START);
+        return c;
+      })(),
+    });
+    // Both see the same crash loop and the same successful restart.
+    for (const h of [steady, restarted]) {
+      h.host.spawn(KEY, policy, 'shop/restarts');
+      await crashLoop(h, 3);
+      const effect = h.enqueued[0];
+      await h.host.send(KEY, {
+        type: 'EFFECT.DONE',
+        at: h.clock.now(),
+        effectId: effect?.effectId ?? '',
+        outcome: 'deleted',
+      });
+      await h.host.send(KEY, observed(3, false, h.clock.now()));
+    }
+    expect(restarted.host.snapshot(KEY)?.value).toBe(steady.host.snapshot(KEY)?.value);
+
+    // One process dies here; a new one restores from Redis.
+    await restarted.host.flushAll();
+    const stored = await restarted.store.load(MACHINE_TAGS);
+    await restarted.host.stopAll();
+    const revived = await harness({ clock: restarted.clock });
+    revived.host.restore(KEY, stored.snapshots.get(KEY)?.snapshot, undefined, 'shop/restarts');
+    await revived.host.flushAll();
+    expect(revived.host.snapshot(KEY)?.value).toBe(steady.host.snapshot(KEY)?.value);
+
+    // Time passes for both: verification and cooldown deadlines fire the same way.
+    const states: [unknown, unknown][] = [];
+    for (let minute = 0; minute < 20; minute += 1) {
+      steady.clock.increment(MINUTE);
+      revived.clock.increment(MINUTE);
+      await steady.host.flushAll();
+      await revived.host.flushAll();
+      states.push([steady.host.snapshot(KEY)?.value, revived.host.snapshot(KEY)?.value]);
+    }
+    for (const [a, b] of states) expect(b).toEqual(a);
+    expect(new Set(states.map(([a]) => JSON.stringify(a))).size).toBeGreaterThan(1);
+
+    // And a new crash loop afterwards leads to the same next remediation.
+    await crashLoop(steady, 3);
+    await crashLoop(revived, 3);
+    expect(revived.enqueued.map((r) => r.step)).toEqual(
+      steady.enqueued.slice(1).map((r) => r.step),
+    );
+  });
+
+  it('holds effects while Redis refuses the snapshot and sends each exactly once when it recovers', async () => {
+    const h = await harness();
+    const s = scratch as RedisForTest;
+    h.host.spawn(KEY, policy, 'shop/restarts');
+    await h.host.flushAll();
+    await s.redis.del(h.store.key);
+    await s.redis.set(h.store.key, 'not a hash'); // every HSET now fails with WRONGTYPE
+    const sending = crashLoop(h, 3);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(h.enqueued).toEqual([]);
+    await s.redis.del(h.store.key);
+    await sending;
+    await eventually(() => expect(h.enqueued.map((r) => r.step)).toEqual(['remediate-1']));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(h.enqueued).toHaveLength(1);
+  });
+
+  it('forgets the snapshot of an actor whose object was deleted', async () => {
+    const h = await harness();
+    h.host.spawn(KEY, policy, 'shop/restarts');
+    await crashLoop(h, 1);
+    await h.host.stop(KEY, { forget: true });
+    expect((await h.store.load(MACHINE_TAGS)).snapshots.has(KEY)).toBe(false);
+    expect(h.host.has(KEY)).toBe(false);
+  });
+});
