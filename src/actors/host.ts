@@ -25,7 +25,7 @@ import {
 import type { ObjectKind } from '../policy/vocabulary.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
-import type { SnapshotStore } from './snapshot-store.ts';
+import type { ActorSnapshotStore } from './snapshot-store.ts';
 
 /** Where the effects of one actor go: a BullMQ queue in production, memory in `simulate`. */
 export interface EffectSink {
@@ -46,7 +46,7 @@ export interface ActorInfo {
 
 export interface ActorHostOptions {
   clock: TellingClock;
-  store: SnapshotStore;
+  store: ActorSnapshotStore;
   effects: EffectSink;
   events?: EventSink;
   logger: Logger;

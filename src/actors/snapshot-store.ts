@@ -24,6 +24,56 @@ export interface LoadResult {
   dropped: { key: string; reason: string }[];
 }
 
+/** What the actor host needs of a store: Redis in production, memory in `simulate`. */
+export interface ActorSnapshotStore {
+  save(actorKey: string, machine: string, snapshot: unknown, now?: number): Promise<void>;
+  remove(actorKey: string): Promise<void>;
+  flush(): Promise<void>;
+  load(expectedMachines: ReadonlySet<string>): Promise<LoadResult>;
+}
+
+/** Snapshots kept in memory, for `simulate` and anything else that runs without Redis. */
+export class MemorySnapshotStore implements ActorSnapshotStore {
+  private readonly records = new Map<string, StoredSnapshot>();
+
+  save(
+    actorKey: string,
+    machine: string,
+    snapshot: unknown,
+    now: number = Date.now(),
+  ): Promise<void> {
+    // A JSON round trip, as Redis would do, so a restored actor never shares objects with the old one.
+    this.records.set(
+      actorKey,
+      JSON.parse(JSON.stringify({ machine, snapshot, savedAt: now })) as StoredSnapshot,
+    );
+    return Promise.resolve();
+  }
+
+  remove(actorKey: string): Promise<void> {
+    this.records.delete(actorKey);
+    return Promise.resolve();
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  load(expectedMachines: ReadonlySet<string>): Promise<LoadResult> {
+    const snapshots = new Map<string, StoredSnapshot>();
+    const dropped: LoadResult['dropped'] = [];
+    for (const [key, record] of this.records) {
+      if (expectedMachines.has(record.machine)) snapshots.set(key, record);
+      else
+        dropped.push({
+          key,
+          reason: `written by machine ${record.machine}, which this version does not run`,
+        });
+    }
+    return Promise.resolve({ snapshots, dropped });
+  }
+}
+
 export interface SnapshotStoreOptions {
   redis: Redis;
   keyPrefix: string;
@@ -36,7 +86,7 @@ interface Pending {
   waiters: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
-export class SnapshotStore {
+export class SnapshotStore implements ActorSnapshotStore {
   readonly key: string;
   private readonly redis: Redis;
   private pending = new Map<string, Pending>();
