@@ -20,7 +20,7 @@ import { EffectQueues } from '../effects/queues.ts';
 import { startEffectWorkers, type EffectWorkers } from '../effects/workers.ts';
 import { inhibitionFromNode, type Inhibition, type TellingClock } from '../machines/index.ts';
 import type { ObservableObject } from '../observe/index.ts';
-import { PolicyIndex } from '../policy/index.ts';
+import { PolicyIndex, type Policy } from '../policy/index.ts';
 import { syncIndex } from '../policy/controller.ts';
 import { KubernetesPolicySource } from '../policy/kubernetes.ts';
 import type { Logger } from '../telemetry/index.ts';
@@ -102,6 +102,11 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   };
   const inhibitionOf = (podKey: string): Inhibition | null =>
     inhibitions.get(podNodes.get(podKey) ?? '') ?? null;
+  // The index is created below; effects are only enqueued once it exists.
+  const policyOf = (ref: string): Policy | undefined => {
+    const [namespace = '', name = ''] = ref.split('/');
+    return index.policy({ namespace, name });
+  };
   const host = new ActorHost({
     clock,
     store,
@@ -109,8 +114,21 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     metrics,
     ...(deps.inspect ? { inspect: deps.inspect } : {}),
     effects: {
-      enqueue: async (request, actor) => {
-        await queues.enqueue(toEffectJob(request, { owner, policyRef: actor.policyRef }));
+      enqueue: async (request, actor, context) => {
+        const job = toEffectJob(request, {
+          owner,
+          policyRef: actor.policyRef,
+          policy: policyOf(actor.policyRef),
+          actor: context,
+        });
+        if (job === undefined) {
+          log.debug(
+            { object: actor.key, effect: request.effect.kind },
+            'effect skipped: its integration is not configured in the policy',
+          );
+          return;
+        }
+        await queues.enqueue(job);
         metrics.effectsEnqueued.inc({ integration: 'kubernetes', kind: request.effect.kind });
       },
     },

@@ -15,7 +15,13 @@ import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
 import { startEffectWorkers } from '../effects/workers.ts';
 import type { ObservableObject } from '../observe/index.ts';
-import { parsePolicy, PolicyController, PolicyIndex, type PolicySource } from '../policy/index.ts';
+import {
+  parsePolicy,
+  PolicyController,
+  PolicyIndex,
+  type Policy,
+  type PolicySource,
+} from '../policy/index.ts';
 import { KubernetesPolicySource, KubernetesPolicyStatusWriter } from '../policy/kubernetes.ts';
 import { prometheusFromConfig } from '../adapters/prometheus/index.ts';
 import {
@@ -110,6 +116,11 @@ export function startController(
   async function lead(): Promise<Leading> {
     const abort = new AbortController();
     const store = new SnapshotStore({ redis, keyPrefix: config.redis.keyPrefix, owner });
+    // The index is created below; effects are only enqueued once it exists.
+    const policyOf = (ref: string): Policy | undefined => {
+      const [namespace = '', name = ''] = ref.split('/');
+      return index.policy({ namespace, name });
+    };
     const host = new ActorHost({
       clock,
       store,
@@ -117,8 +128,21 @@ export function startController(
       metrics,
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
       effects: {
-        enqueue: async (request, actor) => {
-          await queues.enqueue(toEffectJob(request, { owner, policyRef: actor.policyRef }));
+        enqueue: async (request, actor, context) => {
+          const job = toEffectJob(request, {
+            owner,
+            policyRef: actor.policyRef,
+            policy: policyOf(actor.policyRef),
+            actor: context,
+          });
+          if (job === undefined) {
+            log.debug(
+              { object: actor.key, effect: request.effect.kind },
+              'effect skipped: its integration is not configured in the policy',
+            );
+            return;
+          }
+          await queues.enqueue(job);
           metrics.effectsEnqueued.inc({ integration: 'kubernetes', kind: request.effect.kind });
         },
       },

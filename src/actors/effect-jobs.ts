@@ -4,7 +4,8 @@
  * out, and the owner whose control stream gets the result.
  */
 import type { EffectJob, Effect as JobEffect } from '../effects/catalogue.ts';
-import type { EffectRequest } from '../machines/index.ts';
+import type { EffectRequest, RemediationContext } from '../machines/index.ts';
+import type { Policy } from '../policy/index.ts';
 
 /** Who runs Kubernetes actions on Deployments: agents hold no rights on them. */
 export const CONTROLLER_OWNER = 'controller';
@@ -70,10 +71,61 @@ export interface JobContext {
   owner: string;
   policyRef: string;
   budget?: EffectJob['budget'];
+  /** The governing policy: integration effects take its Slack, GitOps, ticket and evidence blocks. */
+  policy?: Policy | undefined;
+  /** The asking actor's context: the detection and history of the incident. */
+  actor?: RemediationContext | undefined;
 }
 
-export function toEffectJob(request: EffectRequest, context: JobContext): EffectJob {
-  const effect = jobEffect(request.effect);
+/** The detection type the actor's current incident is about, when it is about one. */
+function detectionOf(actor: RemediationContext | undefined): string | undefined {
+  const trigger = actor?.incident?.trigger;
+  return trigger?.kind === 'detection' ? trigger.detection.type : undefined;
+}
+
+/**
+ * What an integration needs from the policy, added to the effect: the machines know nothing of
+ * channels, repositories or ticket projects. Returns undefined when the policy does not configure
+ * the integration the effect needs, so the effect is not enqueued at all.
+ */
+export function withPolicyBlocks(effect: JobEffect, context: JobContext): JobEffect | undefined {
+  const policy = context.policy;
+  const detection = detectionOf(context.actor);
+  const evidence = policy?.evidence === undefined ? {} : { evidence: policy.evidence };
+  switch (effect.kind) {
+    case 'notify':
+    case 'escalate':
+      return {
+        ...effect,
+        chatops: {
+          ...(policy?.slack === undefined ? {} : { channel: policy.slack.channel }),
+          approvers: policy?.approvers ?? { users: [], groups: [] },
+        },
+      };
+    case 'openPullRequest':
+      if (policy?.gitops === undefined) return undefined;
+      return { ...effect, gitops: policy.gitops, ...evidence };
+    case 'openTicket':
+    case 'updateTicket':
+      if (policy?.ticket === undefined || detection === undefined) return undefined;
+      return { ...effect, ticket: policy.ticket, detection, ...evidence };
+    case 'collectEvidence':
+      if (policy?.evidence === undefined) return undefined;
+      return {
+        ...effect,
+        ...evidence,
+        ...(detection === undefined ? {} : { detection }),
+        ...(context.actor === undefined ? {} : { history: context.actor.history }),
+      };
+    default:
+      return effect;
+  }
+}
+
+/** The job for a machine's request, or undefined when its integration is not configured. */
+export function toEffectJob(request: EffectRequest, context: JobContext): EffectJob | undefined {
+  const effect = withPolicyBlocks(jobEffect(request.effect), context);
+  if (effect === undefined) return undefined;
   // Actions on Deployments run in the controller whoever asked (a pod actor's rollout restart).
   const executor = request.effect.target.kind === 'Deployment' ? CONTROLLER_OWNER : context.owner;
   return {

@@ -29,7 +29,8 @@ import type { ActorSnapshotStore } from './snapshot-store.ts';
 
 /** Where the effects of one actor go: a BullMQ queue in production, memory in `simulate`. */
 export interface EffectSink {
-  enqueue: (request: EffectRequest, actor: ActorInfo) => Promise<void>;
+  /** `context` is the asking actor's context now (its incident, detections, history). */
+  enqueue: (request: EffectRequest, actor: ActorInfo, context: RemediationContext) => Promise<void>;
 }
 
 /** Where decisions are recorded as Kubernetes Events (best effort). */
@@ -320,7 +321,11 @@ export class ActorHost {
           this.options.metrics?.snapshotWrites.inc();
         }
         for (; covered > 0; covered -= 1) {
-          await this.options.effects.enqueue(entry.effects[0] as EffectRequest, entry);
+          await this.options.effects.enqueue(
+            entry.effects[0] as EffectRequest,
+            entry,
+            (entry.actor.getSnapshot() as { context: RemediationContext }).context,
+          );
           entry.effects.shift();
         }
         for (const record of entry.records.splice(0)) {

@@ -3,10 +3,12 @@
  * SIGINT, then stops them within `shutdownTimeout`. A second signal exits at once.
  */
 import { Redis } from 'ioredis';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../adapters/kubernetes/client.ts';
 import { connectRedis, redisAnswers } from '../../adapters/redis.ts';
 import { startAgent, type RunningRole } from '../../actors/agent.ts';
 import { startController } from '../../actors/controller.ts';
+import { startWorkers } from '../../actors/workers.ts';
 import type { Config } from '../../config/index.ts';
 import { systemClock } from '../../machines/index.ts';
 import { startOpsServer } from '../../telemetry/http.ts';
@@ -20,7 +22,7 @@ export interface RunningProcess {
   /** Resolves once everything has stopped. */
   stop: (reason: string) => Promise<void>;
   httpPort: number;
-  roles: RunningRole[];
+  roles: Pick<RunningRole, 'ready' | 'stop'>[];
 }
 
 export async function startRole(config: Config, logger: Logger): Promise<RunningProcess> {
@@ -38,7 +40,7 @@ export async function startRole(config: Config, logger: Logger): Promise<Running
     ...(config.redis.password === undefined ? {} : { password: config.redis.password }),
   });
   bullConnection.on('error', () => undefined);
-  const roles: RunningRole[] = [];
+  const roles: Pick<RunningRole, 'ready' | 'stop'>[] = [];
   const ops = await startOpsServer({
     host: config.http.host,
     port: config.http.port,
@@ -62,12 +64,16 @@ export async function startRole(config: Config, logger: Logger): Promise<Running
   const inspector = config.inspect.enabled
     ? await startInspector({ port: config.inspect.port, filter: config.inspect.filter, logger })
     : undefined;
-  const wantsKubernetes =
-    config.role === 'agent' || config.role === 'controller' || config.role === 'all';
-  if (wantsKubernetes) {
+  const kc = loadKubeConfigFor(config, logger);
+  if (config.role === 'workers' || config.role === 'all') {
+    roles.push(await startWorkers({ config, kc, redis, bullConnection, logger, metrics }));
+  }
+  if (config.role !== 'workers') {
+    if (kc === undefined)
+      throw new Error(`role ${config.role} needs a Kubernetes API: set --kubeconfig`);
     const deps = {
       config,
-      kc: loadKubeConfig(config),
+      kc,
       redis,
       bullConnection,
       logger,
@@ -98,6 +104,20 @@ export async function startRole(config: Config, logger: Logger): Promise<Running
     return stopping;
   };
   return { stop, httpPort: ops.address.port, roles };
+}
+
+/**
+ * The role's Kubernetes client configuration. The workers only read (evidence bundles), so they
+ * run without one, saying so; the other roles cannot.
+ */
+function loadKubeConfigFor(config: Config, logger: Logger): KubeConfig | undefined {
+  try {
+    return loadKubeConfig(config);
+  } catch (error) {
+    if (config.role !== 'workers') throw error;
+    logger.warn({ err: error }, 'no Kubernetes API: evidence bundles are off');
+    return undefined;
+  }
 }
 
 /** Runs until a signal; returns the exit status. */

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { toEffectJob } from '../../../src/actors/effect-jobs.ts';
+import type { EffectRequest, RemediationContext } from '../../../src/machines/index.ts';
+import { parsePolicy, type Policy } from '../../../src/policy/index.ts';
+
+const target = {
+  kind: 'Pod' as const,
+  namespace: 'shop',
+  name: 'cart-1',
+  uid: 'u1',
+  resourceVersion: '7',
+};
+
+function request(effect: Record<string, unknown>): EffectRequest {
+  return {
+    actorKey: 'Pod/shop/cart-1',
+    incidentId: 'Pod/shop/cart-1#1@5',
+    step: 'remediate-1',
+    effectId: 'Pod/shop/cart-1#1@5/remediate-1',
+    requestedAt: 5,
+    effect: { target, reason: 'crash loop', ...effect } as EffectRequest['effect'],
+  };
+}
+
+function policy(spec: Record<string, unknown>): Policy {
+  const parsed = parsePolicy({
+    apiVersion: 'remedy.kube-remedy.io/v1alpha1',
+    kind: 'AutoRemediationPolicy',
+    metadata: { name: 'p', namespace: 'shop', generation: 1 },
+    spec: {
+      selector: { kinds: ['Pod'] },
+      detections: [{ type: 'CrashLoopBackOff', action: 'restartPod' }],
+      ...spec,
+    },
+  });
+  if (!parsed.ok) throw new Error('policy does not parse');
+  return parsed.policy;
+}
+
+const actor = {
+  incident: {
+    trigger: { kind: 'detection', detection: { type: 'CrashLoopBackOff', reason: 'crash loop' } },
+  },
+  history: [{ at: 5, decision: 'remediate', reason: 'crash loop' }],
+} as unknown as RemediationContext;
+
+describe('machine effects as jobs', () => {
+  it('gives a pod restart the parameters its processor checks, for the agent to run', () => {
+    const job = toEffectJob(request({ kind: 'restartPod' }), {
+      owner: 'agent-n1',
+      policyRef: 'shop/p',
+    });
+    expect(job).toMatchObject({
+      owner: 'agent-n1',
+      effect: { kind: 'restartPod', namespace: 'shop', name: 'cart-1', uid: 'u1' },
+      policy: 'shop/p',
+    });
+    expect(job?.executor).toBeUndefined();
+  });
+
+  it('runs actions on Deployments in the controller, with the result going to the asking agent', () => {
+    const job = toEffectJob(
+      request({ kind: 'rolloutRestart', target: { ...target, kind: 'Deployment', name: 'cart' } }),
+      { owner: 'agent-n1', policyRef: 'shop/p' },
+    );
+    expect(job).toMatchObject({
+      owner: 'agent-n1',
+      executor: 'controller',
+      effect: { kind: 'rolloutRestart', name: 'cart' },
+    });
+  });
+
+  it("adds the policy's Slack channel and approvers to a notification", () => {
+    const job = toEffectJob(
+      request({ kind: 'notify', purpose: 'approvalRequested', to: null, level: null }),
+      {
+        owner: 'agent-n1',
+        policyRef: 'shop/p',
+        policy: policy({
+          mode: 'approval',
+          slack: { channel: '#shop' },
+          approvers: { users: ['U1'], groups: [] },
+        }),
+      },
+    );
+    expect(job?.effect).toMatchObject({
+      chatops: { channel: '#shop', approvers: { users: ['U1'], groups: [] } },
+    });
+  });
+
+  it('adds the ticket project and the detection to a ticket', () => {
+    const job = toEffectJob(request({ kind: 'openTicket', level: 2 }), {
+      owner: 'agent-n1',
+      policyRef: 'shop/p',
+      policy: policy({ ticket: { provider: 'jira', project: 'OPS' } }),
+      actor,
+    });
+    expect(job?.effect).toMatchObject({
+      ticket: { provider: 'jira', project: 'OPS' },
+      detection: 'CrashLoopBackOff',
+    });
+  });
+
+  it.each([
+    ['a ticket', { kind: 'openTicket', level: 2 }],
+    ['an evidence bundle', { kind: 'collectEvidence' }],
+    ['a pull request', { kind: 'openPullRequest', proposes: { kind: 'scale', from: 2, to: 4 } }],
+  ])('enqueues no %s when the policy does not configure where it goes', (_, effect) => {
+    expect(
+      toEffectJob(request(effect), {
+        owner: 'agent-n1',
+        policyRef: 'shop/p',
+        policy: policy({}),
+        actor,
+      }),
+    ).toBeUndefined();
+  });
+});
