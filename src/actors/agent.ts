@@ -13,6 +13,7 @@ import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/li
 import { NODES, PODS } from '../adapters/kubernetes/resource.ts';
 import type { Redis } from '../adapters/redis.ts';
 import { Budgets } from '../budgets/budgets.ts';
+import { Storms } from '../budgets/storms.ts';
 import type { Config } from '../config/index.ts';
 import { startControlConsumer, type ControlConsumer } from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
@@ -30,6 +31,13 @@ import { agentOwner, toEffectJob } from './effect-jobs.ts';
 import { ActorHost, MACHINE_TAGS } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { untilSucceeds } from './retry.ts';
+import {
+  governingPolicy,
+  liveContexts,
+  policyEventTarget,
+  SafetyMonitor,
+  safetySettings,
+} from './safety.ts';
 import { SnapshotStore } from './snapshot-store.ts';
 
 export interface RoleDeps {
@@ -73,6 +81,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     keyPrefix: config.redis.keyPrefix,
   });
   const budgets = new Budgets(redis, config.redis.keyPrefix);
+  const settings = safetySettings(config.budget);
   const recorder = new EventRecorder(kc, {
     component: 'kube-remedy-agent',
     instance: deps.identity,
@@ -120,6 +129,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
           policyRef: actor.policyRef,
           policy: policyOf(actor.policyRef),
           actor: context,
+          limits: settings.limits,
         });
         if (job === undefined) {
           log.debug(
@@ -144,6 +154,8 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       },
     },
     onTransition: (key, snapshot) => {
+      // The safety monitor is created below, before any actor exists.
+      safety.noteTransition(key, snapshot.context);
       if (!key.startsWith('Node/')) return;
       const nodeName = key.slice('Node/'.length);
       const next = inhibitionFromNode(snapshot);
@@ -165,10 +177,36 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     now: () => clock.now(),
     logger: log,
     metrics,
-    factsFor: (key) =>
-      key.startsWith(podKeyPrefix()) ? { inhibited: inhibitionOf(key) } : { healthyNodes },
+    factsFor: (key) => {
+      const ref = governingPolicy(index, key);
+      return {
+        ...(key.startsWith(podKeyPrefix()) ? { inhibited: inhibitionOf(key) } : { healthyNodes }),
+        ...(ref === undefined ? {} : safety.factsFor(ref)),
+      };
+    },
   });
   const reg = registry;
+  const safety: SafetyMonitor = new SafetyMonitor({
+    owner,
+    settings,
+    budgets,
+    storms: new Storms(redis, config.redis.keyPrefix),
+    policies: () => index.policies(),
+    actors: () => liveContexts(host),
+    sendFacts: (key, facts) => reg.facts(key, facts),
+    enqueue: async (job) => {
+      await queues.enqueue(job);
+      metrics.effectsEnqueued.inc({ integration: 'slack', kind: job.effect.kind });
+    },
+    recordStorm: (policy, message) =>
+      void recorder.record(policyEventTarget(policy), {
+        type: 'Warning',
+        reason: 'StormDetected',
+        message,
+      }),
+    now: () => clock.now(),
+    logger: log,
+  });
 
   // 1. Policies.
   let policiesSynced!: () => void;
@@ -203,6 +241,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
 
   // 3. Facts, watches, then the ways back to the actors.
   await countNodes();
+  await safety.start();
   const nodeCounter = setInterval(() => void countNodes(), 30_000);
   const synced = { pods: false, node: false };
   const watch = (
@@ -260,6 +299,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     owner,
     logger: log,
     handle: async (message) => {
+      void safety.effectResult(message);
       const translated = toMachineEvent(message, clock.now());
       if ('ignored' in translated) {
         log.warn({ message: message.id, why: translated.ignored }, 'control message ignored');
@@ -287,6 +327,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       clearInterval(nodeCounter);
       abort.abort();
       await Promise.all([podWatch.stop(), nodeWatch.stop(), consumer.stop(), policiesRunning]);
+      await safety.stop();
       await workers.close();
       await reg.settled();
       await host.stopAll();

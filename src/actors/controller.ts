@@ -10,6 +10,7 @@ import { startLeaderElection } from '../adapters/kubernetes/leader-election.ts';
 import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/list-watch.ts';
 import { DEPLOYMENTS } from '../adapters/kubernetes/resource.ts';
 import { Budgets } from '../budgets/budgets.ts';
+import { Storms } from '../budgets/storms.ts';
 import { startControlConsumer } from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
@@ -36,6 +37,13 @@ import { CONTROLLER_OWNER, toEffectJob } from './effect-jobs.ts';
 import { ActorHost, MACHINE_TAGS } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { untilSucceeds } from './retry.ts';
+import {
+  governingPolicy,
+  liveContexts,
+  policyEventTarget,
+  SafetyMonitor,
+  safetySettings,
+} from './safety.ts';
 import { SnapshotStore } from './snapshot-store.ts';
 
 export const CONTROLLER_LEASE = 'kube-remedy-controller';
@@ -91,6 +99,7 @@ export function startController(
     keyPrefix: config.redis.keyPrefix,
   });
   const budgets = new Budgets(redis, config.redis.keyPrefix);
+  const settings = safetySettings(config.budget);
   const recorder = new EventRecorder(kc, {
     component: 'kube-remedy-controller',
     instance: deps.identity,
@@ -134,6 +143,7 @@ export function startController(
             policyRef: actor.policyRef,
             policy: policyOf(actor.policyRef),
             actor: context,
+            limits: settings.limits,
           });
           if (job === undefined) {
             log.debug(
@@ -161,6 +171,8 @@ export function startController(
           metrics.eventsRecorded.inc({ type: event.type, reason: event.reason });
         },
       },
+      // The safety monitor is created below, before any actor exists.
+      onTransition: (key, snapshot) => safety.noteTransition(key, snapshot.context),
     });
     const index = new PolicyIndex({
       agentNamespace: config.namespace,
@@ -172,8 +184,33 @@ export function startController(
       now: () => clock.now(),
       logger: log,
       metrics,
+      factsFor: (key) => {
+        const ref = governingPolicy(index, key);
+        return ref === undefined ? undefined : safety.factsFor(ref);
+      },
     });
     const reg = registry;
+    const safety: SafetyMonitor = new SafetyMonitor({
+      owner,
+      settings,
+      budgets,
+      storms: new Storms(redis, config.redis.keyPrefix),
+      policies: () => index.policies(),
+      actors: () => liveContexts(host),
+      sendFacts: (key, facts) => reg.facts(key, facts),
+      enqueue: async (job) => {
+        await queues.enqueue(job);
+        metrics.effectsEnqueued.inc({ integration: 'slack', kind: job.effect.kind });
+      },
+      recordStorm: (policy, message) =>
+        void recorder.record(policyEventTarget(policy), {
+          type: 'Warning',
+          reason: 'StormDetected',
+          message,
+        }),
+      now: () => clock.now(),
+      logger: log,
+    });
 
     let policiesSynced!: () => void;
     const policiesReady = new Promise<void>((resolve) => (policiesSynced = resolve));
@@ -241,6 +278,7 @@ export function startController(
       host.restore(key, record.snapshot, undefined, policyRef);
     }
     log.info({ actors: restored.snapshots.size }, 'deployment actors restored');
+    await safety.start();
 
     let synced = false;
     const present = new Set<string>();
@@ -274,6 +312,7 @@ export function startController(
       owner,
       logger: log,
       handle: async (message) => {
+        void safety.effectResult(message);
         const translated = toMachineEvent(message, clock.now());
         if ('ignored' in translated) {
           log.warn({ message: message.id, why: translated.ignored }, 'control message ignored');
@@ -294,6 +333,7 @@ export function startController(
           scaler?.stop(),
           policiesRunning,
         ]);
+        await safety.stop();
         await reg.settled();
         await host.stopAll();
         controlRedis.disconnect();

@@ -3,8 +3,10 @@
  * effect's parameters in the shape its processor validates, the queue owner that may carry it
  * out, and the owner whose control stream gets the result.
  */
+import { jobBudget, type BudgetLimits } from '../budgets/scopes.ts';
+import { stormEscalationReason } from '../budgets/storm.ts';
 import type { EffectJob, Effect as JobEffect } from '../effects/catalogue.ts';
-import type { EffectRequest, RemediationContext } from '../machines/index.ts';
+import type { EffectRequest, RemediationContext, StormFact } from '../machines/index.ts';
 import type { Policy } from '../policy/index.ts';
 
 /** Who runs Kubernetes actions on Deployments: agents hold no rights on them. */
@@ -70,7 +72,10 @@ export interface JobContext {
   /** The actor's owner: its control stream gets the result. */
   owner: string;
   policyRef: string;
+  /** The budgets the job takes from; computed from `limits` and the policy when not given. */
   budget?: EffectJob['budget'];
+  /** The installation's namespace and cluster budgets (configuration `budget`). */
+  limits?: BudgetLimits | undefined;
   /** The governing policy: integration effects take its Slack, GitOps, ticket and evidence blocks. */
   policy?: Policy | undefined;
   /** The asking actor's context: the detection and history of the incident. */
@@ -122,10 +127,29 @@ export function withPolicyBlocks(effect: JobEffect, context: JobContext): JobEff
   }
 }
 
+/**
+ * The budgets a disruptive action takes a token from: the policy's, its namespace's and the
+ * cluster's, none for an incident a person approved (budgets limit automation, not people).
+ */
+function budgetOf(request: EffectRequest, context: JobContext): EffectJob['budget'] {
+  if (context.budget !== undefined) return context.budget;
+  if (context.limits === undefined) return undefined;
+  const incident = context.actor?.incident;
+  const approvedBy = incident?.id === request.incidentId ? incident.approvedBy : null;
+  return jobBudget({
+    kind: request.effect.kind,
+    policy: context.policy,
+    namespace: request.effect.target.namespace,
+    limits: context.limits,
+    approvedBy,
+  });
+}
+
 /** The job for a machine's request, or undefined when its integration is not configured. */
 export function toEffectJob(request: EffectRequest, context: JobContext): EffectJob | undefined {
   const effect = withPolicyBlocks(jobEffect(request.effect), context);
   if (effect === undefined) return undefined;
+  const budget = budgetOf(request, context);
   // Actions on Deployments run in the controller whoever asked (a pod actor's rollout restart).
   const executor = request.effect.target.kind === 'Deployment' ? CONTROLLER_OWNER : context.owner;
   return {
@@ -137,6 +161,45 @@ export function toEffectJob(request: EffectRequest, context: JobContext): Effect
     effect,
     policy: context.policyRef,
     requestedAt: request.requestedAt,
-    ...(context.budget ? { budget: context.budget } : {}),
+    ...(budget === undefined ? {} : { budget }),
+  };
+}
+
+/** The kind in the actor key of a policy's own jobs (a storm's group escalation). */
+export const POLICY_KIND = 'AutoRemediationPolicy';
+
+/**
+ * The one group escalation of a storm: an `escalate` job for the policy, told where the first
+ * level of its escalation ladder goes (its own channel without a ladder). The job id follows from
+ * the policy and the storm's start, so every agent that sees the storm enqueues the same job.
+ */
+export function stormEscalationJob(options: {
+  owner: string;
+  policy: Policy;
+  startedAt: number;
+  storm: StormFact;
+}): EffectJob {
+  const { policy } = options;
+  const { namespace, name } = policy.ref;
+  const policyRef = `${namespace}/${name}`;
+  const actorKey = `${POLICY_KIND}/${namespace}/${name}`;
+  const to = policy.escalation?.levels[0]?.targets.find((t) => t.type !== 'ticket') ?? null;
+  const effect: JobEffect = {
+    kind: 'escalate',
+    purpose: 'escalated',
+    to,
+    level: to === null ? null : 0,
+    target: { kind: POLICY_KIND, namespace, name, uid: policy.uid ?? '', resourceVersion: '' },
+    reason: stormEscalationReason(policyRef, options.storm),
+  };
+  return {
+    owner: options.owner,
+    actorKey,
+    incidentId: `${actorKey}#storm@${options.startedAt}`,
+    step: 'storm-escalation',
+    // A notify job always gets its policy's Slack settings.
+    effect: withPolicyBlocks(effect, { owner: options.owner, policyRef, policy }) ?? effect,
+    policy: policyRef,
+    requestedAt: options.startedAt,
   };
 }

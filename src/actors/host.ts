@@ -8,6 +8,13 @@
  * then hand the effects to the sink (which enqueues jobs with deterministic ids), then record
  * the Kubernetes Events. A flush that cannot persist keeps its effects and tries again, so Redis
  * going away delays effects but never loses or reorders them.
+ *
+ * Memory: a process may hold 100k idle actors, so what the host keeps per actor is kept small
+ * (bench/host-memory.bench.ts measures it). The entry is its own observer (no closures per
+ * actor), its queues exist only while it has something queued, an idle entry points at one shared
+ * settled promise, equal policy refs and equal restored policies are one object each, and the
+ * options an actor was created from (its input, the snapshot it was restored from) are let go
+ * once it has started.
  */
 import type { Actor, AnyStateMachine, InspectionEvent, Observer, Snapshot } from 'xstate';
 import { createActor } from 'xstate';
@@ -61,16 +68,72 @@ export interface ActorHostOptions {
 }
 
 type MachineActor = Actor<AnyStateMachine>;
+type MachineSnapshot = { value: unknown; context: RemediationContext };
 
-interface Entry extends ActorInfo {
-  actor: MachineActor;
-  effects: EffectRequest[];
-  records: RecordedEvent[];
-  dirty: boolean;
-  flushing: Promise<void>;
-  scheduled: boolean;
+/** What an entry tells its host; one object per host, shared by every entry. */
+interface EntryHooks {
+  transitioned: (entry: Entry, snapshot: MachineSnapshot) => void;
+  failed: (entry: Entry, error: unknown) => void;
+}
+
+/** A settled promise every idle entry points at, instead of one promise each. */
+const SETTLED: Promise<void> = Promise.resolve();
+
+/**
+ * One actor and what waits to leave it. The entry is the observer the actor is subscribed with,
+ * so it needs no closures of its own.
+ */
+class Entry implements ActorInfo {
+  readonly key: string;
+  readonly kind: ObjectKind;
+  policyRef: string;
+  readonly actor: MachineActor;
+  /** Effects and records waiting for the next flush; undefined while there are none. */
+  effects: EffectRequest[] | undefined = undefined;
+  records: RecordedEvent[] | undefined = undefined;
+  dirty = false;
+  flushing: Promise<void> = SETTLED;
+  scheduled = false;
   state: string;
-  stopped: boolean;
+  stopped = false;
+  private readonly hooks: EntryHooks;
+
+  constructor(
+    key: string,
+    kind: ObjectKind,
+    policyRef: string,
+    actor: MachineActor,
+    hooks: EntryHooks,
+  ) {
+    this.key = key;
+    this.kind = kind;
+    this.policyRef = policyRef;
+    this.actor = actor;
+    this.hooks = hooks;
+    this.state = stateName(actor.getSnapshot() as MachineSnapshot);
+  }
+
+  /** The actor's observer: a new snapshot. */
+  next(snapshot: MachineSnapshot): void {
+    this.hooks.transitioned(this, snapshot);
+  }
+
+  /** The actor's observer: the actor failed. */
+  error(error: unknown): void {
+    this.hooks.failed(this, error);
+  }
+}
+
+/**
+ * xstate keeps the options an actor was created with for the actor's whole life, though it reads
+ * `input` and `snapshot` only while creating and starting it. For a restored actor that is the
+ * whole parsed snapshot (context, observation, policy copy) beside the live one, so both are let
+ * go once the actor has started.
+ */
+function releaseCreationOptions(actor: MachineActor): void {
+  const options = actor.options as { input?: unknown; snapshot?: unknown };
+  if (options.input !== undefined) options.input = undefined;
+  if (options.snapshot !== undefined) options.snapshot = undefined;
 }
 
 export function machineTag(kind: ObjectKind): string {
@@ -98,10 +161,19 @@ export class ActorHost {
   private readonly provided: Record<ObjectKind, AnyStateMachine>;
   private readonly options: ActorHostOptions;
   private readonly log: Logger;
+  private readonly hooks: EntryHooks;
+  /** One string per policy ref, however many actors it governs. */
+  private readonly refs = new Map<string, string>();
+  /** One object per distinct policy found in restored snapshots, keyed by its JSON. */
+  private readonly restoredPolicies = new Map<string, MachinePolicy>();
 
   constructor(options: ActorHostOptions) {
     this.options = options;
     this.log = options.logger;
+    this.hooks = {
+      transitioned: (entry, snapshot) => this.transitioned(entry, snapshot),
+      failed: (entry, error) => this.log.error({ err: error, object: entry.key }, 'actor failed'),
+    };
     const implementations = {
       actions: {
         enqueueEffect: (_: unknown, params: EffectRequest) => this.collectEffect(params),
@@ -130,8 +202,7 @@ export class ActorHost {
 
   /** The actor's current snapshot, for status answers and tests. */
   snapshot(key: string): { value: unknown; context: RemediationContext } | undefined {
-    return this.entries.get(key)?.actor.getSnapshot() as
-      { value: unknown; context: RemediationContext } | undefined;
+    return this.entries.get(key)?.actor.getSnapshot() as MachineSnapshot | undefined;
   }
 
   /** Creates the actor for `key` unless it exists; returns whether it was created. */
@@ -152,6 +223,7 @@ export class ActorHost {
     });
     this.attach(key, kind, policyRef, actor);
     actor.start();
+    releaseCreationOptions(actor);
     return true;
   }
 
@@ -170,13 +242,16 @@ export class ActorHost {
     const kind = kindOf(key);
     const inspect = this.options.inspect?.(key);
     const actor = createActor(this.provided[kind], {
-      snapshot: snapshot as Snapshot<unknown>,
+      snapshot: (policy === undefined
+        ? this.withSharedPolicy(snapshot)
+        : snapshot) as Snapshot<unknown>,
       clock: this.options.clock,
       systemId: key,
       ...(inspect ? { inspect } : {}),
     });
     const entry = this.attach(key, kind, policyRef, actor);
     actor.start();
+    releaseCreationOptions(actor);
     const at = this.options.clock.now();
     if (policy) actor.send({ type: 'POLICY', at, policy });
     actor.send({ type: 'RESUME', at });
@@ -196,7 +271,7 @@ export class ActorHost {
   async setPolicy(key: string, policy: MachinePolicy, policyRef: string): Promise<void> {
     const entry = this.entries.get(key);
     if (entry === undefined) return;
-    entry.policyRef = policyRef;
+    entry.policyRef = this.ref(policyRef);
     await this.send(key, { type: 'POLICY', at: this.options.clock.now(), policy });
   }
 
@@ -227,40 +302,51 @@ export class ActorHost {
   }
 
   private attach(key: string, kind: ObjectKind, policyRef: string, actor: MachineActor): Entry {
-    const entry: Entry = {
-      key,
-      kind,
-      policyRef,
-      actor,
-      effects: [],
-      records: [],
-      dirty: false,
-      flushing: Promise.resolve(),
-      scheduled: false,
-      state: stateName(actor.getSnapshot() as { value: unknown }),
-      stopped: false,
-    };
+    const entry = new Entry(key, kind, this.ref(policyRef), actor, this.hooks);
     this.entries.set(key, entry);
     this.options.metrics?.actors.inc({ machine: kind, state: entry.state });
-    actor.subscribe({
-      next: (snapshot: { value: unknown }) => {
-        const state = stateName(snapshot);
-        if (state !== entry.state) {
-          this.options.metrics?.transitions.inc({ machine: kind, from: entry.state, to: state });
-          this.options.metrics?.actors.dec({ machine: kind, state: entry.state });
-          this.options.metrics?.actors.inc({ machine: kind, state });
-          entry.state = state;
-        }
-        entry.dirty = true;
-        this.schedule(entry);
-        this.options.onTransition?.(
-          key,
-          snapshot as { value: unknown; context: RemediationContext },
-        );
-      },
-      error: (error: unknown) => this.log.error({ err: error, object: key }, 'actor failed'),
-    });
+    actor.subscribe(entry);
     return entry;
+  }
+
+  /** After every transition of an entry's actor (an event sent here or a timer firing). */
+  private transitioned(entry: Entry, snapshot: MachineSnapshot): void {
+    const state = stateName(snapshot);
+    if (state !== entry.state) {
+      const machine = entry.kind;
+      this.options.metrics?.transitions.inc({ machine, from: entry.state, to: state });
+      this.options.metrics?.actors.dec({ machine, state: entry.state });
+      this.options.metrics?.actors.inc({ machine, state });
+      entry.state = state;
+    }
+    entry.dirty = true;
+    this.schedule(entry);
+    this.options.onTransition?.(entry.key, snapshot);
+  }
+
+  private ref(policyRef: string): string {
+    const known = this.refs.get(policyRef);
+    if (known !== undefined) return known;
+    this.refs.set(policyRef, policyRef);
+    return policyRef;
+  }
+
+  /**
+   * The snapshot with its policy replaced by an equal one already held, so actors restored under
+   * the same policy share one object instead of a parsed copy each. Equal means the same JSON:
+   * the machines only read the policy, so an equal object behaves the same.
+   */
+  private withSharedPolicy(snapshot: unknown): unknown {
+    const stored = snapshot as { context?: { policy?: unknown } } | null | undefined;
+    const policy = stored?.context?.policy;
+    if (policy === null || typeof policy !== 'object') return snapshot;
+    const json = JSON.stringify(policy);
+    const shared = this.restoredPolicies.get(json);
+    if (shared === undefined) {
+      this.restoredPolicies.set(json, policy as MachinePolicy);
+      return snapshot;
+    }
+    return { ...stored, context: { ...stored?.context, policy: shared } };
   }
 
   private collectEffect(request: EffectRequest): void {
@@ -272,14 +358,14 @@ export class ActorHost {
       );
       return;
     }
-    entry.effects.push(request);
+    (entry.effects ??= []).push(request);
     this.schedule(entry);
   }
 
   private collectRecord(key: string, record: RecordedEvent): void {
     const entry = this.entries.get(key);
     if (entry === undefined) return;
-    entry.records.push(record);
+    (entry.records ??= []).push(record);
     this.schedule(entry);
   }
 
@@ -289,7 +375,16 @@ export class ActorHost {
     // A microtask: everything one transition asked for is collected before the flush starts.
     queueMicrotask(() => {
       entry.scheduled = false;
-      entry.flushing = entry.flushing.then(() => this.flush(entry));
+      const flushing = entry.flushing.then(() => this.flush(entry));
+      entry.flushing = flushing;
+      // Once done, and nothing else was chained, the entry holds the shared settled promise again.
+      // (A rejected flush is kept as it is, for whoever awaits it.)
+      flushing.then(
+        () => {
+          if (entry.flushing === flushing) entry.flushing = SETTLED;
+        },
+        () => undefined,
+      );
     });
   }
 
@@ -299,14 +394,14 @@ export class ActorHost {
 
   private async flush(entry: Entry): Promise<void> {
     let delay = this.options.retryMs ?? 200;
-    while (entry.dirty || entry.effects.length > 0 || entry.records.length > 0) {
+    while (entry.dirty || (entry.effects?.length ?? 0) > 0 || (entry.records?.length ?? 0) > 0) {
       try {
         // Effects collected so far belong to transitions this save covers; later ones wait for
         // the next save, so no effect ever leaves before the state that asked for it is stored.
-        let covered = entry.effects.length;
+        let covered = entry.effects?.length ?? 0;
         if (entry.dirty) {
           entry.dirty = false;
-          covered = entry.effects.length;
+          covered = entry.effects?.length ?? 0;
           try {
             await this.options.store.save(
               entry.key,
@@ -321,14 +416,18 @@ export class ActorHost {
           this.options.metrics?.snapshotWrites.inc();
         }
         for (; covered > 0; covered -= 1) {
+          const effects = entry.effects as EffectRequest[];
           await this.options.effects.enqueue(
-            entry.effects[0] as EffectRequest,
+            effects[0] as EffectRequest,
             entry,
-            (entry.actor.getSnapshot() as { context: RemediationContext }).context,
+            (entry.actor.getSnapshot() as MachineSnapshot).context,
           );
-          entry.effects.shift();
+          effects.shift();
+          if (effects.length === 0 && entry.effects === effects) entry.effects = undefined;
         }
-        for (const record of entry.records.splice(0)) {
+        const records = entry.records ?? [];
+        entry.records = undefined;
+        for (const record of records) {
           void this.options.events?.record(entry, record).catch(() => undefined);
         }
         delay = this.options.retryMs ?? 200;

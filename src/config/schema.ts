@@ -539,6 +539,75 @@ const inspectSchema = z
   .strict()
   .default({ enabled: false, port: 8099, filter: '*' });
 
+const budgetSchema = z
+  .object({
+    namespaceMaxActions: field(
+      z
+        .number({ error: 'expected a number of actions' })
+        .int('expected a whole number')
+        .min(1, 'expected at least 1')
+        .max(100_000, 'expected at most 100000')
+        .default(20),
+      {
+        description:
+          'Disruptive actions (restarts, evictions, rollbacks, scales, cordons, drains, taints) allowed per namespace per budget window, whatever its policies allow. Beyond it, automation hands decisions to people; approved actions take no token.',
+        env: ['KUBE_REMEDY_BUDGET_NAMESPACE_MAX_ACTIONS'],
+      },
+    ),
+    clusterMaxActions: field(
+      z
+        .number({ error: 'expected a number of actions' })
+        .int('expected a whole number')
+        .min(1, 'expected at least 1')
+        .max(1_000_000, 'expected at most 1000000')
+        .default(100),
+      {
+        description:
+          'Disruptive actions allowed in the whole cluster per budget window, across all namespaces and node policies: the ceiling of an installation that goes wrong.',
+        env: ['KUBE_REMEDY_BUDGET_CLUSTER_MAX_ACTIONS'],
+      },
+    ),
+    window: field(durationMs().default(3_600_000), {
+      description: 'Sliding window of the namespace and cluster budgets.',
+      env: ['KUBE_REMEDY_BUDGET_WINDOW'],
+      defaultText: '1h',
+    }),
+    refreshInterval: field(durationMs().default(15_000), {
+      description:
+        "How often agents and the controller re-read the budgets and their policies' unhealthy targets from Redis (also at once after an action, a refused action or a change of health), to hold automation when a budget is spent or a storm is on.",
+      env: ['KUBE_REMEDY_BUDGET_REFRESH_INTERVAL'],
+      defaultText: '15s',
+    }),
+    stormMinUnhealthy: field(
+      z
+        .number({ error: 'expected a number of targets' })
+        .int('expected a whole number')
+        .min(1, 'expected at least 1')
+        .max(100_000, 'expected at most 100000')
+        .default(2),
+      {
+        description:
+          "The storm breaker trips when more than a policy's budget.maxUnhealthyPercent of its targets are unhealthy at once, and at least this many: one sick pod of a one-pod policy is not a storm.",
+        env: ['KUBE_REMEDY_BUDGET_STORM_MIN_UNHEALTHY'],
+      },
+    ),
+    stormQuiet: field(durationMs().default(600_000), {
+      description:
+        'A storm that ends and comes back within this time is the same storm: its group escalation is not sent again.',
+      env: ['KUBE_REMEDY_BUDGET_STORM_QUIET'],
+      defaultText: '10m',
+    }),
+  })
+  .strict()
+  .default({
+    namespaceMaxActions: 20,
+    clusterMaxActions: 100,
+    window: 3_600_000,
+    refreshInterval: 15_000,
+    stormMinUnhealthy: 2,
+    stormQuiet: 600_000,
+  });
+
 export const configSchema = z
   .object({
     role: field(z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` }).default('all'), {
@@ -584,6 +653,7 @@ export const configSchema = z
       defaultText: '30s',
     }),
     redis: redisSchema,
+    budget: budgetSchema,
     http: httpSchema,
     prometheus: prometheusSchema,
     log: logSchema,

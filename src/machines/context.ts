@@ -24,8 +24,25 @@ export interface RuntimeFacts {
   healthyNodes: number | null;
   /** Deployments: a HorizontalPodAutoscaler that targets this Deployment, which owns its replicas. */
   hpa: { name: string } | null;
-  /** Whether the policy's disruption budget has a token left (the worker takes it atomically). */
+  /**
+   * Whether the disruption budgets the policy's actions take from (its own, its namespace's, the
+   * cluster's) have a token left. The worker takes the token atomically; this fact lets the
+   * machine hand the decision to a person before asking for an action that would be refused.
+   */
   budgetAvailable: boolean;
+  /**
+   * Set while the storm breaker holds the policy's automation: more than `maxUnhealthyPercent` of
+   * its targets are unhealthy at once. Absent from snapshots that predate it: read as no storm.
+   */
+  storm?: StormFact | null;
+}
+
+/** How many of the policy's targets were unhealthy when the storm breaker tripped. */
+export interface StormFact {
+  unhealthy: number;
+  targets: number;
+  /** The policy's `budget.maxUnhealthyPercent`, which the share exceeded. */
+  maxUnhealthyPercent: number;
 }
 
 export const UNKNOWN_FACTS: RuntimeFacts = {
@@ -33,6 +50,7 @@ export const UNKNOWN_FACTS: RuntimeFacts = {
   healthyNodes: null,
   hpa: null,
   budgetAvailable: true,
+  storm: null,
 };
 
 export type DecisionKind =

@@ -45,6 +45,30 @@ export function nodeCapacity(context: RemediationContext): { ok: boolean; reason
       };
 }
 
+/**
+ * Why the policy's automation is held, or null when it is not: the storm breaker (too many of its
+ * targets are unhealthy at once) or a spent disruption budget. Either limits automation, not
+ * people: the machine hands the decision to a person instead of acting.
+ */
+export function automationHold(context: RemediationContext): string | null {
+  const storm = context.facts.storm ?? null;
+  const policy = context.policy.name;
+  if (storm !== null) {
+    return `the storm breaker holds ${policy}: ${storm.unhealthy} of its ${storm.targets} targets are unhealthy at once (more than ${storm.maxUnhealthyPercent}%)`;
+  }
+  if (!context.facts.budgetAvailable) return `the disruption budget for ${policy} is spent`;
+  return null;
+}
+
+/**
+ * Whether a person can still be asked about this incident. Refused and expired approvals never
+ * come back here (a refusal closes the incident, an expiry escalates it); what remains is a policy
+ * that leaves no time to approve.
+ */
+function approvalPossible(context: RemediationContext): boolean {
+  return context.policy.approvalTimeoutMs > 0;
+}
+
 function describePlan(plan: readonly RemediationEffect[]): string {
   return plan.map(describeEffect).join(', then ');
 }
@@ -81,14 +105,23 @@ function decideForReal(context: RemediationContext, incident: Incident, now: num
   const planned = planFor(context, incident);
   if ('escalate' in planned) return { decision: 'escalate', reason: `${planned.escalate}: ${why}` };
   const { plan } = planned;
-  if (plan.some((e) => CLUSTER_CHANGING.has(e.kind)) && !context.facts.budgetAvailable) {
-    return { decision: 'escalate', reason: `the policy's disruption budget is spent: ${why}` };
-  }
   if (plan.some((e) => TAKES_NODE_OUT.has(e.kind))) {
     const capacity = nodeCapacity(context);
     if (!capacity.ok) return { decision: 'escalate', reason: `${capacity.reason}: ${why}` };
   }
   const what = `${describePlan(plan)}: ${why}`;
+  // A spent budget or a storm lowers autonomy: whatever the mode, a person decides. An incident a
+  // person approved goes ahead (its actions take no budget tokens): budgets limit automation.
+  const changesCluster = plan.some((e) => CLUSTER_CHANGING.has(e.kind));
+  const hold = changesCluster && incident.approvedBy === null ? automationHold(context) : null;
+  if (hold !== null) {
+    return approvalPossible(context)
+      ? { decision: 'askApproval', reason: `${hold}, so a person decides whether to ${what}` }
+      : {
+          decision: 'escalate',
+          reason: `${hold} and the policy leaves no time to approve: ${why}`,
+        };
+  }
   if (plan[0]?.kind === 'openPullRequest') return { decision: 'propose', reason: what };
   if (context.policy.mode === 'approval' && incident.approvedBy === null) {
     return { decision: 'askApproval', reason: `approval needed to ${what}` };
@@ -102,7 +135,8 @@ const WOULD: Partial<Record<Decision['decision'], string>> = {
   escalate: 'would escalate',
   propose: 'would',
   remediate: 'would',
-  askApproval: 'would',
+  // Only a held automation asks for approval in dryRun mode (see automationHold).
+  askApproval: 'would hand it to a person:',
 };
 
 /**

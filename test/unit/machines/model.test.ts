@@ -90,6 +90,16 @@ function edgeViolations(edge: EdgeRecord, policy: MachinePolicy): string[] {
         );
       }
     }
+    // A spent budget or a storm limits automation: only a person's approval lets an action out.
+    const held = !after.facts.budgetAvailable || (after.facts.storm ?? null) !== null;
+    if (
+      request.step === 'remediate-1' &&
+      CLUSTER_CHANGING.has(effect.kind) &&
+      held &&
+      !after.incident?.approvedBy
+    ) {
+      problems.push(`${where}: ${effect.kind} while automation is held, approved by nobody`);
+    }
     if (request.step === 'remediate-1' && CLUSTER_CHANGING.has(effect.kind)) {
       const [previous, latest] = after.remediations.slice(-2);
       if (latest !== undefined && previous !== undefined && latest - previous < policy.cooldownMs) {

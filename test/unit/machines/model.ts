@@ -43,6 +43,11 @@ export interface Model {
   observations: (context: RemediationContext) => ObservableObject[];
   /** FACTS events that change decisions for this kind. */
   facts: (at: number) => MachineEvent[];
+  /**
+   * Whether a POLICY event may also swap in the same policy without time to approve, so that
+   * held automation that nobody can be asked about (it escalates) is explored too.
+   */
+  noTimeToApprove?: boolean;
 }
 
 const STEP_MS = 1_000;
@@ -104,6 +109,7 @@ export const MODELS: readonly Model[] = [
       { type: 'FACTS', at, facts: { budgetAvailable: false } },
       { type: 'FACTS', at, facts: { budgetAvailable: true } },
     ],
+    noTimeToApprove: true,
   },
   {
     name: 'node',
@@ -137,6 +143,7 @@ export const MODELS: readonly Model[] = [
       { type: 'FACTS', at, facts: { budgetAvailable: false } },
       { type: 'FACTS', at, facts: { budgetAvailable: true } },
     ],
+    noTimeToApprove: true,
   },
 ];
 
@@ -190,6 +197,9 @@ export function eventsFor(model: Model) {
         case 'POLICY':
           // The same policy again: a policy update must not disturb a running incident.
           events.push({ type, at, policy: context.policy });
+          if (model.noTimeToApprove && context.policy.approvalTimeoutMs > 0) {
+            events.push({ type, at, policy: { ...context.policy, approvalTimeoutMs: 0 } });
+          }
           break;
         default:
           if (type.startsWith('xstate.after.')) events.push({ type } as unknown as MachineEvent);
@@ -212,6 +222,7 @@ export function serializeState(snapshot: Snapshot): string {
     c.facts.healthyNodes,
     c.facts.hpa !== null,
     c.facts.budgetAvailable,
+    c.policy.approvalTimeoutMs === 0,
     c.observation?.kind === 'Deployment' ? c.observation.desiredReplicas : null,
     c.observation?.kind === 'Node' ? c.observation.unschedulable : null,
     remediationsInWindow(c, c.now),

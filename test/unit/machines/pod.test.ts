@@ -362,15 +362,54 @@ describe('the pod machine: safety', () => {
     expect(run.value).toBe('suspect');
   });
 
-  it('escalates instead of acting when the disruption budget is spent', () => {
+  it('asks a person instead of acting when the disruption budget is spent, and acts once approved', () => {
     const run = pod();
     run.send({ type: 'FACTS', at: at(0), facts: { budgetAvailable: false } });
     const out = crashLoopUntilDetected(run);
-    expect(run.matches('escalated')).toBe(true);
-    expect(out.effects.some((e) => e.effect.kind === 'restartPod')).toBe(false);
-    expect(run.context.incident?.decision?.reason).toMatch(
-      /^the policy's disruption budget is spent/,
+    expect(run.value).toBe('awaitingApproval');
+    expect(kinds(out)).toEqual(['notify']);
+    const reason = run.context.incident?.decision?.reason;
+    expect(reason).toMatch(
+      /^the disruption budget for kube-remedy\/default is spent, so a person decides whether to restart Pod shop\/api-7d9f-x2x: container "api" is in CrashLoopBackOff/,
     );
+    expect(out.effects[0]?.effect).toMatchObject({ purpose: 'approvalRequested', reason });
+    expect(out.records.at(-1)).toEqual({
+      type: 'Normal',
+      reason: 'ApprovalRequested',
+      message: reason,
+    });
+
+    // A spent budget limits automation, not people: the approved restart goes ahead.
+    const incidentId = run.context.incident?.id ?? '';
+    const approved = run.send({ type: 'APPROVE', at: at(5), by: 'alice', incidentId });
+    expect(run.value).toBe('remediating');
+    expect(kinds(approved)).toEqual(['restartPod']);
+    expect(run.context.incident?.approvedBy).toBe('alice');
+  });
+
+  it('asks a person while the storm breaker holds the policy, whatever the budget', () => {
+    const run = pod();
+    run.send({
+      type: 'FACTS',
+      at: at(0),
+      facts: { storm: { unhealthy: 5, targets: 6, maxUnhealthyPercent: 50 } },
+    });
+    const out = crashLoopUntilDetected(run);
+    expect(run.value).toBe('awaitingApproval');
+    expect(kinds(out)).toEqual(['notify']);
+    expect(run.context.incident?.decision?.reason).toMatch(
+      /^the storm breaker holds kube-remedy\/default: 5 of its 6 targets are unhealthy at once \(more than 50%\), so a person decides whether to restart Pod/,
+    );
+  });
+
+  it('acts again once the storm has passed', () => {
+    const run = pod();
+    const storm = { unhealthy: 5, targets: 6, maxUnhealthyPercent: 50 };
+    run.send({ type: 'FACTS', at: at(0), facts: { storm } });
+    run.send({ type: 'FACTS', at: at(0), facts: { storm: null } });
+    const out = crashLoopUntilDetected(run);
+    expect(run.value).toBe('remediating');
+    expect(kinds(out)).toEqual(['restartPod']);
   });
 
   it('escalates, changing nothing, when the action only tells people', () => {

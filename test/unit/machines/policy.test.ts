@@ -184,8 +184,14 @@ describe('the decision once an incident is confirmed', () => {
     [
       'node pressure with the budget spent',
       confirmed(NODE_KEY, pressure, {}, { healthyNodes: 5, budgetAvailable: false }),
+      'askApproval',
+      /^the disruption budget for kube-remedy\/default is spent, so a person decides whether to cordon Node worker-1/,
+    ],
+    [
+      'node pressure with the budget spent and too few healthy nodes',
+      confirmed(NODE_KEY, pressure, {}, { healthyNodes: 2, budgetAvailable: false }),
       'escalate',
-      /disruption budget is spent/,
+      /below the policy minimum of 2/,
     ],
     [
       'a failed rollout in gitops mode',

@@ -1,0 +1,546 @@
+/**
+ * The safety facts of a runtime on real Redis: budgets re-read when an action is done or refused,
+ * and the storm breaker summed over several runtimes (two agents), holding the policy's actors
+ * and escalating once per storm however the runtimes race. Actors are real machines in a real
+ * ActorHost; jobs go to real BullMQ queues; the refused job is refused by the real Kubernetes
+ * workers' budget check.
+ */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { SimulatedClock } from 'xstate';
+import { afterEach, describe, expect, it } from 'vitest';
+import { toEffectJob } from '../../../src/actors/effect-jobs.ts';
+import { ActorHost } from '../../../src/actors/host.ts';
+import { toMachinePolicy } from '../../../src/actors/machine-policy.ts';
+import { liveContexts, SafetyMonitor, type SafetySettings } from '../../../src/actors/safety.ts';
+import { toMachineEvent } from '../../../src/actors/control-events.ts';
+import { SnapshotStore } from '../../../src/actors/snapshot-store.ts';
+import { analyze } from '../../../src/analyzers/index.ts';
+import { Budgets } from '../../../src/budgets/budgets.ts';
+import { actionScopes, policyScopes } from '../../../src/budgets/scopes.ts';
+import { Storms } from '../../../src/budgets/storms.ts';
+import type { EffectJob } from '../../../src/effects/catalogue.ts';
+import { startControlConsumer } from '../../../src/effects/control-stream.ts';
+import { kubernetesProcessors } from '../../../src/effects/kubernetes/index.ts';
+import { bullPrefix, EffectQueues } from '../../../src/effects/queues.ts';
+import { startEffectWorkers } from '../../../src/effects/workers.ts';
+import type {
+  EffectRequest,
+  MachineEvent,
+  RemediationContext,
+} from '../../../src/machines/index.ts';
+import { observe, type PodObject } from '../../../src/observe/index.ts';
+import type { Policy } from '../../../src/policy/index.ts';
+import { roleKubeConfig } from '../../support/kube.ts';
+import { captureLogger, eventually } from '../../support/logger.ts';
+import { podObject } from '../../support/pods.ts';
+import { redisForTest, type RedisForTest } from '../../support/redis.ts';
+import { parsedPolicy } from '../../unit/budgets/support.ts';
+
+const START = Date.parse('2026-11-28T10:00:00Z');
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+function settings(overrides: Partial<SafetySettings> = {}): SafetySettings {
+  return {
+    limits: { namespaceMaxActions: 20, clusterMaxActions: 100, windowMs: HOUR },
+    // Refreshes in these tests are the ones the events cause, or the test asks for.
+    refreshIntervalMs: HOUR,
+    stormMinUnhealthy: 2,
+    stormQuietMs: 10 * MINUTE,
+    ...overrides,
+  };
+}
+
+function observed(name: string, restarts: number, crashLooping: boolean, at: number): MachineEvent {
+  const object = podObject({ name, uid: `uid-${name}`, restarts, crashLooping });
+  const observation = observe(object as unknown as PodObject);
+  return { type: 'OBSERVED', at, observation, detections: analyze(observation) };
+}
+
+interface Runtime {
+  owner: string;
+  host: ActorHost;
+  monitor: SafetyMonitor;
+  clock: SimulatedClock;
+  requests: EffectRequest[];
+  key: (name: string) => string;
+  /** Spawns the pod's actor, healthy. */
+  pod: (name: string) => Promise<void>;
+  /** The pod crash-loops with this many restarts (3 confirm the default rule). */
+  crash: (name: string, restarts: number) => Promise<void>;
+  facts: (name: string) => RemediationContext['facts'] | undefined;
+  value: (name: string) => unknown;
+}
+
+describe('safety facts on real Redis', () => {
+  let scratch: RedisForTest | undefined;
+  const closers: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    await scratch?.cleanup();
+    scratch = undefined;
+  });
+
+  async function redis(): Promise<RedisForTest> {
+    scratch ??= await redisForTest();
+    return scratch;
+  }
+
+  async function queues(): Promise<EffectQueues> {
+    const s = await redis();
+    const connection = new Redis(s.url, { maxRetriesPerRequest: null });
+    const q = new EffectQueues({ connection, keyPrefix: s.prefix, attempts: 1 });
+    closers.push(
+      () => connection.quit(),
+      () => q.close(),
+    );
+    return q;
+  }
+
+  /** The jobs of a queue, whatever their state. */
+  async function jobsIn(name: string): Promise<EffectJob[]> {
+    const s = await redis();
+    const connection = new Redis(s.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(name, { connection, prefix: bullPrefix(s.prefix) });
+    try {
+      const jobs = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
+      return jobs.map((j) => j.data as EffectJob);
+    } finally {
+      await queue.close();
+      await connection.quit();
+    }
+  }
+
+  async function runtime(options: {
+    owner: string;
+    policies: Policy[];
+    queues: EffectQueues;
+    settings?: SafetySettings;
+    opened?: string[];
+  }): Promise<Runtime> {
+    const s = await redis();
+    const { owner } = options;
+    const clock = new SimulatedClock();
+    clock.set(START);
+    const logger = captureLogger().logger;
+    const requests: EffectRequest[] = [];
+    const policyOf = (ref: string) =>
+      options.policies.find((p) => `${p.ref.namespace}/${p.ref.name}` === ref);
+    const config = options.settings ?? settings();
+    // The host tells the monitor of transitions; the monitor is made once the host exists.
+    const monitorRef: { current?: SafetyMonitor } = {};
+    const host = new ActorHost({
+      clock,
+      store: new SnapshotStore({ redis: s.redis, keyPrefix: s.prefix, owner }),
+      logger,
+      retryMs: 20,
+      effects: {
+        enqueue: async (request, actor, context) => {
+          requests.push(request);
+          const job = toEffectJob(request, {
+            owner,
+            policyRef: actor.policyRef,
+            policy: policyOf(actor.policyRef),
+            actor: context,
+            limits: config.limits,
+          });
+          if (job !== undefined) await options.queues.enqueue(job);
+        },
+      },
+      onTransition: (key, snapshot) => monitorRef.current?.noteTransition(key, snapshot.context),
+    });
+    const m = new SafetyMonitor({
+      owner,
+      settings: config,
+      budgets: new Budgets(s.redis, s.prefix),
+      storms: new Storms(s.redis, s.prefix),
+      policies: () => options.policies,
+      actors: () => liveContexts(host),
+      sendFacts: (key, facts) => host.send(key, { type: 'FACTS', at: clock.now(), facts }),
+      enqueue: async (job) => {
+        await options.queues.enqueue(job);
+      },
+      recordStorm: () => options.opened?.push(owner),
+      now: () => clock.now(),
+      logger,
+    });
+    monitorRef.current = m;
+    closers.push(
+      () => host.stopAll(),
+      () => m.stop(),
+    );
+    await m.start();
+    const policy = options.policies[0] as Policy;
+    const ref = `${policy.ref.namespace}/${policy.ref.name}`;
+    const key = (name: string) => `Pod/shop/${name}`;
+    return {
+      owner,
+      host,
+      monitor: m,
+      clock,
+      requests,
+      key,
+      pod: async (name) => {
+        host.spawn(key(name), toMachinePolicy(policy), ref, m.factsFor(ref));
+        await host.send(key(name), observed(name, 0, false, clock.now()));
+      },
+      crash: async (name, restarts) => {
+        await host.send(key(name), observed(name, restarts, true, clock.now()));
+        clock.increment(1_000);
+      },
+      facts: (name) => host.snapshot(key(name))?.context.facts,
+      value: (name) => host.snapshot(key(name))?.value,
+    };
+  }
+
+  describe('budgets', () => {
+    it("tells a policy's actors when its budget is spent, and when it has tokens again", async () => {
+      const s = await redis();
+      const policy = parsedPolicy('shop', 'web', { budget: { maxActions: 2 } });
+      const a = await runtime({ owner: 'agent-a', policies: [policy], queues: await queues() });
+      await a.pod('web-1');
+      await a.pod('web-2');
+      expect(a.facts('web-1')?.budgetAvailable).toBe(true);
+
+      // Two actions elsewhere spend the policy's budget, as the workers would take it.
+      const budgets = new Budgets(s.redis, s.prefix);
+      const scopes = actionScopes(policy, 'shop', settings().limits);
+      for (const id of ['other-1', 'other-2'])
+        expect((await budgets.take(id, scopes)).decision).toBe('allowed');
+      // A result of something that disrupts nothing does not make the runtime look again.
+      await a.monitor.effectResult({
+        id: 'n-done',
+        actorKey: a.key('web-2'),
+        type: 'EFFECT.DONE',
+        payload: { kind: 'notify' },
+      });
+      expect(a.facts('web-1')?.budgetAvailable).toBe(true);
+      // A disruptive action done does.
+      await a.monitor.effectResult({
+        id: 'r-done',
+        actorKey: a.key('web-2'),
+        type: 'EFFECT.DONE',
+        payload: { kind: 'restartPod' },
+      });
+      expect(a.facts('web-1')?.budgetAvailable).toBe(false);
+      expect(a.facts('web-2')?.budgetAvailable).toBe(false);
+      expect(a.monitor.factsFor('shop/web')).toEqual({ budgetAvailable: false, storm: null });
+
+      // The next crash loop is handed to a person instead of being acted on.
+      for (const restarts of [1, 2, 3]) await a.crash('web-1', restarts);
+      expect(a.value('web-1')).toBe('awaitingApproval');
+      expect(a.requests.map((r) => [r.step, r.effect.kind])).toEqual([['approval', 'notify']]);
+      expect(a.requests[0]?.effect.reason).toMatch(
+        /^the disruption budget for shop\/web is spent, so a person decides whether to restart Pod shop\/web-1/,
+      );
+
+      // Tokens come back (the window slid, or an action gave its token back): automation resumes.
+      await budgets.giveBack('other-1', scopes);
+      await a.monitor.refresh();
+      expect(a.facts('web-2')?.budgetAvailable).toBe(true);
+    });
+
+    it("holds a policy when its namespace's budget is spent, but not a node policy", async () => {
+      const s = await redis();
+      const web = parsedPolicy('shop', 'web');
+      const nodes = parsedPolicy('kube-remedy-system', 'nodes', {
+        selector: { kinds: ['Node'] },
+        detections: [{ type: 'NotReady', action: 'cordon' }],
+      });
+      const tight = settings({
+        limits: { namespaceMaxActions: 1, clusterMaxActions: 100, windowMs: HOUR },
+      });
+      const a = await runtime({
+        owner: 'agent-a',
+        policies: [web, nodes],
+        queues: await queues(),
+        settings: tight,
+      });
+      // Another policy of the namespace spent the namespace's one action.
+      const db = parsedPolicy('shop', 'db');
+      await new Budgets(s.redis, s.prefix).take('db-1', actionScopes(db, 'shop', tight.limits));
+      await a.monitor.refresh();
+      expect(a.monitor.factsFor('shop/web').budgetAvailable).toBe(false);
+      expect(a.monitor.factsFor('kube-remedy-system/nodes').budgetAvailable).toBe(true);
+      expect(policyScopes(nodes, tight.limits).map((x) => x.scope)).not.toContain('namespace/shop');
+    });
+
+    it('looks again at once when a worker refuses an action for a spent budget', async () => {
+      const s = await redis();
+      const policy = parsedPolicy('shop', 'web', { budget: { maxActions: 1 } });
+      const q = await queues();
+      const a = await runtime({ owner: 'agent-a', policies: [policy], queues: q });
+      await a.pod('web-1');
+      await a.pod('web-2');
+
+      // The real Kubernetes workers of this agent, and its control stream back to the actors.
+      const publisher = new Redis(s.url);
+      const connection = new Redis(s.url, { maxRetriesPerRequest: null });
+      const reader = new Redis(s.url);
+      const logger = captureLogger().logger;
+      const workers = startEffectWorkers({
+        connection,
+        redis: publisher,
+        keyPrefix: s.prefix,
+        integrations: ['kubernetes'],
+        owner: 'agent-a',
+        processors: kubernetesProcessors({
+          kc: roleKubeConfig('agent'),
+          budgets: new Budgets(s.redis, s.prefix),
+        }),
+        logger,
+      });
+      const consumer = startControlConsumer({
+        redis: reader,
+        keyPrefix: s.prefix,
+        owner: 'agent-a',
+        logger,
+        blockMs: 100,
+        handle: async (message) => {
+          void a.monitor.effectResult(message);
+          const translated = toMachineEvent(message, a.clock.now());
+          if ('event' in translated) await a.host.send(message.actorKey, translated.event);
+        },
+      });
+      closers.push(
+        () => consumer.stop(),
+        () => workers.close(),
+        () => publisher.quit(),
+        () => connection.quit(),
+        () => reader.quit(),
+      );
+
+      // Another agent took the policy's only token a moment ago; this runtime has not looked yet.
+      const budgets = new Budgets(s.redis, s.prefix);
+      await budgets.take('elsewhere', actionScopes(policy, 'shop', settings().limits));
+      expect(a.facts('web-1')?.budgetAvailable).toBe(true);
+
+      // So web-1's restart is asked for, and refused by the worker's atomic budget check.
+      for (const restarts of [1, 2, 3]) await a.crash('web-1', restarts);
+      expect(a.requests.map((r) => r.effect.kind)).toEqual(['restartPod']);
+      await eventually(() => expect(a.value('web-1')).toMatchObject({ escalated: {} }), 20_000);
+      expect(a.host.snapshot(a.key('web-1'))?.context.incident?.decision?.reason).toMatch(
+        /^restartPod failed: budget policy\/shop\/web spent/,
+      );
+      // The refusal made the runtime look again: web-2 now knows before it decides.
+      await eventually(() => expect(a.facts('web-2')?.budgetAvailable).toBe(false));
+      for (const restarts of [1, 2, 3]) await a.crash('web-2', restarts);
+      expect(a.value('web-2')).toBe('awaitingApproval');
+      expect(
+        a.requests.filter((r) => r.actorKey === a.key('web-2')).map((r) => r.effect.kind),
+      ).toEqual(['notify']);
+    });
+  });
+
+  describe('the storm breaker', () => {
+    async function twoAgents(
+      options: { quietMs?: number; pods?: number } = {},
+    ): Promise<{ a: Runtime; b: Runtime; opened: string[]; policy: Policy }> {
+      const policy = parsedPolicy('shop', 'web', { budget: { maxUnhealthyPercent: 50 } });
+      const q = await queues();
+      const opened: string[] = [];
+      const config = settings(
+        options.quietMs === undefined ? {} : { stormQuietMs: options.quietMs },
+      );
+      const a = await runtime({
+        owner: 'agent-a',
+        policies: [policy],
+        queues: q,
+        opened,
+        settings: config,
+      });
+      const b = await runtime({
+        owner: 'agent-b',
+        policies: [policy],
+        queues: q,
+        opened,
+        settings: config,
+      });
+      for (let i = 1; i <= (options.pods ?? 3); i += 1) {
+        await a.pod(`a-${i}`);
+        await b.pod(`b-${i}`);
+      }
+      // Both have reported their targets: 6 in all.
+      await Promise.all([a.monitor.refresh(), b.monitor.refresh()]);
+      return { a, b, opened, policy };
+    }
+
+    async function storm(
+      a: Runtime,
+      b: Runtime,
+      restarts = 1,
+      names = ['a-1', 'a-2', 'b-1', 'b-2'],
+    ): Promise<void> {
+      // Both agents see their pods fail at the same time, and check while the other reports.
+      await Promise.all(names.map((name) => (name.startsWith('a-') ? a : b).crash(name, restarts)));
+      await Promise.all([a.monitor.idle(), b.monitor.idle()]);
+      await Promise.all([a.monitor.refresh(), b.monitor.refresh()]);
+    }
+
+    const escalations = async () =>
+      (await jobsIn('effects-slack')).filter((j) => j.effect.kind === 'escalate');
+
+    it('is not tripped by half the targets failing', async () => {
+      const { a, b } = await twoAgents();
+      await storm(a, b, 1, ['a-1', 'a-2', 'b-1']);
+      expect(a.facts('a-3')?.storm).toBeNull();
+      expect(b.facts('b-3')?.storm).toBeNull();
+      expect(await escalations()).toEqual([]);
+    });
+
+    it('holds every target of the policy on both agents and escalates once, however they race', async () => {
+      const { a, b, opened } = await twoAgents();
+      await storm(a, b);
+      // Many more checks from both at once, and from a third agent that just started (it has
+      // escalated nothing yet, as an agent restarted after opening the storm would).
+      const c = await runtime({
+        owner: 'agent-c',
+        policies: [parsedPolicy('shop', 'web', { budget: { maxUnhealthyPercent: 50 } })],
+        queues: await queues(),
+        opened,
+      });
+      await c.pod('c-1');
+      await c.crash('c-1', 1);
+      const runtimes = [a, b, c];
+      await Promise.all(
+        Array.from({ length: 12 }, (_, i) => (runtimes[i % 3] as Runtime).monitor.refresh()),
+      );
+      // Its pod was held from its first sighting of the storm: 4 of the 7 targets then.
+      expect(c.facts('c-1')?.storm).toEqual({ unhealthy: 4, targets: 7, maxUnhealthyPercent: 50 });
+
+      const fact = { unhealthy: 4, targets: 6, maxUnhealthyPercent: 50 };
+      for (const [runtime, name] of [
+        [a, 'a-1'],
+        [a, 'a-3'],
+        [b, 'b-2'],
+        [b, 'b-3'],
+      ] as const) {
+        expect(runtime.facts(name)?.storm, name).toEqual(fact);
+      }
+      const jobs = await escalations();
+      expect(jobs).toHaveLength(1);
+      expect(jobs[0]).toMatchObject({
+        actorKey: 'AutoRemediationPolicy/shop/web',
+        step: 'storm-escalation',
+        policy: 'shop/web',
+      });
+      expect(jobs[0]?.effect['reason']).toMatch(
+        /^storm under policy shop\/web: 4 of its 6 targets are unhealthy at once \(more than 50%\)/,
+      );
+      expect(opened).toHaveLength(1);
+
+      // A held target that is confirmed asks a person; nothing is acted on.
+      for (const restarts of [2, 3]) await b.crash('b-1', restarts);
+      expect(b.value('b-1')).toBe('awaitingApproval');
+      expect(b.host.snapshot(b.key('b-1'))?.context.incident?.decision?.reason).toMatch(
+        /^the storm breaker holds shop\/web: 4 of its 6 targets are unhealthy at once \(more than 50%\), so a person decides whether to restart Pod shop\/b-1/,
+      );
+      expect([...a.requests, ...b.requests].map((r) => r.effect.kind)).toEqual(['notify']);
+      expect(await jobsIn('effects-kubernetes-agent-b')).toEqual([]);
+    });
+
+    it('lets go when the storm passes, and does not escalate a storm that returns within the quiet time', async () => {
+      const { a, b } = await twoAgents();
+      await storm(a, b);
+      expect(a.facts('a-1')?.storm).not.toBeNull();
+
+      // The symptoms clear and the detection windows close (10 minutes later).
+      for (const [runtime, name] of [
+        [a, 'a-1'],
+        [a, 'a-2'],
+        [b, 'b-1'],
+        [b, 'b-2'],
+      ] as const) {
+        await runtime.host.send(runtime.key(name), observed(name, 1, false, runtime.clock.now()));
+      }
+      for (const runtime of [a, b]) {
+        runtime.clock.increment(11 * MINUTE);
+        await runtime.host.flushAll();
+        await runtime.monitor.idle();
+      }
+      await Promise.all([a.monitor.refresh(), b.monitor.refresh()]);
+      expect(a.value('a-1')).toBe('healthy');
+      expect(a.facts('a-1')?.storm).toBeNull();
+      expect(b.facts('b-3')?.storm).toBeNull();
+
+      // Back again: held again, but it is the same storm.
+      await storm(a, b, 2);
+      expect(b.facts('b-1')?.storm).not.toBeNull();
+      expect(await escalations()).toHaveLength(1);
+    });
+
+    it('escalates a storm that comes after the quiet time as a new one', async () => {
+      const s = await redis();
+      const { a, b } = await twoAgents({ quietMs: 500 });
+      await storm(a, b);
+      expect(await escalations()).toHaveLength(1);
+      for (const [runtime, name] of [
+        [a, 'a-1'],
+        [a, 'a-2'],
+        [b, 'b-1'],
+        [b, 'b-2'],
+      ] as const) {
+        await runtime.host.send(runtime.key(name), observed(name, 1, false, runtime.clock.now()));
+      }
+      for (const runtime of [a, b]) {
+        runtime.clock.increment(11 * MINUTE);
+        await runtime.host.flushAll();
+        await runtime.monitor.idle();
+      }
+      await Promise.all([a.monitor.refresh(), b.monitor.refresh()]);
+      expect(a.facts('a-1')?.storm).toBeNull();
+      // The quiet time passes (Redis expires the storm).
+      await eventually(async () =>
+        expect(await new Storms(s.redis, s.prefix).openSince('shop/web')).toBeNull(),
+      );
+      a.clock.increment(MINUTE);
+      b.clock.increment(MINUTE);
+      await storm(a, b, 2);
+      const jobs = await escalations();
+      expect(jobs.map((j) => j.incidentId)).toHaveLength(2);
+      expect(new Set(jobs.map((j) => j.incidentId)).size).toBe(2);
+    });
+  });
+
+  describe('what the storm breaker keeps in Redis', () => {
+    it('sums the tallies of every reporter still reporting, and drops one that stopped', async () => {
+      const s = await redis();
+      const storms = new Storms(s.redis, s.prefix);
+      await storms.report('shop/web', 'agent-b', { targets: 4, unhealthy: 3 }, 200);
+      expect(
+        await storms.report('shop/web', 'agent-a', { targets: 2, unhealthy: 1 }, 10_000),
+      ).toEqual({ targets: 6, unhealthy: 4, reporters: 2 });
+      // agent-b dies and says nothing more; its tally is older than the bound it was kept for.
+      await eventually(async () =>
+        expect(
+          await storms.report('shop/web', 'agent-a', { targets: 2, unhealthy: 1 }, 200),
+        ).toEqual({
+          targets: 2,
+          unhealthy: 1,
+          reporters: 1,
+        }),
+      );
+      // A reporter without targets leaves the sum.
+      expect(await storms.report('shop/web', 'agent-a', { targets: 0, unhealthy: 0 }, 200)).toEqual(
+        {
+          targets: 0,
+          unhealthy: 0,
+          reporters: 0,
+        },
+      );
+    });
+
+    it('opens a storm once when many see it at the same moment, and all agree on its start', async () => {
+      const s = await redis();
+      const storms = new Storms(s.redis, s.prefix);
+      const seen = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => storms.open('shop/web', START + i, MINUTE)),
+      );
+      expect(seen.filter((x) => x.opened)).toHaveLength(1);
+      const first = seen.find((x) => x.opened)?.startedAt;
+      expect(new Set(seen.map((x) => x.startedAt))).toEqual(new Set([first]));
+      expect(await storms.openSince('shop/web')).toBe(first);
+    });
+  });
+});
