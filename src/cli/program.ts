@@ -4,8 +4,8 @@ import { ROLES } from '../config/index.ts';
 import { createLogger } from '../telemetry/index.ts';
 import { registerAnalyzeCommand } from './commands/analyze.ts';
 import { configReference, printConfig } from './commands/config.ts';
-import { queuesCommand } from './commands/queues.ts';
-import { runUntilSignalled } from './commands/run.ts';
+import { registerRecordCommand } from './commands/record.ts';
+import { registerSimulateCommand } from './commands/simulate.ts';
 import { configFromOptions, withConfigOptions } from './config-options.ts';
 import { packageVersion } from './version.ts';
 
@@ -53,6 +53,8 @@ Examples:
   ).action(async (options: Record<string, unknown>) => {
     const config = configFromOptions(options);
     const logger = createLogger({ level: config.log.level, format: config.log.format });
+    // Loaded on use: the roles pull in every client library, which other commands need not pay for.
+    const { runUntilSignalled } = await import('./commands/run.ts');
     process.exitCode = await runUntilSignalled(config, logger);
   });
 
@@ -91,10 +93,13 @@ Examples:
       ),
   ).action(async (options: Record<string, unknown>) => {
     const config = configFromOptions(options);
+    const { queuesCommand } = await import('./commands/queues.ts');
     io.stdout(await queuesCommand(config, options['output'] === 'json' ? 'json' : 'text'));
   });
 
   registerAnalyzeCommand(program, io);
+  registerSimulateCommand(program, io);
+  registerRecordCommand(program, io);
 
   program
     .command('version')

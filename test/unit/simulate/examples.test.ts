@@ -1,0 +1,250 @@
+import { describe, expect, it } from 'vitest';
+import { exampleScenarios } from '../../../src/simulate/demo.ts';
+import { formatJson, formatText } from '../../../src/simulate/index.ts';
+import { actions, entriesOf, moves, notifications, runExample } from './support.ts';
+
+describe('the example scenarios', () => {
+  it('are the eight the demo runs, in order', () => {
+    expect(exampleScenarios().map((file) => file.split('/').pop())).toEqual([
+      '01-crash-loop-restart.yaml',
+      '02-oom-memory-bump-gitops.yaml',
+      '03-bad-image-rollback.yaml',
+      '04-node-pressure-drain.yaml',
+      '05-traffic-spike-two-of-three.yaml',
+      '06-fix-does-not-stick.yaml',
+      '07-storm-held-by-budget.yaml',
+      '08-approval-in-slack.yaml',
+    ]);
+  });
+
+  it('run without warnings from the runtime', async () => {
+    for (const file of exampleScenarios()) {
+      const result = await runExample(file.split('/').pop() ?? '');
+      expect(result.warnings, file).toEqual([]);
+    }
+  });
+});
+
+describe('a crash loop fixed by a restart', () => {
+  it('restarts the pod once the third restart confirms the crash loop, then verifies and cools down', async () => {
+    const result = await runExample('01-crash-loop-restart.yaml');
+    const pod = 'Pod/shop/cart-7d9f-x2x4q';
+    expect(actions(result)).toEqual([['00:04:00', pod, 'remediate-1', 'restartPod', 'done']]);
+    expect(result.effects[0]?.reason).toMatch(
+      /container "cart" is in CrashLoopBackOff.*restarts: 3/,
+    );
+    expect(moves(result, pod).map((m) => [m.at, m.move])).toEqual([
+      ['00:00:00', 'new → healthy'],
+      ['00:01:00', 'healthy → suspect'],
+      ['00:04:00', 'suspect → remediating'],
+      ['00:04:05', 'remediating → verifying'],
+      ['00:09:05', 'verifying → coolingDown'],
+      ['00:19:05', 'coolingDown → healthy'],
+    ]);
+    expect(moves(result, pod)[2]?.reason).toMatch(/^restart Pod shop\/cart-7d9f-x2x4q: /);
+    expect(result.summary.incidents).toBe(1);
+  });
+});
+
+describe('an OOM kill answered by a GitOps memory bump', () => {
+  it('opens a pull request instead of touching the cluster, and verifies once alice merges it', async () => {
+    const result = await runExample('02-oom-memory-bump-gitops.yaml');
+    const pod = 'Pod/search/indexer-5c6f8d7b9-k2m4p';
+    expect(actions(result)).toEqual([['00:12:00', pod, 'remediate-1', 'openPullRequest', 'done']]);
+    const pr = result.effects[0];
+    expect(pr?.description).toBe(
+      `open a pull request raising the memory limit by 25% for Pod search/indexer-5c6f8d7b9-k2m4p`,
+    );
+    expect(pr?.result).toBe('https://github.com/acme/search-deploy/pull/1');
+    expect(moves(result, pod).map((m) => [m.at, m.move])).toEqual([
+      ['00:00:00', 'new → healthy'],
+      ['00:05:00', 'healthy → suspect'],
+      ['00:12:00', 'suspect → remediating'],
+      ['00:12:05', 'remediating → awaitingMerge'],
+      ['00:20:00', 'awaitingMerge → verifying'],
+      ['00:25:00', 'verifying → coolingDown'],
+    ]);
+    expect(moves(result, pod)[4]?.reason).toContain('pull request merged by alice');
+  });
+});
+
+describe('a bad image rolled back', () => {
+  it('rolls the Deployment back as soon as the rollout passes its progress deadline', async () => {
+    const result = await runExample('03-bad-image-rollback.yaml');
+    const deployment = 'Deployment/payments/payments-api';
+    expect(actions(result)).toEqual([['00:11:00', deployment, 'remediate-1', 'rollback', 'done']]);
+    expect(result.effects[0]?.reason).toBe(
+      'rollout failed: condition Progressing is False (ProgressDeadlineExceeded): ReplicaSet "payments-api-7f9c5d" has timed out progressing.',
+    );
+    expect(moves(result, deployment).at(-1)).toMatchObject({
+      at: '00:21:05',
+      move: 'verifying → coolingDown',
+    });
+  });
+});
+
+describe('node pressure', () => {
+  it('cordons and drains the first node, and escalates rather than go below minHealthyNodes', async () => {
+    const result = await runExample('04-node-pressure-drain.yaml');
+    expect(actions(result)).toEqual([
+      ['00:07:00', 'Node/worker-1', 'remediate-1', 'cordon', 'done'],
+      ['00:07:05', 'Node/worker-1', 'remediate-2', 'drain', 'done'],
+      ['00:17:10', 'Node/worker-1', 'uncordon-1', 'uncordon', 'done'],
+    ]);
+    const second = moves(result, 'Node/worker-2');
+    expect(second.find((m) => m.move.startsWith('suspect →'))).toEqual({
+      at: '00:17:00',
+      move: 'suspect → escalated (paging, symptomPresent)',
+      reason: expect.stringMatching(
+        /^taking Node worker-2 out of service would leave 2 healthy nodes, below the policy minimum of 3: /,
+      ) as string,
+    });
+    expect(notifications(result)).toContainEqual([
+      '00:17:00',
+      'Node/worker-2',
+      'escalate-1-level-1-0',
+      'notify Slack #platform-nodes (escalated)',
+    ]);
+  });
+
+  it("holds the pods of the node being handled: their crash loop is the node's problem", async () => {
+    const result = await runExample('04-node-pressure-drain.yaml');
+    const pod = moves(result, 'Pod/batch/batch-worker-0');
+    expect(pod.find((m) => m.move === 'suspect → inhibited')).toEqual({
+      at: '00:05:00',
+      move: 'suspect → inhibited',
+      reason: expect.stringMatching(
+        /^Node\/worker-1 is handling it: node has MemoryPressure/,
+      ) as string,
+    });
+    expect(actions(result).filter((a) => a[1]?.startsWith('Pod/'))).toEqual([]);
+  });
+});
+
+describe('a traffic spike', () => {
+  it('scales out only when two of the three signals agree, by at most one step', async () => {
+    const result = await runExample('05-traffic-spike-two-of-three.yaml');
+    const deployment = 'Deployment/shop/checkout-api';
+    expect(actions(result)).toEqual([['00:17:00', deployment, 'remediate-1', 'scale', 'done']]);
+    expect(result.effects[0]?.description).toBe(
+      'scale Deployment shop/checkout-api from 3 to 5 replicas',
+    );
+    const scaler = entriesOf(result, 'scaler').map((e) => e.type === 'scaler' && e.text);
+    expect(scaler[0]).toBe(
+      'hold at 3 replicas: only 1 of 3 signals (latency) has been above the up threshold for 2m, and 2 must agree',
+    );
+    expect(scaler).toContain(
+      'scale out from 3 to 5 replicas: 2 of 3 signals have been above their up threshold for at least 2m (cpu 1.1 per replica > 0.8, latency 0.9 > 0.5) and 2 must agree; step 2 limits this decision (6 wanted)',
+    );
+  });
+});
+
+describe('a fix that does not stick', () => {
+  it('restarts twice, quarantines on the third return, and takes a person escalating and acknowledging', async () => {
+    const result = await runExample('06-fix-does-not-stick.yaml');
+    const pod = 'Pod/ledger/ledger-worker-0';
+    expect(actions(result)).toEqual([
+      ['00:03:00', pod, 'remediate-1', 'restartPod', 'done'],
+      ['00:14:05', pod, 'remediate-1', 'restartPod', 'done'],
+    ]);
+    const quarantine = moves(result, pod).find((m) => m.move === 'suspect → quarantined');
+    expect(quarantine).toEqual({
+      at: '00:25:10',
+      move: 'suspect → quarantined',
+      reason:
+        '2 remediations within 1h did not hold (the policy allows 2): no more automatic remediation of CrashLoopBackOff',
+    });
+    expect(notifications(result).map((n) => n.slice(0, 3))).toEqual([
+      ['00:25:10', pod, 'quarantine-evidence'],
+      ['00:25:10', pod, 'quarantine-0'],
+      ['00:40:00', pod, 'escalate-1-evidence'],
+      ['00:40:00', pod, 'escalate-1-level-1-0'],
+    ]);
+    expect(
+      moves(result, pod)
+        .slice(-2)
+        .map((m) => [m.at, m.move]),
+    ).toEqual([
+      ['00:40:00', 'quarantined → escalated (paging, symptomPresent)'],
+      ['00:44:00', 'escalated (paging, symptomPresent) → escalated (acknowledged, symptomPresent)'],
+    ]);
+  });
+});
+
+describe('a storm held by the budget', () => {
+  it('lets two restarts through and the worker refuses the rest, which escalate with the reason', async () => {
+    const result = await runExample('07-storm-held-by-budget.yaml');
+    expect(actions(result)).toEqual(
+      [0, 1, 2, 3, 4].map((i) => [
+        '00:02:00',
+        `Pod/orders/orders-${i}`,
+        'remediate-1',
+        'restartPod',
+        i < 2 ? 'done' : 'refused',
+      ]),
+    );
+    const refusal =
+      'budget policy/orders/restart-orders spent: 2 actions per 3600s; next token in 3600s';
+    expect(result.effects.filter((e) => e.outcome === 'refused').map((e) => e.result)).toEqual([
+      refusal,
+      refusal,
+      refusal,
+    ]);
+    expect(moves(result, 'Pod/orders/orders-4')).toContainEqual({
+      at: '00:02:05',
+      move: 'remediating → escalated (exhausted, symptomPresent)',
+      reason: `restartPod failed: ${refusal}`,
+    });
+    expect(formatText(result)).toContain(`✗ restartPod refused by the worker: ${refusal}`);
+    expect(result.summary.actions).toEqual({
+      requested: 5,
+      done: 2,
+      failed: 0,
+      refusedByBudget: 3,
+      unanswered: 0,
+    });
+  });
+});
+
+describe('an approval given in Slack', () => {
+  it('asks first, refuses a click from someone who is not an approver, and acts on an approver group member', async () => {
+    const result = await runExample('08-approval-in-slack.yaml');
+    const pod = 'Pod/shop/web-6d5f7c9b8-qx7kt';
+    expect(notifications(result)[0]).toEqual([
+      '00:05:00',
+      pod,
+      'approval',
+      'notify Slack #shop-oncall (approvalRequested)',
+    ]);
+    expect(
+      entriesOf(result, 'person').map((e) => e.type === 'person' && [e.text, e.accepted]),
+    ).toEqual([
+      [
+        'mallory approves in Slack: refused, mallory is not an approver under policy shop/crashloop-restart-with-approval',
+        false,
+      ],
+      ['carol approves in Slack', true],
+    ]);
+    expect(actions(result)).toEqual([['00:09:00', pod, 'remediate-1', 'restartPod', 'done']]);
+    expect(moves(result, pod)).toContainEqual(
+      expect.objectContaining({ at: '00:09:00', move: 'awaitingApproval → remediating' }),
+    );
+    expect(notifications(result).at(-1)).toEqual([
+      '00:14:05',
+      pod,
+      'resolved',
+      'notify Slack #shop-oncall (resolved)',
+    ]);
+  });
+});
+
+describe('determinism', () => {
+  it('gives byte-identical text and JSON on two runs of every example', async () => {
+    for (const file of exampleScenarios()) {
+      const name = file.split('/').pop() ?? '';
+      const [first, second] = [await runExample(name), await runExample(name)];
+      expect(formatText(second), name).toBe(formatText(first));
+      expect(formatJson(second), name).toBe(formatJson(first));
+    }
+  });
+});
