@@ -15,6 +15,7 @@ import type { Redis } from '../adapters/redis.ts';
 import { Budgets } from '../budgets/budgets.ts';
 import { Storms } from '../budgets/storms.ts';
 import type { Config } from '../config/index.ts';
+import { integrationFor } from '../effects/catalogue.ts';
 import { startControlConsumer, type ControlConsumer } from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
@@ -27,7 +28,7 @@ import { KubernetesPolicySource } from '../policy/kubernetes.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
 import { toMachineEvent } from './control-events.ts';
-import { agentOwner, toEffectJob } from './effect-jobs.ts';
+import { agentOwner, roleEffectSink } from './effect-jobs.ts';
 import { ActorHost, MACHINE_TAGS } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { untilSucceeds } from './retry.ts';
@@ -123,24 +124,18 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     metrics,
     ...(deps.inspect ? { inspect: deps.inspect } : {}),
     effects: {
-      enqueue: async (request, actor, context) => {
-        const job = toEffectJob(request, {
-          owner,
-          policyRef: actor.policyRef,
-          policy: policyOf(actor.policyRef),
-          actor: context,
-          limits: settings.limits,
-        });
-        if (job === undefined) {
-          log.debug(
-            { object: actor.key, effect: request.effect.kind },
-            'effect skipped: its integration is not configured in the policy',
-          );
-          return;
-        }
-        await queues.enqueue(job);
-        metrics.effectsEnqueued.inc({ integration: 'kubernetes', kind: request.effect.kind });
-      },
+      enqueue: roleEffectSink({
+        owner,
+        queues,
+        policyOf,
+        limits: settings.limits,
+        logger: log,
+        onEnqueued: (job) =>
+          metrics.effectsEnqueued.inc({
+            integration: integrationFor(job.effect.kind),
+            kind: job.effect.kind,
+          }),
+      }),
     },
     events: {
       record: async (actor, event) => {

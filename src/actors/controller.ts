@@ -11,6 +11,7 @@ import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/li
 import { DEPLOYMENTS } from '../adapters/kubernetes/resource.ts';
 import { Budgets } from '../budgets/budgets.ts';
 import { Storms } from '../budgets/storms.ts';
+import { integrationFor } from '../effects/catalogue.ts';
 import { startControlConsumer } from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
@@ -33,7 +34,7 @@ import {
 } from '../scaling/index.ts';
 import type { RoleDeps, RunningRole } from './agent.ts';
 import { toMachineEvent } from './control-events.ts';
-import { CONTROLLER_OWNER, toEffectJob } from './effect-jobs.ts';
+import { CONTROLLER_OWNER, roleEffectSink } from './effect-jobs.ts';
 import { ActorHost, MACHINE_TAGS } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { untilSucceeds } from './retry.ts';
@@ -137,24 +138,18 @@ export function startController(
       metrics,
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
       effects: {
-        enqueue: async (request, actor, context) => {
-          const job = toEffectJob(request, {
-            owner,
-            policyRef: actor.policyRef,
-            policy: policyOf(actor.policyRef),
-            actor: context,
-            limits: settings.limits,
-          });
-          if (job === undefined) {
-            log.debug(
-              { object: actor.key, effect: request.effect.kind },
-              'effect skipped: its integration is not configured in the policy',
-            );
-            return;
-          }
-          await queues.enqueue(job);
-          metrics.effectsEnqueued.inc({ integration: 'kubernetes', kind: request.effect.kind });
-        },
+        enqueue: roleEffectSink({
+          owner,
+          queues,
+          policyOf,
+          limits: settings.limits,
+          logger: log,
+          onEnqueued: (job) =>
+            metrics.effectsEnqueued.inc({
+              integration: integrationFor(job.effect.kind),
+              kind: job.effect.kind,
+            }),
+        }),
       },
       events: {
         record: async (actor, event) => {

@@ -8,6 +8,7 @@ import { stormEscalationReason } from '../budgets/storm.ts';
 import type { EffectJob, Effect as JobEffect } from '../effects/catalogue.ts';
 import type { EffectRequest, RemediationContext, StormFact } from '../machines/index.ts';
 import type { Policy } from '../policy/index.ts';
+import type { Logger } from '../telemetry/index.ts';
 
 /** Who runs Kubernetes actions on Deployments: agents hold no rights on them. */
 export const CONTROLLER_OWNER = 'controller';
@@ -162,6 +163,80 @@ export function toEffectJob(request: EffectRequest, context: JobContext): Effect
     policy: context.policyRef,
     requestedAt: request.requestedAt,
     ...(budget === undefined ? {} : { budget }),
+  };
+}
+
+/** Notifications that ask people to look: the moments an LLM's suggested cause helps. */
+const ASKS_PEOPLE: ReadonlySet<unknown> = new Set([
+  'approvalRequested',
+  'escalated',
+  'quarantined',
+]);
+
+/**
+ * Jobs that go with a request: when a notification asks people to look and the policy enables
+ * the LLM, a `suggestCause` job for the same incident, whose answer is attached to the Slack
+ * thread (shown, never executed).
+ */
+export function companionJobs(
+  request: EffectRequest,
+  job: EffectJob,
+  context: JobContext,
+): EffectJob[] {
+  const llm = context.policy?.llm;
+  if (job.effect.kind !== 'notify' || !ASKS_PEOPLE.has(job.effect['purpose']) || !llm?.enabled)
+    return [];
+  return [
+    {
+      ...job,
+      step: `${request.step}-suggest`,
+      effect: {
+        kind: 'suggestCause',
+        target: request.effect.target,
+        reason: request.effect.reason,
+        ...(llm.model === undefined ? {} : { model: llm.model }),
+        evidence: {
+          summary: request.effect.reason,
+          ...(context.actor === undefined ? {} : { history: context.actor.history }),
+        },
+      },
+    },
+  ];
+}
+
+/** What the agent and the controller do with each request of their actors. */
+export function roleEffectSink(options: {
+  owner: string;
+  queues: { enqueue: (job: EffectJob) => Promise<unknown> };
+  policyOf: (ref: string) => Policy | undefined;
+  limits: JobContext['limits'];
+  logger: Logger;
+  onEnqueued?: (job: EffectJob) => void;
+}): (
+  request: EffectRequest,
+  actor: { key: string; policyRef: string },
+  context: RemediationContext,
+) => Promise<void> {
+  return async (request, actor, context) => {
+    const jobContext: JobContext = {
+      owner: options.owner,
+      policyRef: actor.policyRef,
+      policy: options.policyOf(actor.policyRef),
+      actor: context,
+      limits: options.limits,
+    };
+    const job = toEffectJob(request, jobContext);
+    if (job === undefined) {
+      options.logger.debug(
+        { object: actor.key, effect: request.effect.kind },
+        'effect skipped: its integration is not configured in the policy',
+      );
+      return;
+    }
+    for (const each of [job, ...companionJobs(request, job, jobContext)]) {
+      await options.queues.enqueue(each);
+      options.onEnqueued?.(each);
+    }
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toEffectJob } from '../../../src/actors/effect-jobs.ts';
+import { companionJobs, toEffectJob } from '../../../src/actors/effect-jobs.ts';
 import type { EffectRequest, RemediationContext } from '../../../src/machines/index.ts';
 import { parsePolicy, type Policy } from '../../../src/policy/index.ts';
 
@@ -114,5 +114,37 @@ describe('machine effects as jobs', () => {
         actor,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('jobs that go with a request', () => {
+  const notify = request({ kind: 'notify', purpose: 'approvalRequested', to: null, level: null });
+
+  it('asks the LLM for a suggested cause when a notification asks people to look', () => {
+    const context = {
+      owner: 'agent-n1',
+      policyRef: 'shop/p',
+      policy: policy({ llm: { enabled: true, model: 'small-model' } }),
+      actor,
+    };
+    const job = toEffectJob(notify, context);
+    if (job === undefined) throw new Error('no notify job');
+    expect(companionJobs(notify, job, context)).toEqual([
+      expect.objectContaining({
+        step: 'remediate-1-suggest',
+        effect: expect.objectContaining({
+          kind: 'suggestCause',
+          model: 'small-model',
+          reason: 'crash loop',
+        }) as unknown,
+      }),
+    ]);
+  });
+
+  it('asks nothing when the policy leaves the LLM off', () => {
+    const context = { owner: 'agent-n1', policyRef: 'shop/p', policy: policy({}), actor };
+    const job = toEffectJob(notify, context);
+    if (job === undefined) throw new Error('no notify job');
+    expect(companionJobs(notify, job, context)).toEqual([]);
   });
 });
