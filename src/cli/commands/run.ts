@@ -1,18 +1,19 @@
 /**
  * `kube-remedy run`: starts the components of one role and keeps them running until SIGTERM or
  * SIGINT, then stops them within `shutdownTimeout`. A second signal exits at once.
+ *
+ * Each role's module (and the inspector's) is imported only when that role runs: the agent runs
+ * on every node, and the workers' SDKs (Slack, S3, GitHub, GitLab, Jira, OpenAI) would otherwise
+ * add ~85 MB to its memory (bench/RESULTS.md, agent RSS).
  */
 import { Redis } from 'ioredis';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../adapters/kubernetes/client.ts';
 import { connectRedis, redisAnswers } from '../../adapters/redis.ts';
-import { startAgent, type RunningRole } from '../../actors/agent.ts';
-import { startController } from '../../actors/controller.ts';
-import { startWorkers } from '../../actors/workers.ts';
+import type { RunningRole } from '../../actors/agent.ts';
 import type { Config } from '../../config/index.ts';
 import { systemClock } from '../../machines/index.ts';
 import { startOpsServer } from '../../telemetry/http.ts';
-import { startInspector } from '../../telemetry/inspect.ts';
 import type { Logger } from '../../telemetry/index.ts';
 import { createMetricsRegistry } from '../../telemetry/metrics.ts';
 import { createRuntimeMetrics } from '../../telemetry/runtime-metrics.ts';
@@ -62,10 +63,13 @@ export async function startRole(config: Config, logger: Logger): Promise<Running
   }
 
   const inspector = config.inspect.enabled
-    ? await startInspector({ port: config.inspect.port, filter: config.inspect.filter, logger })
+    ? await (
+        await import('../../telemetry/inspect.ts')
+      ).startInspector({ port: config.inspect.port, filter: config.inspect.filter, logger })
     : undefined;
   const kc = loadKubeConfigFor(config, logger);
   if (config.role === 'workers' || config.role === 'all') {
+    const { startWorkers } = await import('../../actors/workers.ts');
     roles.push(await startWorkers({ config, kc, redis, bullConnection, logger, metrics }));
   }
   if (config.role !== 'workers') {
@@ -82,8 +86,14 @@ export async function startRole(config: Config, logger: Logger): Promise<Running
       identity: config.identity,
       ...(inspector ? { inspect: inspector.observerFor } : {}),
     };
-    if (config.role === 'controller' || config.role === 'all') roles.push(startController(deps));
-    if (config.role === 'agent' || config.role === 'all') roles.push(await startAgent(deps));
+    if (config.role === 'controller' || config.role === 'all') {
+      const { startController } = await import('../../actors/controller.ts');
+      roles.push(startController(deps));
+    }
+    if (config.role === 'agent' || config.role === 'all') {
+      const { startAgent } = await import('../../actors/agent.ts');
+      roles.push(await startAgent(deps));
+    }
   }
 
   let stopping: Promise<void> | undefined;
