@@ -706,11 +706,32 @@ export async function setNodeConditions(
       lastTransitionTime: transitioned ? now : (current?.lastTransitionTime ?? now),
     };
   });
-  return client.patch<Node>(
-    `/api/v1/nodes/${name}/status`,
-    { status: { conditions: patched } },
-    'strategic',
-  );
+  const write = (): Promise<Node> =>
+    client.patch<Node>(
+      `/api/v1/nodes/${name}/status`,
+      { status: { conditions: patched } },
+      'strategic',
+    );
+  const holds = (n: Node): boolean =>
+    conditions.every((c) => nodeCondition(n, c.type)?.status === c.status);
+  // kwok may still have a status write queued from before it saw the annotation (its informer
+  // lags under load); that write would put the old conditions back. Write again until ours hold
+  // for two reads in a row, so a test never waits on a condition that silently went away.
+  let written = await write();
+  let stableReads = 0;
+  for (let attempt = 0; stableReads < 2; attempt++) {
+    if (attempt === 20) throw new Error(`node ${name}: the conditions written keep being replaced`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const current = await getNode(client, name);
+    if (holds(current)) {
+      stableReads++;
+      written = current;
+    } else {
+      stableReads = 0;
+      written = await write();
+    }
+  }
+  return written;
 }
 
 function pressure(type: PressureCondition): (client: KubeClient, name: string) => Promise<Node> {

@@ -28,10 +28,14 @@ function waitForTaint(
   key: string,
   effect: string,
 ): Promise<Node> {
-  return waitFor(`taint ${key}:${effect} on ${name}`, async () => {
-    const node = await getNode(client, name);
-    return hasTaint(node, key, effect) ? node : undefined;
-  });
+  return waitFor(
+    `taint ${key}:${effect} on ${name}`,
+    async () => {
+      const node = await getNode(client, name);
+      return hasTaint(node, key, effect) ? node : undefined;
+    },
+    { timeoutMs: 90_000 },
+  );
 }
 
 const pressures: [PressureCondition, (c: KubeClient, n: string) => Promise<Node>, string][] = [
@@ -40,7 +44,9 @@ const pressures: [PressureCondition, (c: KubeClient, n: string) => Promise<Node>
   ['PIDPressure', makeNodePIDPressure, 'node.kubernetes.io/pid-pressure'],
 ];
 
-describe('node condition fixtures', () => {
+// A loaded two-core machine can keep the node lifecycle controller busy for a while: give its
+// reaction room, so slowness ends in waitFor's message (what was awaited) rather than a bare timeout.
+describe('node condition fixtures', { timeout: 150_000 }, () => {
   it.each(pressures)(
     'make a node report %s as the kubelet does',
     async (type, makePressure, taint) => {
