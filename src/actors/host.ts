@@ -14,10 +14,19 @@
  * actor), its queues exist only while it has something queued, an idle entry points at one shared
  * settled promise, equal policy refs and equal restored policies are one object each, and the
  * options an actor was created from (its input, the snapshot it was restored from) are let go
- * once it has started.
+ * once it has started. All of a host's actors live in one actor system, under one root actor:
+ * an actor system per actor (what a root actor gets) costs ~1.6 kB each, a third of an idle
+ * actor. The root stops them (`stopChild`), since a child cannot be stopped directly.
  */
-import type { Actor, AnyStateMachine, InspectionEvent, Observer, Snapshot } from 'xstate';
-import { createActor } from 'xstate';
+import type {
+  Actor,
+  AnyActorRef,
+  AnyStateMachine,
+  InspectionEvent,
+  Observer,
+  Snapshot,
+} from 'xstate';
+import { createActor, setup, stopChild } from 'xstate';
 import {
   MACHINE_VERSION,
   MACHINES,
@@ -75,6 +84,17 @@ interface EntryHooks {
   transitioned: (entry: Entry, snapshot: MachineSnapshot) => void;
   failed: (entry: Entry, error: unknown) => void;
 }
+
+/**
+ * The parent of every actor of a host. Its only job is to stop them; errors and completions the
+ * actors report to it are theirs to log (each entry observes its own actor), so it ignores them.
+ */
+const hostRoot = setup({
+  types: { events: {} as { type: 'host.stop'; actor: AnyActorRef } },
+}).createMachine({
+  id: 'kube-remedy.host',
+  on: { 'host.stop': { actions: stopChild(({ event }) => event.actor) } },
+});
 
 /** A settled promise every idle entry points at, instead of one promise each. */
 const SETTLED: Promise<void> = Promise.resolve();
@@ -166,10 +186,23 @@ export class ActorHost {
   private readonly refs = new Map<string, string>();
   /** One object per distinct policy found in restored snapshots, keyed by its JSON. */
   private readonly restoredPolicies = new Map<string, MachinePolicy>();
+  /** The parent of every actor here: one actor system (scheduler, systemId registry) for all. */
+  private readonly root: Actor<typeof hostRoot>;
 
   constructor(options: ActorHostOptions) {
     this.options = options;
     this.log = options.logger;
+    this.root = createActor(hostRoot, { clock: options.clock });
+    const { inspect } = options;
+    if (inspect) {
+      // The system's inspection events, handed to the observer the caller chose for the actor's
+      // key (none for the root, none for keys the caller's filter leaves out).
+      this.root.system.inspect((event) => {
+        const key = (event.actorRef as { systemId?: string }).systemId;
+        if (key !== undefined) inspect(key)?.next?.(event);
+      });
+    }
+    this.root.start();
     this.hooks = {
       transitioned: (entry, snapshot) => this.transitioned(entry, snapshot),
       failed: (entry, error) => this.log.error({ err: error, object: entry.key }, 'actor failed'),
@@ -214,12 +247,11 @@ export class ActorHost {
   ): boolean {
     if (this.entries.has(key)) return false;
     const kind = kindOf(key);
-    const inspect = this.options.inspect?.(key);
     const actor = createActor(this.provided[kind], {
+      parent: this.root,
       systemId: key,
       clock: this.options.clock,
       input: { actorKey: key, policy, at: this.options.clock.now(), ...(facts ? { facts } : {}) },
-      ...(inspect ? { inspect } : {}),
     });
     this.attach(key, kind, policyRef, actor);
     actor.start();
@@ -240,14 +272,13 @@ export class ActorHost {
   ): void {
     if (this.entries.has(key)) return;
     const kind = kindOf(key);
-    const inspect = this.options.inspect?.(key);
     const actor = createActor(this.provided[kind], {
+      parent: this.root,
       snapshot: (policy === undefined
         ? this.withSharedPolicy(snapshot)
         : snapshot) as Snapshot<unknown>,
       clock: this.options.clock,
       systemId: key,
-      ...(inspect ? { inspect } : {}),
     });
     const entry = this.attach(key, kind, policyRef, actor);
     actor.start();
@@ -285,7 +316,7 @@ export class ActorHost {
     entry.stopped = true;
     this.entries.delete(key);
     await entry.flushing.catch(() => undefined);
-    entry.actor.stop();
+    this.root.send({ type: 'host.stop', actor: entry.actor });
     this.options.metrics?.actors.dec({ machine: entry.kind, state: entry.state });
     if (options.forget) await this.options.store.remove(key);
   }
@@ -298,7 +329,16 @@ export class ActorHost {
 
   async stopAll(): Promise<void> {
     await this.flushAll();
-    for (const key of [...this.entries.keys()]) await this.stop(key, { forget: false });
+    // Stopping an actor scans the timers of the whole actor system (xstate's cancelAll), so the
+    // actors that may hold timers (not healthy) stop first: then each scan is over what is left
+    // of them, and the healthy majority scans an empty list. The root stays running (it holds
+    // nothing), so the host can take actors again.
+    const entries = [...this.entries.values()];
+    const ordered = [
+      ...entries.filter((entry) => entry.state !== 'healthy'),
+      ...entries.filter((entry) => entry.state === 'healthy'),
+    ];
+    for (const entry of ordered) await this.stop(entry.key, { forget: false });
   }
 
   private attach(key: string, kind: ObjectKind, policyRef: string, actor: MachineActor): Entry {

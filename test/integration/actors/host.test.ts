@@ -163,6 +163,28 @@ describe('the actor host', () => {
     expect(h.enqueued).toHaveLength(1);
   });
 
+  it('stops an actor with its deadlines, and takes its key again at once', async () => {
+    const h = await harness();
+    h.host.spawn(KEY, policy, 'shop/restarts');
+    await crashLoop(h, 1); // suspect: the detection window's deadline is armed
+    expect(h.host.snapshot(KEY)?.value).toBe('suspect');
+    await h.host.stop(KEY, { forget: false });
+
+    h.host.spawn(KEY, policy, 'shop/restarts'); // the same systemId, free again
+    expect(h.host.snapshot(KEY)?.value).toBe('healthy');
+    h.clock.increment(30 * MINUTE); // well past the stopped actor's window
+    await h.host.flushAll();
+
+    // Had the stopped actor's deadline fired, its snapshot (healthy after its window, with a
+    // closed window in its history) would have overwritten the new actor's.
+    const stored = (await h.store.load(MACHINE_TAGS)).snapshots.get(KEY)?.snapshot as {
+      value: unknown;
+      context: { detections: unknown };
+    };
+    expect(stored.value).toBe('healthy');
+    expect(h.host.snapshot(KEY)?.context).toEqual(stored.context);
+  });
+
   it('forgets the snapshot of an actor whose object was deleted', async () => {
     const h = await harness();
     h.host.spawn(KEY, policy, 'shop/restarts');
