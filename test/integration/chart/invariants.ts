@@ -27,6 +27,8 @@ export const CLUSTER_SCOPED = new Set([
 
 /** Every environment variable some configuration field is read from. */
 export const CONFIG_ENV = new Set(CONFIG_FIELDS.flatMap((f) => f.env ?? []));
+/** Environment variables that Node.js itself reads. */
+const RUNTIME_ENV = new Set(['NODE_OPTIONS']);
 
 export interface InvariantContext {
   release: string;
@@ -167,7 +169,7 @@ export function invariantProblems(manifests: Manifest[], ctx: InvariantContext):
     const names = env.map((e) => e.name);
     if (new Set(names).size !== names.length) problems.push(`${where}: duplicate env names`);
     for (const n of names) {
-      if (!CONFIG_ENV.has(n) && !userEnv.has(n))
+      if (!CONFIG_ENV.has(n) && !RUNTIME_ENV.has(n) && !userEnv.has(n))
         problems.push(`${where}: sets ${n}, which no configuration field reads`);
     }
     const allowed =

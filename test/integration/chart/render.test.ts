@@ -290,11 +290,19 @@ describe('the Helm chart, rendered', () => {
     expect(env.get('NODE_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('spec.nodeName');
     expect(env.get('POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
     expect(containerOf(manifests, 'agent').resources).toEqual({
-      requests: { cpu: '50m', memory: '64Mi' },
-      limits: { memory: '128Mi' },
+      requests: { cpu: '50m', memory: '160Mi' },
+      limits: { memory: '256Mi' },
     });
     // Nodes the agent exists for carry NoSchedule taints (cordoned, under pressure).
     expect(podSpecOf(agent).tolerations).toEqual([{ operator: 'Exists', effect: 'NoSchedule' }]);
+  });
+
+  it('gives the agent small young-generation semi-spaces, unless told otherwise', async () => {
+    const agentEnv = async (values: Record<string, unknown>) =>
+      envOf(containerOf(await render(values), 'agent')).get('NODE_OPTIONS')?.value;
+    expect(await agentEnv({})).toBe('--max-semi-space-size=2');
+    expect(await agentEnv({ agent: { nodeOptions: '' } })).toBeUndefined();
+    expect(envOf(containerOf(await render({}), 'controller')).has('NODE_OPTIONS')).toBe(false);
   });
 
   it('runs two controllers spread over nodes, one leader by a Lease in the release namespace only', async () => {

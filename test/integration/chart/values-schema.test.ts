@@ -202,6 +202,11 @@ const BAD: BadCase[] = [
     message: "at '/metrics/serviceMonitor/interval': '30 seconds' does not match pattern",
   },
   {
+    name: 'agent Node.js options that are not flags',
+    values: { agent: { nodeOptions: '--max-semi-space-size=2; rm -rf /' } },
+    message: "at '/agent/nodeOptions': '--max-semi-space-size=2; rm -rf /' does not match pattern",
+  },
+  {
     name: 'a name override longer than 40 characters',
     values: { fullnameOverride: 'a'.repeat(41) },
     message: "at '/fullnameOverride': maxLength: got 41, want 40",

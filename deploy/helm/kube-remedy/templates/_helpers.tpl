@@ -260,6 +260,10 @@ annotations:
   valueFrom:
     fieldRef:
       fieldPath: spec.nodeName
+{{- with .Values.agent.nodeOptions }}
+- name: NODE_OPTIONS
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 
 {{- define "kube-remedy.controllerEnv" -}}
