@@ -85,6 +85,12 @@ export function toMachineEvent(message: ControlMessage, now: number): Translatio
       }
       return { event: { type: message.type, ...base } };
     }
+    case 'TRIGGER': {
+      const by = str(p['by']);
+      if (by === undefined) return { ignored: 'TRIGGER without who' };
+      const reason = str(p['reason']);
+      return { event: { type: 'TRIGGER', at, by, ...(reason === undefined ? {} : { reason }) } };
+    }
     default:
       return { ignored: `unknown control message type ${message.type}` };
   }

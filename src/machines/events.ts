@@ -100,6 +100,17 @@ export interface AckEvent extends Command {
 
 export type CommandEvent = ApproveEvent | RejectEvent | EscalateEvent | SnoozeEvent | AckEvent;
 
+/**
+ * A person asks the policy to act now (`/kube-remedy trigger`): a symptom still in its detection
+ * window is confirmed at once instead of at its threshold or deadline. About no incident (there
+ * is none yet), so not a CommandEvent.
+ */
+export interface TriggerEvent extends Timed {
+  type: 'TRIGGER';
+  by: string;
+  reason?: string;
+}
+
 export type RuntimeEvent =
   | ObservedEvent
   | FactsEvent
@@ -110,7 +121,7 @@ export type RuntimeEvent =
   | ResumeEvent
   | PolicyEvent;
 
-export type MachineEvent = RuntimeEvent | CommandEvent;
+export type MachineEvent = RuntimeEvent | CommandEvent | TriggerEvent;
 
 export const COMMAND_TYPES = ['APPROVE', 'REJECT', 'ESCALATE', 'SNOOZE', 'ACK'] as const;
 

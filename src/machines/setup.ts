@@ -94,6 +94,7 @@ export const remediationSetup = setup({
     recordDecision: act(steps.recordDecision),
     recordScaleSkipped: act(steps.recordScaleSkipped),
     noteIgnored: act(steps.noteIgnored),
+    noteTrigger: act(steps.noteTrigger),
     requestPlanStep: act(steps.requestPlanStep),
     completeStep: act(steps.completeStep),
     startVerification: act(steps.startVerification),

@@ -40,6 +40,7 @@ export const ignoredEverywhere = remediationSetup.createStateConfig({
     ESCALATE: { actions: 'noteIgnored' },
     SNOOZE: { actions: 'noteIgnored' },
     ACK: { actions: 'noteIgnored' },
+    TRIGGER: { actions: 'noteIgnored' },
   },
 }).on;
 
@@ -67,6 +68,12 @@ export const suspect = remediationSetup.createStateConfig({
   },
   on: {
     OBSERVED: { actions: ['rememberObservation', 'countSighting'] },
+    // A person asks to act now: confirmed at once, as at the threshold; the mode still decides.
+    TRIGGER: {
+      guard: 'symptomPresent',
+      target: 'detected',
+      actions: ['noteTrigger', 'openDetectionIncident'],
+    },
     ...resume('suspect'),
   },
 });

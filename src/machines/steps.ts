@@ -400,6 +400,17 @@ export const recordScaleSkipped: Step = (context, event) => {
   };
 };
 
+/** A person asked the policy to act now; the detection it confirms follows. */
+export const noteTrigger: Step = (context, event) => {
+  if (event.type !== 'TRIGGER') return NOTHING;
+  const why = event.reason === undefined ? '' : `: ${event.reason}`;
+  return {
+    patch: {
+      history: history(context, timeOf(context, event), 'trigger', `asked by ${event.by}${why}`),
+    },
+  };
+};
+
 /** A command or result that does not apply here is kept in history, never acted on. */
 export const noteIgnored: Step = (context, event) => {
   const by = 'by' in event ? ` from ${event.by}` : '';

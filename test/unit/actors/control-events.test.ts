@@ -59,6 +59,11 @@ describe('control messages as machine events', () => {
       { type: 'SNOOZE', at: 7, by: 'U123', incidentId: 'inc', id: 'm-1', durationMs: 3_600_000 },
     ],
     [
+      'a trigger from Slack, with who asked and why (about no incident yet)',
+      message('TRIGGER', { at: 8, by: 'U123', incidentId: '', reason: 'customers see 502s' }),
+      { type: 'TRIGGER', at: 8, by: 'U123', reason: 'customers see 502s' },
+    ],
+    [
       'a scale proposal',
       message('SCALE.PROPOSED', { at: 3, from: 2, to: 4, reason: '2 of 3 signals high' }),
       { type: 'SCALE.PROPOSED', at: 3, from: 2, to: 4, reason: '2 of 3 signals high' },
@@ -79,6 +84,7 @@ describe('control messages as machine events', () => {
       message('EFFECT.DONE', { incidentId: 'inc' }),
       /without incident and step/,
     ],
+    ['a trigger without who asked', message('TRIGGER', {}), /TRIGGER without who/],
     ['an unknown type', message('REBOOT', {}), /unknown control message type REBOOT/],
   ])('ignores %s, saying why', (_, input, why) => {
     const translated = toMachineEvent(input, 100);

@@ -191,6 +191,9 @@ export function eventsFor(model: Model) {
         case 'SNOOZE':
           events.push({ type, at, by: 'alice', incidentId, durationMs: 30 * MINUTE });
           break;
+        case 'TRIGGER':
+          events.push({ type, at, by: 'alice', reason: 'the on-call engineer asked' });
+          break;
         case 'RESUME':
           events.push({ type, at });
           break;

@@ -99,6 +99,46 @@ describe('the pod machine: detection window', () => {
     expect(out.effects).toEqual([]);
   });
 
+  it('acts at once when a person triggers the policy during the window, saying who asked', () => {
+    const run = pod();
+    run.send(observed(crashLoopingPod(1), at(1)));
+    const out = run.send({ type: 'TRIGGER', at: at(2), by: 'alice', reason: 'customers see 502s' });
+    expect(run.value).toBe('remediating');
+    expect(kinds(out)).toEqual(['restartPod']);
+    expect(out.records.map((r) => r.reason)).toEqual(['Detected', 'Remediating']);
+    expect(run.context.history).toContainEqual(
+      expect.objectContaining({
+        decision: 'trigger',
+        reason: 'asked by alice: customers see 502s',
+      }),
+    );
+  });
+
+  it('still asks for approval in approval mode when a person triggers it', () => {
+    const run = pod({ mode: 'approval' });
+    run.send(observed(crashLoopingPod(1), at(1)));
+    const out = run.send({ type: 'TRIGGER', at: at(2), by: 'alice' });
+    expect(run.value).toBe('awaitingApproval');
+    expect(out.effects).toHaveLength(1);
+    expect(out.effects[0]?.effect).toMatchObject({
+      kind: 'notify',
+      purpose: 'approvalRequested',
+      proposes: { kind: 'restartPod' },
+    });
+  });
+
+  it('keeps a trigger with nothing to act on in history, and does nothing', () => {
+    const run = pod();
+    run.send(observed(runningPod(1), at(1)));
+    const out = run.send({ type: 'TRIGGER', at: at(2), by: 'alice' });
+    expect(run.value).toBe('healthy');
+    expect(out.effects).toEqual([]);
+    expect(run.context.history.at(-1)).toMatchObject({
+      decision: 'ignore',
+      reason: 'TRIGGER from alice ignored (no open incident)',
+    });
+  });
+
   it('ignores detections the policy has no rule for', () => {
     const run = pod({ detections: {} });
     run.send(observed(crashLoopingPod(5), at(1)));
