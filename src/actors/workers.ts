@@ -16,6 +16,7 @@ import type { Redis } from '../adapters/redis.ts';
 import { FilesystemEvidenceStore } from '../adapters/storage/filesystem.ts';
 import { createS3Client, S3EvidenceStore } from '../adapters/storage/s3.ts';
 import { createChatOps, type ChatOpsApp } from '../chatops/index.ts';
+import { kubernetesPolicyLookup } from '../chatops/kubernetes-policies.ts';
 import type { Config } from '../config/index.ts';
 import { evidenceProcessors } from '../effects/evidence/index.ts';
 import { gitopsProcessors } from '../effects/gitops/index.ts';
@@ -52,7 +53,11 @@ export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
   const log = logger.child({ role: 'workers' });
   const configured: string[] = [];
 
-  const chatops = createChatOps(config, { redis, logger: log });
+  const chatops = createChatOps(config, {
+    redis,
+    logger: log,
+    ...(deps.kc === undefined ? {} : { policies: kubernetesPolicyLookup(deps.kc, log) }),
+  });
   if (chatops.slack) configured.push('slack');
   if (chatops.processors['suggestCause']) configured.push('llm');
 

@@ -129,6 +129,7 @@ const storedSchema = z.object({
         history: z
           .array(z.looseObject({ at: z.number(), decision: z.string(), reason: z.string() }))
           .optional(),
+        policy: z.looseObject({ name: z.string() }).optional(),
       })
       .optional(),
   }),
@@ -142,6 +143,8 @@ export interface ActorState {
   incidentId: string | null;
   decision: string | null;
   history: { at: number; decision: string; reason: string }[];
+  /** `namespace/name` of the policy that governed the actor when it was saved. */
+  policy: string | null;
 }
 
 function stateText(value: unknown): string {
@@ -189,6 +192,7 @@ export async function findActorState(
         incidentId: incident?.id ?? null,
         decision: incident?.decision?.reason ?? null,
         history: snapshot.context?.history ?? [],
+        policy: snapshot.context?.policy?.name ?? null,
       };
     }
     cursor = next;
@@ -293,7 +297,8 @@ export async function handleCommand(
     let subject = await deps.notifier.latestSubject(command.target.actorKey);
     if (subject === null) {
       const state = await findActorState(deps, command.target.actorKey);
-      const policyName = await deps.policyNameFor?.(command.target.actorKey);
+      const policyName =
+        (await deps.policyNameFor?.(command.target.actorKey)) ?? state?.policy ?? undefined;
       const policy = await deps.policies?.(policyName, command.target.actorKey);
       if (state === null || policy === undefined) {
         return {

@@ -11,6 +11,7 @@ import { createPolicy, installCrd } from '../integration/policy/support.ts';
 import {
   blockActionsBody,
   buttonsOf,
+  commandBody,
   postSigned,
   shownText,
   BOT_TOKEN,
@@ -24,7 +25,7 @@ import { eventually } from '../support/logger.ts';
 import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../support/process.ts';
 import { redisForTest, type RedisForTest } from '../support/redis.ts';
 
-describe('an approval given in Slack, end to end', () => {
+describe('people in Slack, end to end', () => {
   let scratch: RedisForTest | undefined;
   let slack: FakeSlack | undefined;
   const processes: RunningKubeRemedy[] = [];
@@ -35,23 +36,24 @@ describe('an approval given in Slack, end to end', () => {
     scratch = undefined;
   });
 
-  it('asks in Slack, and restarts the pod once an approver clicks Approve', async () => {
+  /** Fake Slack, a policy governing pod cart-1 on a node of its own, workers and that node's agent. */
+  async function start(policy: Record<string, unknown>) {
     scratch = await redisForTest();
-    slack = await startFakeSlack({
+    const fake = await startFakeSlack({
       token: BOT_TOKEN,
       channels: { ...CHANNELS },
       users: Object.values(PEOPLE),
     });
+    slack = fake;
     const client = adminClient();
     await installCrd(client);
     const ns = await freshNamespace(client, { prefix: 'chatops' });
     const node = (await createFakeNode(client, { dedicated: false })).metadata.name;
-    await createPolicy(client, ns, 'restart-with-approval', {
+    await createPolicy(client, ns, 'cart', {
       selector: { kinds: ['Pod'], matchLabels: { app: 'cart' } },
-      mode: 'approval',
       approvers: { users: [PEOPLE.alice.id] },
       slack: { channel: '#incidents' },
-      detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
+      ...policy,
     });
     await createPod(client, ns, { name: 'cart-1', nodeName: node, labels: { app: 'cart' } });
 
@@ -63,7 +65,7 @@ describe('an approval given in Slack, end to end', () => {
         SLACK_BOT_TOKEN: BOT_TOKEN,
         SLACK_SIGNING_SECRET: SIGNING_SECRET,
         KUBE_REMEDY_SLACK_BUTTON_SECRET: BUTTON_SECRET,
-        KUBE_REMEDY_SLACK_API_URL: slack.apiUrl,
+        KUBE_REMEDY_SLACK_API_URL: fake.apiUrl,
         KUBE_REMEDY_SLACK_PORT: '0',
       },
     );
@@ -80,6 +82,16 @@ describe('an approval given in Slack, end to end', () => {
     );
     processes.push(agent);
     await waitReady(agent);
+    const podStatus = async (): Promise<number> =>
+      (await client.request('GET', `/api/v1/namespaces/${ns}/pods/cart-1`)).status;
+    return { client, ns, slack: fake, app: { url: endpointUrl } as ChatOpsApp, podStatus };
+  }
+
+  it('asks in Slack, and restarts the pod once an approver clicks Approve', async () => {
+    const { client, ns, slack, app, podStatus } = await start({
+      mode: 'approval',
+      detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
+    });
 
     for (const restartCount of [1, 2, 3, 4]) {
       await makePodCrashLoop(client, ns, 'cart-1', { restartCount });
@@ -87,17 +99,17 @@ describe('an approval given in Slack, end to end', () => {
     }
     const asked = await eventually(() => {
       const message = slack
-        ?.messages()
+        .messages()
         .find((m) => buttonsOf(m)['kube-remedy-approve'] !== undefined);
       expect(message, 'a Slack message with an Approve button').toBeDefined();
       return message;
     }, 30_000);
     expect(shownText(asked)).toContain('cart-1');
     // Nothing happens before someone approves.
-    expect((await client.request('GET', `/api/v1/namespaces/${ns}/pods/cart-1`)).status).toBe(200);
+    expect(await podStatus()).toBe(200);
 
     const response = await postSigned(
-      { url: endpointUrl } as ChatOpsApp,
+      app,
       blockActionsBody(slack, {
         userId: PEOPLE.alice.id,
         actionId: 'kube-remedy-approve',
@@ -106,16 +118,41 @@ describe('an approval given in Slack, end to end', () => {
       }),
     );
     expect(response.status).toBe(200);
-    await eventually(async () => {
-      expect((await client.request('GET', `/api/v1/namespaces/${ns}/pods/cart-1`)).status).toBe(
-        404,
-      );
-    }, 30_000);
+    await eventually(async () => expect(await podStatus()).toBe(404), 30_000);
     // The thread says who approved.
     await eventually(() => {
-      const shown = JSON.stringify(slack?.messages());
+      const shown = JSON.stringify(slack.messages());
       expect(shown).toMatch(/Approved/);
       expect(shown).toMatch(/Alice|U0ALICE/);
     }, 15_000);
+  });
+
+  it('acts at once when an approver asks with /kube-remedy trigger', async () => {
+    // Auto mode, but five restarts to confirm: one restart alone leaves the pod suspected.
+    const { client, ns, slack, app, podStatus } = await start({
+      mode: 'auto',
+      detections: [{ type: 'CrashLoopBackOff', threshold: 5, window: '30m', action: 'restartPod' }],
+    });
+    await makePodCrashLoop(client, ns, 'cart-1', { restartCount: 1 });
+
+    // Until the agent has stored the actor, the workers cannot tell whose it is; ask until then.
+    const reply = await eventually(async () => {
+      const responseName = `trigger-${Math.random().toString(36).slice(2)}`;
+      const text = `trigger Pod/${ns}/cart-1 customers see 502s`;
+      expect(
+        (await postSigned(app, commandBody(slack, PEOPLE.alice.id, text, responseName))).status,
+      ).toBe(200);
+      const [answer] = await eventually(() => {
+        const found = slack.responses(responseName);
+        expect(found).toHaveLength(1);
+        return found;
+      });
+      expect(String(answer?.body.text)).toContain('TRIGGER sent');
+      return String(answer?.body.text);
+    }, 30_000);
+    expect(reply).toContain(`Pod/${ns}/cart-1`);
+
+    // Restarted (kwok deletes the pod) although the threshold was never reached.
+    await eventually(async () => expect(await podStatus()).toBe(404), 30_000);
   });
 });
