@@ -77,4 +77,7 @@ export const discardingStore: ActorSnapshotStore = {
   remove: () => Promise.resolve(),
   flush: () => Promise.resolve(),
   load: () => Promise.resolve({ snapshots: new Map(), dropped: [] }),
+  loadPages: async function* () {
+    yield await Promise.resolve({ snapshots: new Map(), dropped: [] });
+  },
 };

@@ -29,8 +29,9 @@ import type { Logger } from '../telemetry/index.ts';
 import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
 import { toMachineEvent } from './control-events.ts';
 import { agentOwner, roleEffectSink } from './effect-jobs.ts';
-import { ActorHost, MACHINE_TAGS } from './host.ts';
+import { ActorHost } from './host.ts';
 import { ActorRegistry } from './registry.ts';
+import { restoreActors } from './restore.ts';
 import { untilSucceeds } from './retry.ts';
 import {
   governingPolicy,
@@ -218,21 +219,11 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
 
   // 2. Actors as they were, deadlines re-armed.
   const restored = await untilSucceeds(
-    'loading actor snapshots from Redis',
-    () => store.load(MACHINE_TAGS),
-    {
-      logger: log,
-      signal: abort.signal,
-    },
+    'restoring actors from Redis',
+    () => restoreActors(host, store, { logger: log }),
+    { logger: log, signal: abort.signal },
   );
-  for (const { key, reason } of restored.dropped)
-    log.warn({ object: key, reason }, 'snapshot dropped');
-  for (const [key, record] of restored.snapshots) {
-    const policyRef =
-      (record.snapshot as { context?: { policy?: { name?: string } } }).context?.policy?.name ?? '';
-    host.restore(key, record.snapshot, undefined, policyRef);
-  }
-  log.info({ actors: restored.snapshots.size }, 'actors restored');
+  log.info({ actors: restored.restored, dropped: restored.dropped }, 'actors restored');
 
   // 3. Facts, watches, then the ways back to the actors.
   await countNodes();

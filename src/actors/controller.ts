@@ -35,8 +35,9 @@ import {
 import type { RoleDeps, RunningRole } from './agent.ts';
 import { toMachineEvent } from './control-events.ts';
 import { CONTROLLER_OWNER, roleEffectSink } from './effect-jobs.ts';
-import { ActorHost, MACHINE_TAGS } from './host.ts';
+import { ActorHost } from './host.ts';
 import { ActorRegistry } from './registry.ts';
+import { restoreActors } from './restore.ts';
 import { untilSucceeds } from './retry.ts';
 import {
   governingPolicy,
@@ -257,22 +258,14 @@ export function startController(
     await policiesReady;
 
     const restored = await untilSucceeds(
-      'loading actor snapshots from Redis',
-      () => store.load(MACHINE_TAGS),
-      {
-        logger: log,
-        signal: abort.signal,
-      },
+      'restoring actors from Redis',
+      () => restoreActors(host, store, { logger: log }),
+      { logger: log, signal: abort.signal },
     );
-    for (const { key, reason } of restored.dropped)
-      log.warn({ object: key, reason }, 'snapshot dropped');
-    for (const [key, record] of restored.snapshots) {
-      const policyRef =
-        (record.snapshot as { context?: { policy?: { name?: string } } }).context?.policy?.name ??
-        '';
-      host.restore(key, record.snapshot, undefined, policyRef);
-    }
-    log.info({ actors: restored.snapshots.size }, 'deployment actors restored');
+    log.info(
+      { actors: restored.restored, dropped: restored.dropped },
+      'deployment actors restored',
+    );
     await safety.start();
 
     let synced = false;

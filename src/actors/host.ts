@@ -321,6 +321,16 @@ export class ActorHost {
     if (options.forget) await this.options.store.remove(key);
   }
 
+  /** Waits until these actors' transitions so far are persisted and their effects handed on. */
+  async settled(keys: readonly string[]): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const key of keys) {
+      const entry = this.entries.get(key);
+      if (entry !== undefined) waits.push(this.flushSoon(entry));
+    }
+    await Promise.all(waits);
+  }
+
   /** Waits for every pending flush (shutdown, tests). */
   async flushAll(): Promise<void> {
     await Promise.all([...this.entries.values()].map((e) => this.flushSoon(e)));

@@ -30,7 +30,15 @@ export interface ActorSnapshotStore {
   remove(actorKey: string): Promise<void>;
   flush(): Promise<void>;
   load(expectedMachines: ReadonlySet<string>): Promise<LoadResult>;
+  /**
+   * The same records as `load`, a page at a time, so a caller can restore one page before the
+   * next is read. A record may come twice (as HSCAN may return it twice); callers skip repeats.
+   */
+  loadPages(expectedMachines: ReadonlySet<string>, pageSize?: number): AsyncIterable<LoadResult>;
 }
+
+/** Records per page of `loadPages` by default: a few MB of JSON. */
+export const DEFAULT_PAGE_SIZE = 1_000;
 
 /** Snapshots kept in memory, for `simulate` and anything else that runs without Redis. */
 export class MemorySnapshotStore implements ActorSnapshotStore {
@@ -57,6 +65,10 @@ export class MemorySnapshotStore implements ActorSnapshotStore {
 
   flush(): Promise<void> {
     return Promise.resolve();
+  }
+
+  async *loadPages(expectedMachines: ReadonlySet<string>): AsyncIterable<LoadResult> {
+    yield await this.load(expectedMachines);
   }
 
   load(expectedMachines: ReadonlySet<string>): Promise<LoadResult> {
@@ -124,13 +136,25 @@ export class SnapshotStore implements ActorSnapshotStore {
   }
 
   async load(expectedMachines: ReadonlySet<string>): Promise<LoadResult> {
-    await this.flush();
     const snapshots = new Map<string, StoredSnapshot>();
     const dropped: LoadResult['dropped'] = [];
-    const stale: string[] = [];
+    for await (const page of this.loadPages(expectedMachines)) {
+      for (const [key, record] of page.snapshots) snapshots.set(key, record);
+      dropped.push(...page.dropped);
+    }
+    return { snapshots, dropped };
+  }
+
+  async *loadPages(
+    expectedMachines: ReadonlySet<string>,
+    pageSize: number = DEFAULT_PAGE_SIZE,
+  ): AsyncIterable<LoadResult> {
+    await this.flush();
     let cursor = '0';
     do {
-      const [next, flat] = await this.redis.hscan(this.key, cursor, 'COUNT', 1000);
+      const [next, flat] = await this.redis.hscan(this.key, cursor, 'COUNT', pageSize);
+      const snapshots = new Map<string, StoredSnapshot>();
+      const dropped: LoadResult['dropped'] = [];
       for (let i = 0; i < flat.length; i += 2) {
         const key = flat[i] as string;
         const text = flat[i + 1] as string;
@@ -139,7 +163,6 @@ export class SnapshotStore implements ActorSnapshotStore {
           record = JSON.parse(text) as StoredSnapshot;
         } catch {
           dropped.push({ key, reason: 'unreadable record' });
-          stale.push(key);
           continue;
         }
         if (!expectedMachines.has(record.machine)) {
@@ -147,15 +170,15 @@ export class SnapshotStore implements ActorSnapshotStore {
             key,
             reason: `written by machine ${record.machine}, which this version does not run`,
           });
-          stale.push(key);
           continue;
         }
         snapshots.set(key, record);
       }
+      // Deleting fields during an HSCAN is safe: it never skips fields that stay.
+      if (dropped.length > 0) await this.redis.hdel(this.key, ...dropped.map((d) => d.key));
       cursor = next;
+      yield { snapshots, dropped };
     } while (cursor !== '0');
-    if (stale.length > 0) await this.redis.hdel(this.key, ...stale);
-    return { snapshots, dropped };
   }
 
   private enqueue(actorKey: string, record: string | null): Promise<void> {

@@ -1,6 +1,7 @@
 import { SimulatedClock } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActorHost, MACHINE_TAGS, type ActorInfo } from '../../../src/actors/host.ts';
+import { restoreActors } from '../../../src/actors/restore.ts';
 import { SnapshotStore } from '../../../src/actors/snapshot-store.ts';
 import { analyze } from '../../../src/analyzers/index.ts';
 import {
@@ -183,6 +184,40 @@ describe('the actor host', () => {
     };
     expect(stored.value).toBe('healthy');
     expect(h.host.snapshot(KEY)?.context).toEqual(stored.context);
+  });
+
+  it('restores every stored actor page by page, drops other versions, and skips what it has', async () => {
+    const h = await harness();
+    // More than Redis keeps in a listpack (128), so HSCAN really pages.
+    const keys = Array.from({ length: 150 }, (_, i) => `Pod/shop/cart-${i}`);
+    for (const key of keys) h.host.spawn(key, policy, 'shop/restarts');
+    // One of them in a detection window, so a deadline must come back with it.
+    await h.host.send(keys[0] ?? '', observed(1, true, h.clock.now()));
+    await h.host.flushAll();
+    await h.host.stopAll();
+    await h.store.save('Pod/shop/old', 'pod@0', { value: 'healthy' });
+    await h.store.flush();
+
+    const revived = await harness({ clock: h.clock });
+    const logs = captureLogger();
+    const first = await restoreActors(revived.host, h.store, { logger: logs.logger, pageSize: 4 });
+    expect(first).toEqual({ restored: 150, dropped: 1 });
+    expect([...revived.host.keys()].sort()).toEqual([...keys].sort());
+    expect(revived.host.snapshot(keys[0] ?? '')?.value).toBe('suspect');
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({ msg: 'snapshot dropped', object: 'Pod/shop/old' }),
+    );
+    expect((await h.store.load(MACHINE_TAGS)).snapshots.has('Pod/shop/old')).toBe(false);
+
+    // Again (a retried start): nothing new, nothing doubled.
+    expect(await restoreActors(revived.host, h.store, { logger: logs.logger })).toEqual({
+      restored: 0,
+      dropped: 0,
+    });
+    // The window's deadline was re-armed: when it ends, the suspected pod is looked at again.
+    revived.clock.increment(11 * MINUTE);
+    await revived.host.flushAll();
+    expect(revived.host.snapshot(keys[0] ?? '')?.value).not.toBe('suspect');
   });
 
   it('forgets the snapshot of an actor whose object was deleted', async () => {
