@@ -51,7 +51,7 @@ export const USAGE = [
   '• `status <object|incident>`: what kube-remedy knows, e.g. `status Pod/shop/web-1`',
   '• `approve <object|incident>`: approve the remediation waiting for approval',
   '• `snooze <object|incident> <duration>`: e.g. `snooze Deployment/shop/web 4h`',
-  "• `trigger <object> [reason]`: ask the object's policy to act now",
+  '• `trigger <object> [reason]`: act on a symptom kube-remedy suspects now, without waiting for its threshold (the policy’s mode still applies; a healthy object is left alone)',
   'Objects are `Pod/<namespace>/<name>`, `Deployment/<namespace>/<name>` or `Node/<name>`.',
 ].join('\n');
 
