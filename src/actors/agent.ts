@@ -15,7 +15,6 @@ import type { Redis } from '../adapters/redis.ts';
 import { Budgets } from '../budgets/budgets.ts';
 import { Storms } from '../budgets/storms.ts';
 import type { Config } from '../config/index.ts';
-import { integrationFor } from '../effects/catalogue.ts';
 import { startControlConsumer, type ControlConsumer } from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
@@ -28,10 +27,11 @@ import { KubernetesPolicySource } from '../policy/kubernetes.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
 import { toMachineEvent } from './control-events.ts';
-import { agentOwner, roleEffectSink } from './effect-jobs.ts';
+import { agentOwner } from './effect-jobs.ts';
 import { ActorHost } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { restoreActors } from './restore.ts';
+import { actorEventSink, countedEffectSink } from './role-sinks.ts';
 import { untilSucceeds } from './retry.ts';
 import {
   governingPolicy,
@@ -124,31 +124,15 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     logger: log,
     metrics,
     ...(deps.inspect ? { inspect: deps.inspect } : {}),
-    effects: {
-      enqueue: roleEffectSink({
-        owner,
-        queues,
-        policyOf,
-        limits: settings.limits,
-        logger: log,
-        onEnqueued: (job) =>
-          metrics.effectsEnqueued.inc({
-            integration: integrationFor(job.effect.kind),
-            kind: job.effect.kind,
-          }),
-      }),
-    },
-    events: {
-      record: async (actor, event) => {
-        const [kind, a, b] = actor.key.split('/');
-        const target =
-          b === undefined
-            ? { apiVersion: 'v1', kind: kind ?? '', name: a ?? '' }
-            : { apiVersion: 'v1', kind: kind ?? '', namespace: a ?? '', name: b };
-        await recorder.record(target, event);
-        metrics.eventsRecorded.inc({ type: event.type, reason: event.reason });
-      },
-    },
+    effects: countedEffectSink({
+      owner,
+      queues,
+      policyOf,
+      limits: settings.limits,
+      logger: log,
+      metrics,
+    }),
+    events: actorEventSink(recorder, metrics),
     onTransition: (key, snapshot) => {
       // The safety monitor is created below, before any actor exists.
       safety.noteTransition(key, snapshot.context);

@@ -11,7 +11,6 @@ import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/li
 import { DEPLOYMENTS } from '../adapters/kubernetes/resource.ts';
 import { Budgets } from '../budgets/budgets.ts';
 import { Storms } from '../budgets/storms.ts';
-import { integrationFor } from '../effects/catalogue.ts';
 import { startControlConsumer } from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
@@ -34,10 +33,11 @@ import {
 } from '../scaling/index.ts';
 import type { RoleDeps, RunningRole } from './agent.ts';
 import { toMachineEvent } from './control-events.ts';
-import { CONTROLLER_OWNER, roleEffectSink } from './effect-jobs.ts';
+import { CONTROLLER_OWNER } from './effect-jobs.ts';
 import { ActorHost } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { restoreActors } from './restore.ts';
+import { actorEventSink, countedEffectSink } from './role-sinks.ts';
 import { untilSucceeds } from './retry.ts';
 import {
   governingPolicy,
@@ -138,35 +138,15 @@ export function startController(
       logger: log,
       metrics,
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
-      effects: {
-        enqueue: roleEffectSink({
-          owner,
-          queues,
-          policyOf,
-          limits: settings.limits,
-          logger: log,
-          onEnqueued: (job) =>
-            metrics.effectsEnqueued.inc({
-              integration: integrationFor(job.effect.kind),
-              kind: job.effect.kind,
-            }),
-        }),
-      },
-      events: {
-        record: async (actor, event) => {
-          const [kind, namespace, name] = actor.key.split('/');
-          await recorder.record(
-            {
-              apiVersion: 'apps/v1',
-              kind: kind ?? '',
-              namespace: namespace ?? '',
-              name: name ?? '',
-            },
-            event,
-          );
-          metrics.eventsRecorded.inc({ type: event.type, reason: event.reason });
-        },
-      },
+      effects: countedEffectSink({
+        owner,
+        queues,
+        policyOf,
+        limits: settings.limits,
+        logger: log,
+        metrics,
+      }),
+      events: actorEventSink(recorder, metrics),
       // The safety monitor is created below, before any actor exists.
       onTransition: (key, snapshot) => safety.noteTransition(key, snapshot.context),
     });

@@ -1,6 +1,9 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { EventRecorder } from '../../../src/adapters/kubernetes/events.ts';
+import { actorEventSink } from '../../../src/actors/role-sinks.ts';
+import { createMetricsRegistry } from '../../../src/telemetry/metrics.ts';
+import { createRuntimeMetrics } from '../../../src/telemetry/runtime-metrics.ts';
 import { adminClient, createPod, freshNamespace, type List } from '../../cluster/fixtures.ts';
 import { adminKubeConfig } from '../../support/kube.ts';
 import { captureLogger } from '../../support/logger.ts';
@@ -42,6 +45,42 @@ describe('Kubernetes Events for decisions', () => {
       source: { component: 'kube-remedy-agent' },
       reportingComponent: 'kube-remedy.io/kube-remedy-agent',
     });
+  });
+
+  it("puts an actor's decisions on its object, whatever its kind, and counts them", async () => {
+    const client = adminClient();
+    const namespace = await freshNamespace(client, { prefix: 'events' });
+    const recorder = new EventRecorder(adminKubeConfig(), {
+      component: 'kube-remedy-controller',
+      instance: 'controller',
+      logger: captureLogger().logger,
+    });
+    const metrics = createRuntimeMetrics(createMetricsRegistry({ version: 'test', role: 'all' }));
+    const sink = actorEventSink(recorder, metrics);
+    const decided = { type: 'Normal' as const, reason: 'RolledBack', message: 'to revision 2' };
+    const actor = (key: string) => ({ key, kind: 'Deployment' as const, policyRef: 'shop/p' });
+    await sink.record(actor(`Deployment/${namespace}/web`), decided);
+    const node = `kwok-events-${namespace}`;
+    await sink.record({ ...actor(`Node/${node}`), kind: 'Node' }, decided);
+
+    const [onDeployment] = await eventsOf(namespace, 'web');
+    expect(onDeployment?.involvedObject).toMatchObject({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace,
+      name: 'web',
+    });
+    const nodeEvents = await adminClient().get<List<CoreV1Event>>(
+      `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${node}`,
+    );
+    expect(nodeEvents.items[0]?.involvedObject).toMatchObject({
+      apiVersion: 'v1',
+      kind: 'Node',
+      name: node,
+    });
+    expect((await metrics.eventsRecorded.get()).values).toContainEqual(
+      expect.objectContaining({ labels: { type: 'Normal', reason: 'RolledBack' }, value: 2 }),
+    );
   });
 
   it('aggregates repeats into one Event with a count, and caps a storm per object', async () => {
