@@ -37,15 +37,9 @@ import { CONTROLLER_OWNER } from './effect-jobs.ts';
 import { ActorHost } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { restoreActors } from './restore.ts';
-import { actorEventSink, countedEffectSink } from './role-sinks.ts';
+import { actorEventSink, countedEffectSink, roleSafetyMonitor } from './role-wiring.ts';
 import { untilSucceeds } from './retry.ts';
-import {
-  governingPolicy,
-  liveContexts,
-  policyEventTarget,
-  SafetyMonitor,
-  safetySettings,
-} from './safety.ts';
+import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
 import { SnapshotStore } from './snapshot-store.ts';
 
 export const CONTROLLER_LEASE = 'kube-remedy-controller';
@@ -166,24 +160,17 @@ export function startController(
       },
     });
     const reg = registry;
-    const safety: SafetyMonitor = new SafetyMonitor({
+    const safety: SafetyMonitor = roleSafetyMonitor({
       owner,
       settings,
       budgets,
       storms: new Storms(redis, config.redis.keyPrefix),
-      policies: () => index.policies(),
-      actors: () => liveContexts(host),
-      sendFacts: (key, facts) => reg.facts(key, facts),
-      enqueue: async (job) => {
-        await queues.enqueue(job);
-        metrics.effectsEnqueued.inc({ integration: 'slack', kind: job.effect.kind });
-      },
-      recordStorm: (policy, message) =>
-        void recorder.record(policyEventTarget(policy), {
-          type: 'Warning',
-          reason: 'StormDetected',
-          message,
-        }),
+      index,
+      host,
+      registry,
+      queues,
+      recorder,
+      metrics,
       now: () => clock.now(),
       logger: log,
     });

@@ -1,7 +1,7 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { EventRecorder } from '../../../src/adapters/kubernetes/events.ts';
-import { actorEventSink } from '../../../src/actors/role-sinks.ts';
+import { actorEventSink } from '../../../src/actors/role-wiring.ts';
 import { createMetricsRegistry } from '../../../src/telemetry/metrics.ts';
 import { createRuntimeMetrics } from '../../../src/telemetry/runtime-metrics.ts';
 import { adminClient, createPod, freshNamespace, type List } from '../../cluster/fixtures.ts';

@@ -1,0 +1,98 @@
+/**
+ * What the agent and the controller wire the same way around their actors: effect jobs through
+ * the role's queues and Kubernetes Events on the actors' objects (both counted in the role's
+ * metrics), and the safety monitor that keeps their budget and storm facts.
+ */
+import type { EventRecorder } from '../adapters/kubernetes/events.ts';
+import type { Budgets } from '../budgets/budgets.ts';
+import type { Storms } from '../budgets/storms.ts';
+import { integrationFor, type EffectJob } from '../effects/catalogue.ts';
+import type { PolicyIndex } from '../policy/index.ts';
+import type { ObjectKind } from '../policy/vocabulary.ts';
+import type { Logger } from '../telemetry/index.ts';
+import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
+import { roleEffectSink } from './effect-jobs.ts';
+import type { ActorHost, EffectSink, EventSink } from './host.ts';
+import type { ActorRegistry } from './registry.ts';
+import { liveContexts, policyEventTarget, SafetyMonitor, type SafetySettings } from './safety.ts';
+
+type RoleEffectSinkOptions = Parameters<typeof roleEffectSink>[0];
+
+/** Effect jobs through the role's queues, each counted by integration and kind. */
+export function countedEffectSink(
+  options: Omit<RoleEffectSinkOptions, 'onEnqueued'> & { metrics: RuntimeMetrics },
+): EffectSink {
+  const { metrics, ...sink } = options;
+  return {
+    enqueue: roleEffectSink({
+      ...sink,
+      onEnqueued: (job) =>
+        metrics.effectsEnqueued.inc({
+          integration: integrationFor(job.effect.kind),
+          kind: job.effect.kind,
+        }),
+    }),
+  };
+}
+
+const API_VERSIONS: Record<ObjectKind, string> = {
+  Pod: 'v1',
+  Node: 'v1',
+  Deployment: 'apps/v1',
+};
+
+/** Events on the object an actor stands for (`Kind/namespace/name`, or `Kind/name`). */
+export function actorEventSink(recorder: EventRecorder, metrics: RuntimeMetrics): EventSink {
+  return {
+    record: async (actor, event) => {
+      const [kind = '', first = '', second] = actor.key.split('/');
+      const apiVersion = API_VERSIONS[kind as ObjectKind];
+      await recorder.record(
+        second === undefined
+          ? { apiVersion, kind, name: first }
+          : { apiVersion, kind, namespace: first, name: second },
+        event,
+      );
+      metrics.eventsRecorded.inc({ type: event.type, reason: event.reason });
+    },
+  };
+}
+
+/** The safety monitor of a role: its policies, its live actors, storms recorded on the policy. */
+export function roleSafetyMonitor(options: {
+  owner: string;
+  settings: SafetySettings;
+  budgets: Budgets;
+  storms: Storms;
+  index: PolicyIndex;
+  host: ActorHost;
+  registry: ActorRegistry;
+  queues: { enqueue: (job: EffectJob) => Promise<unknown> };
+  recorder: EventRecorder;
+  metrics: RuntimeMetrics;
+  now: () => number;
+  logger: Logger;
+}): SafetyMonitor {
+  const { index, host, registry, queues, recorder, metrics } = options;
+  return new SafetyMonitor({
+    owner: options.owner,
+    settings: options.settings,
+    budgets: options.budgets,
+    storms: options.storms,
+    policies: () => index.policies(),
+    actors: () => liveContexts(host),
+    sendFacts: (key, facts) => registry.facts(key, facts),
+    enqueue: async (job) => {
+      await queues.enqueue(job);
+      metrics.effectsEnqueued.inc({ integration: 'slack', kind: job.effect.kind });
+    },
+    recordStorm: (policy, message) =>
+      void recorder.record(policyEventTarget(policy), {
+        type: 'Warning',
+        reason: 'StormDetected',
+        message,
+      }),
+    now: options.now,
+    logger: options.logger,
+  });
+}
