@@ -87,7 +87,13 @@ describe('Kubernetes remediation actions on a real API server', () => {
       return pods;
     }, 30_000);
     expect(replacement?.metadata?.name).not.toBe(target.name);
-    // A rerun of the same job finds the pod gone and counts that as done.
+    // Once the pod is gone (not merely terminating: a delete then still finds it), a rerun of
+    // the same job counts that as done.
+    await eventually(async () => {
+      const status = (await client.request('GET', `/api/v1/namespaces/${ns}/pods/${target.name}`))
+        .status;
+      expect(status).toBe(404);
+    }, 30_000);
     expect((await run('deletePod', target)).outcome).toMatch(/already gone/);
   });
 
