@@ -86,14 +86,23 @@ interface EntryHooks {
 }
 
 /**
- * The parent of every actor of a host. Its only job is to stop them; errors and completions the
- * actors report to it are theirs to log (each entry observes its own actor), so it ignores them.
+ * The parent of every actor of a host. Its only job is to stop them. A failing actor reports its
+ * error to its parent, and a machine that does not handle an actor's error fails with it: the
+ * root takes those errors (each entry observes and logs its own actor's), so one failing actor
+ * never stops the host from stopping or replacing the others.
  */
 const hostRoot = setup({
-  types: { events: {} as { type: 'host.stop'; actor: AnyActorRef } },
+  types: {
+    events: {} as
+      | { type: 'host.stop'; actor: AnyActorRef }
+      | { type: `xstate.error.actor.${string}`; error: unknown },
+  },
 }).createMachine({
   id: 'kube-remedy.host',
-  on: { 'host.stop': { actions: stopChild(({ event }) => event.actor) } },
+  on: {
+    'host.stop': { actions: stopChild(({ event }) => event.actor) },
+    'xstate.error.actor.*': {},
+  },
 });
 
 /** A settled promise every idle entry points at, instead of one promise each. */

@@ -29,6 +29,7 @@ interface Harness {
   clock: SimulatedClock;
   store: SnapshotStore;
   enqueued: EffectRequest[];
+  logs: ReturnType<typeof captureLogger>;
 }
 
 describe('the actor host', () => {
@@ -55,6 +56,7 @@ describe('the actor host', () => {
       owner: 'agent-node-1',
     });
     const enqueued: EffectRequest[] = [];
+    const logs = captureLogger();
     const host = new ActorHost({
       clock,
       store,
@@ -64,11 +66,11 @@ describe('the actor host', () => {
           enqueued.push(request);
         },
       },
-      logger: captureLogger().logger,
+      logger: logs.logger,
       retryMs: 20,
     });
     hosts.push(host);
-    return { host, clock, store, enqueued };
+    return { host, clock, store, enqueued, logs };
   }
 
   async function crashLoop(h: Harness, times: number): Promise<void> {
@@ -218,6 +220,29 @@ describe('the actor host', () => {
     revived.clock.increment(11 * MINUTE);
     await revived.host.flushAll();
     expect(revived.host.snapshot(keys[0] ?? '')?.value).not.toBe('suspect');
+  });
+
+  it('keeps every other actor working when one fails, and says which failed', async () => {
+    const h = await harness();
+    h.host.spawn(KEY, policy, 'shop/restarts');
+    // A record of the right version whose context is missing what the machine reads on RESUME.
+    const broken = { status: 'active', value: 'suspect', context: { actorKey: 'Pod/shop/broken' } };
+    h.host.restore('Pod/shop/broken', broken, undefined, 'shop/restarts');
+    await eventually(() =>
+      expect(h.logs.records()).toContainEqual(
+        expect.objectContaining({ msg: 'actor failed', object: 'Pod/shop/broken' }),
+      ),
+    );
+
+    // The others are still stopped, replaced and timed as usual.
+    await crashLoop(h, 1);
+    await h.host.stop(KEY, { forget: false });
+    expect(h.host.spawn(KEY, policy, 'shop/restarts')).toBe(true);
+    await crashLoop(h, 1);
+    expect(h.host.snapshot(KEY)?.value).toBe('suspect');
+    h.clock.increment(11 * MINUTE);
+    await h.host.flushAll();
+    expect(h.host.snapshot(KEY)?.value).not.toBe('suspect');
   });
 
   it('forgets the snapshot of an actor whose object was deleted', async () => {
