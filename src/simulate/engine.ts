@@ -525,6 +525,14 @@ export class Simulation {
   // -------------------------------------------------------------------------------------------
   // People
 
+  /** A person's accepted action: on the timeline, then to the owning actor. */
+  private deliverPerson(key: string, at: number, text: string, event: MachineEvent): void {
+    this.people.accepted += 1;
+    this.timeline.push({ type: 'person', at, object: key, text, accepted: true });
+    this.stir += 1;
+    void this.registry.deliver(key, event);
+  }
+
   private person(key: string, change: Extract<Change, { by: string }>): void {
     const at = this.clock.now();
     const snapshot = this.host.snapshot(key);
@@ -548,14 +556,37 @@ export class Simulation {
         accepted: false,
       });
     };
-    if (incident === null) {
-      refuse(`there is no open incident on ${key}`);
-      return;
-    }
     const governance = this.index.governanceOf(key);
     const policy =
       governance.state === 'governed' ? this.index.policy(governance.policy) : undefined;
     const policyName = policy ? `${policy.ref.namespace}/${policy.ref.name}` : '(none)';
+    /** The Slack endpoint's check; refuses (and says why) when the person may not act. */
+    const authorised = (): boolean => {
+      const check = approverCheck(policy?.approvers ?? { users: [], groups: [] }, change.by, who);
+      if (check === null) return true;
+      refuse(
+        check === 'no-approvers'
+          ? `policy ${policyName} names no approvers, so nobody may act on it from Slack`
+          : `${change.by} is not an approver under policy ${policyName}`,
+      );
+      return false;
+    };
+    const by = `${change.by} (Slack ${who?.slackId ?? slackIdOf(change.by)})`;
+    if (change.type === 'trigger') {
+      // About the object, not an incident: a trigger is how a person asks for one.
+      if (!authorised()) return;
+      this.deliverPerson(key, at, text, {
+        type: 'TRIGGER',
+        at,
+        by,
+        ...(change.reason ? { reason: change.reason } : {}),
+      });
+      return;
+    }
+    if (incident === null) {
+      refuse(`there is no open incident on ${key}`);
+      return;
+    }
     const id = `simulated-${(this.commandIds += 1)}`;
     let event: MachineEvent;
     if (change.type === 'merge' || change.type === 'close') {
@@ -572,16 +603,7 @@ export class Simulation {
         by: change.by,
       };
     } else {
-      const check = approverCheck(policy?.approvers ?? { users: [], groups: [] }, change.by, who);
-      if (check !== null) {
-        refuse(
-          check === 'no-approvers'
-            ? `policy ${policyName} names no approvers, so nobody may act on it from Slack`
-            : `${change.by} is not an approver under policy ${policyName}`,
-        );
-        return;
-      }
-      const by = `${change.by} (Slack ${who?.slackId ?? slackIdOf(change.by)})`;
+      if (!authorised()) return;
       const base = { at, by, incidentId: incident.id, id };
       event =
         change.type === 'snooze'
@@ -594,10 +616,7 @@ export class Simulation {
               }
             : { type: change.type === 'approve' ? 'APPROVE' : 'ACK', ...base };
     }
-    this.people.accepted += 1;
-    this.timeline.push({ type: 'person', at, object: key, text, accepted: true });
-    this.stir += 1;
-    void this.registry.deliver(key, event);
+    this.deliverPerson(key, at, text, event);
     const proposal = incident.plan.find((e) => e.kind === 'openPullRequest');
     if (
       event.type === 'PROPOSAL.MERGED' &&
@@ -908,6 +927,7 @@ const PERSON_VERBS = {
   snooze: 'snoozes',
   ack: 'acknowledges',
   escalate: 'escalates',
+  trigger: 'triggers the policy',
   merge: 'merges the pull request',
   close: 'closes the pull request',
 } as const;

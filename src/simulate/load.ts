@@ -282,7 +282,8 @@ function changeOf(
     case 'close':
       return { type: field, by: (step[field] as { by: string }).by };
     case 'reject':
-    case 'escalate': {
+    case 'escalate':
+    case 'trigger': {
       const value = step[field] as { by: string; reason?: string };
       return { type: field, by: value.by, reason: value.reason };
     }

@@ -55,7 +55,7 @@ export type Change =
   | { type: 'policy'; policy: Policy }
   | { type: 'removePolicy'; namespace: string; name: string }
   | { type: 'approve' | 'ack' | 'merge' | 'close'; by: string }
-  | { type: 'reject' | 'escalate'; by: string; reason?: string | undefined }
+  | { type: 'reject' | 'escalate' | 'trigger'; by: string; reason?: string | undefined }
   | { type: 'snooze'; by: string; durationMs: number };
 
 export interface Step {

@@ -202,6 +202,11 @@ const changes = {
     z.strictObject({ by: person, reason: z.string().optional() }),
     'A person escalates now.',
   ),
+  trigger: change(
+    'Trigger',
+    z.strictObject({ by: person, reason: z.string().optional() }),
+    'A person runs `/kube-remedy trigger` on the object: a symptom still in its detection window is acted on now, without waiting for its threshold (the mode still applies).',
+  ),
   merge: change(
     'Merge',
     z.strictObject({ by: person }),

@@ -122,6 +122,44 @@ describe('people', () => {
       'alice escalates in Slack: refused, policy shop/restart names no approvers, so nobody may act on it from Slack',
     ]);
   });
+
+  it('can trigger the policy on a suspected symptom, acting before its threshold', async () => {
+    // Five restarts to confirm; alice triggers after the first.
+    const text = scenario(
+      [
+        'people:',
+        '  alice: { slackId: U0ALICE }',
+        '  mallory: { slackId: U0MALLORY }',
+        'timeline:',
+        '  - { at: 1m, object: Pod/shop/web-1, crashLoop: { restarts: 1 } }',
+        '  - { at: 2m, object: Pod/shop/web-1, trigger: { by: mallory } }',
+        "  - { at: 3m, object: Pod/shop/web-1, trigger: { by: alice, reason: 'customers see 502s' } }",
+      ].join('\n'),
+    )
+      .replace('threshold: 2', 'threshold: 5')
+      .replace('mode: auto', 'mode: auto\n      approvers: { users: [U0ALICE] }');
+    const result = await runText(text);
+    expect(entriesOf(result, 'person').map((e) => e.type === 'person' && e.text)).toEqual([
+      'mallory triggers the policy in Slack: refused, mallory is not an approver under policy shop/restart',
+      'alice triggers the policy in Slack: customers see 502s',
+    ]);
+    expect(actions(result)).toEqual([
+      ['00:03:00', 'Pod/shop/web-1', 'remediate-1', 'restartPod', 'done'],
+    ]);
+  });
+
+  it('trigger nothing on a healthy object, which keeps the request in its history', async () => {
+    const text = scenario(
+      'people:\n  alice: { slackId: U0ALICE }\ntimeline:\n  - { at: 1m, object: Pod/shop/web-1, trigger: { by: alice } }',
+    ).replace('mode: auto', 'mode: auto\n      approvers: { users: [U0ALICE] }');
+    const result = await runText(text);
+    expect(actions(result)).toEqual([]);
+    expect(moves(result, 'Pod/shop/web-1').at(-1)).toEqual({
+      at: '00:01:00',
+      move: 'healthy → healthy',
+      reason: 'TRIGGER from alice (Slack U0ALICE) ignored (no open incident)',
+    });
+  });
 });
 
 describe('what if: --policy', () => {

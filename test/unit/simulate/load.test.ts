@@ -103,7 +103,7 @@ describe('bad scenario input', () => {
     [
       'a step with no change',
       scenario(`objects:${POD}\ntimeline:\n  - { at: 1m, object: Pod/shop/web-1 }`),
-      'scenario.yaml:8:5: timeline[0]: expected one of crashLoop, oomKilled, imagePullBackOff, healthy, condition, rolloutFailed, status, patch, create, delete, policy, approve, reject, snooze, ack, escalate, merge, close',
+      'scenario.yaml:8:5: timeline[0]: expected one of crashLoop, oomKilled, imagePullBackOff, healthy, condition, rolloutFailed, status, patch, create, delete, policy, approve, reject, snooze, ack, escalate, trigger, merge, close',
     ],
     [
       'a step about an object that never exists',
