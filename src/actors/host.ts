@@ -342,7 +342,7 @@ export class ActorHost {
 
   /** Waits for every pending flush (shutdown, tests). */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.entries.values()].map((e) => this.flushSoon(e)));
+    await this.settled([...this.entries.keys()]);
     await this.options.store.flush();
   }
 
