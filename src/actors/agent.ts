@@ -123,6 +123,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       queues,
       policyOf,
       limits: settings.limits,
+      evidenceWaitMs: config.evidence.waitBeforeActionMs,
       logger: log,
       metrics,
     }),

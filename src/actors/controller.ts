@@ -137,6 +137,7 @@ export function startController(
         queues,
         policyOf,
         limits: settings.limits,
+        evidenceWaitMs: config.evidence.waitBeforeActionMs,
         logger: log,
         metrics,
       }),

@@ -5,8 +5,13 @@
  */
 import { jobBudget, type BudgetLimits } from '../budgets/scopes.ts';
 import { stormEscalationReason } from '../budgets/storm.ts';
-import type { EffectJob, Effect as JobEffect } from '../effects/catalogue.ts';
-import type { EffectRequest, RemediationContext, StormFact } from '../machines/index.ts';
+import { effectJobId, type EffectJob, type Effect as JobEffect } from '../effects/catalogue.ts';
+import {
+  DETECTION_EVIDENCE_STEP,
+  type EffectRequest,
+  type RemediationContext,
+  type StormFact,
+} from '../machines/index.ts';
 import type { Policy } from '../policy/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 
@@ -81,6 +86,49 @@ export interface JobContext {
   policy?: Policy | undefined;
   /** The asking actor's context: the detection and history of the incident. */
   actor?: RemediationContext | undefined;
+  /**
+   * How long an action that replaces pods waits for the evidence collected at detection
+   * (configuration `evidence.waitBeforeActionMs`). Default: DEFAULT_EVIDENCE_WAIT_MS; 0: no wait.
+   */
+  evidenceWaitMs?: number | undefined;
+}
+
+export const DEFAULT_EVIDENCE_WAIT_MS = 15_000;
+
+/** Actions after which a pod's logs and object may be gone. */
+const REPLACES_PODS: ReadonlySet<string> = new Set([
+  'restartPod',
+  'deletePod',
+  'evictPod',
+  'drain',
+  'rolloutRestart',
+  'rollback',
+]);
+
+/**
+ * The evidence job an action must wait for: the one its incident asked for at detection, when
+ * the policy keeps evidence and the action would take the evidence away.
+ */
+function evidenceFirst(
+  request: EffectRequest,
+  context: JobContext,
+): EffectJob['evidenceFirst'] | undefined {
+  const waitMs = context.evidenceWaitMs ?? DEFAULT_EVIDENCE_WAIT_MS;
+  const incident = context.actor?.incident;
+  if (
+    waitMs <= 0 ||
+    !REPLACES_PODS.has(request.effect.kind) ||
+    context.policy?.evidence === undefined ||
+    incident?.id !== request.incidentId ||
+    incident.trigger.kind !== 'detection'
+  )
+    return undefined;
+  const jobId = effectJobId({
+    actorKey: request.actorKey,
+    incidentId: request.incidentId,
+    step: DETECTION_EVIDENCE_STEP,
+  });
+  return { jobId, waitMs };
 }
 
 /** The detection type the actor's current incident is about, when it is about one. */
@@ -107,6 +155,8 @@ export function withPolicyBlocks(effect: JobEffect, context: JobContext): JobEff
           ...(policy?.slack === undefined ? {} : { channel: policy.slack.channel }),
           approvers: policy?.approvers ?? { users: [], groups: [] },
         },
+        // To link the incident's evidence from the message.
+        ...evidence,
       };
     case 'openPullRequest':
       if (policy?.gitops === undefined) return undefined;
@@ -151,6 +201,7 @@ export function toEffectJob(request: EffectRequest, context: JobContext): Effect
   const effect = withPolicyBlocks(jobEffect(request.effect), context);
   if (effect === undefined) return undefined;
   const budget = budgetOf(request, context);
+  const evidence = evidenceFirst(request, context);
   // Actions on Deployments run in the controller whoever asked (a pod actor's rollout restart).
   const executor = request.effect.target.kind === 'Deployment' ? CONTROLLER_OWNER : context.owner;
   return {
@@ -162,6 +213,7 @@ export function toEffectJob(request: EffectRequest, context: JobContext): Effect
     effect,
     policy: context.policyRef,
     requestedAt: request.requestedAt,
+    ...(evidence === undefined ? {} : { evidenceFirst: evidence }),
     ...(budget === undefined ? {} : { budget }),
   };
 }
@@ -210,6 +262,7 @@ export function roleEffectSink(options: {
   queues: { enqueue: (job: EffectJob) => Promise<unknown> };
   policyOf: (ref: string) => Policy | undefined;
   limits: JobContext['limits'];
+  evidenceWaitMs?: number | undefined;
   logger: Logger;
   onEnqueued?: (job: EffectJob) => void;
 }): (
@@ -224,6 +277,7 @@ export function roleEffectSink(options: {
       policy: options.policyOf(actor.policyRef),
       actor: context,
       limits: options.limits,
+      evidenceWaitMs: options.evidenceWaitMs,
     };
     const job = toEffectJob(request, jobContext);
     if (job === undefined) {

@@ -274,9 +274,10 @@ export function renderParent(view: ThreadView, context: RenderContext): Rendered
   if (view.links.length > 0) {
     const links = view.links
       .slice(0, 10)
-      .map(
-        (l) =>
-          `<${l.url.replaceAll('|', '%7C').replaceAll('>', '%3E')}|${safe(redactor, l.label, 100)}>`,
+      .map((l) =>
+        /^https?:/.test(l.url)
+          ? `<${l.url.replaceAll('|', '%7C').replaceAll('>', '%3E')}|${safe(redactor, l.label, 100)}>`
+          : `${safe(redactor, l.label, 100)} \`${l.url}\``,
       );
     blocks.push(section(`*Evidence:* ${links.join(' · ')}`));
   }

@@ -84,7 +84,10 @@ export function createChatOps(config: Config, deps: ChatOpsDeps): ChatOps {
       ...(slackConfig.channel === undefined ? {} : { defaultChannel: slackConfig.channel }),
       ...(deps.policies === undefined ? {} : { policies: deps.policies }),
     });
-    Object.assign(processors, createSlackProcessors(notifier));
+    Object.assign(
+      processors,
+      createSlackProcessors(notifier, { evidenceLinkTemplate: config.evidence.linkTemplate }),
+    );
   }
 
   const llmConfig = config.llm;

@@ -140,7 +140,11 @@ const approversSchema = z.object({
 
 const linkSchema = z.object({
   label: z.string().min(1).max(200),
-  url: z.url({ protocol: /^https?$/ }),
+  /** A web link, or a place to copy (an `s3://` URI, a file path), shown as code. */
+  url: z.union([
+    z.url({ protocol: /^https?$/ }),
+    z.string().regex(/^(s3:\/\/|\/)[^\s`<>|&*_~]{1,1000}$/, 'expected an s3:// URI or a path'),
+  ]),
 });
 
 /**

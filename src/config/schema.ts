@@ -495,6 +495,14 @@ const evidenceSchema = z
         env: ['KUBE_REMEDY_EVIDENCE_MAX_LOG_BYTES'],
       },
     ),
+    waitBeforeActionMs: field(
+      z.number().int('expected a whole number').min(0).max(300_000).default(15_000),
+      {
+        description:
+          'How long an action that replaces pods (restart, eviction, drain, rollout restart, rollback) waits for the evidence its incident collects at detection, so the logs and the object are kept before they go. 0: no wait. Only for policies that keep evidence.',
+        env: ['KUBE_REMEDY_EVIDENCE_WAIT_BEFORE_ACTION_MS'],
+      },
+    ),
     linkTemplate: field(z.string().min(1).optional(), {
       description:
         'How bundles are linked from Slack, tickets and pull requests: {bucket}, {key} and {uri} are replaced, e.g. https://s3.console.aws.amazon.com/s3/buckets/{bucket}?prefix={key}. Unset: the s3:// URI or file path.',
@@ -506,6 +514,7 @@ const evidenceSchema = z
     s3: { forcePathStyle: false, serverSideEncryption: 'AES256' },
     maxLogLines: 500,
     maxLogBytes: 262_144,
+    waitBeforeActionMs: 15_000,
   });
 
 const inspectSchema = z

@@ -70,6 +70,11 @@ export interface EffectJob {
   requestedAt: number;
   /** Ask the API server to validate and admit the action but persist nothing. */
   dryRun?: boolean;
+  /**
+   * An evidence job this action waits for (finished, or `waitMs` after this job was enqueued)
+   * before it runs: replacing a pod takes its logs and its object with it.
+   */
+  evidenceFirst?: { jobId: string; waitMs: number };
   /** Budgets a disruptive action must take a token from before it acts. */
   budget?: {
     scopes: { scope: string; limit: number; windowMs: number }[];

@@ -5,7 +5,7 @@
  * dies in between, the job runs again (processors check their preconditions, so the action is
  * not repeated) and the actor ignores the repeated message by its id.
  */
-import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from '../adapters/redis.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { type EffectJob, type Integration } from './catalogue.ts';
@@ -69,8 +69,33 @@ function describe(error: unknown): { message: string; code?: string } {
   return { message: error instanceof Error ? error.message : String(error) };
 }
 
+/** How often a job waiting for its incident's evidence looks again. */
+const EVIDENCE_POLL_MS = 250;
+
 export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers {
   const maxRetryLater = options.maxRetryLaterMs ?? 30 * 60_000;
+  let evidenceQueue: Queue | undefined;
+
+  /**
+   * Defers a job whose evidence is still being collected (or not even enqueued yet: both are
+   * asked for in one transition), until it is finished either way or the wait is over.
+   */
+  async function waitForEvidence(job: Job<EffectJob, EffectResult>): Promise<void> {
+    const first = job.data.evidenceFirst;
+    if (first === undefined) return;
+    const left = job.timestamp + first.waitMs - Date.now();
+    if (left <= 0) return;
+    evidenceQueue ??= new Queue(queueName('evidence', options.owner), {
+      connection: options.connection,
+      prefix: bullPrefix(options.keyPrefix),
+    });
+    const state = await evidenceQueue.getJobState(first.jobId);
+    if (state === 'completed' || state === 'failed') return;
+    throw new RetryLaterError(
+      `waiting for the incident's evidence to be collected first (${state === 'unknown' ? 'not queued yet' : state})`,
+      Math.min(EVIDENCE_POLL_MS, left),
+    );
+  }
 
   async function publish(
     data: EffectJob,
@@ -117,6 +142,7 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
               `this worker has no processor for effect "${data.effect.kind}"`,
             );
           }
+          await waitForEvidence(job);
           const result = await processor(data, {
             jobId,
             signal: signal ?? new AbortController().signal,
@@ -169,6 +195,7 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
     workers,
     close: async () => {
       await Promise.all(workers.map((w) => w.close()));
+      await evidenceQueue?.close();
     },
   };
 }

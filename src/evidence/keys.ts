@@ -1,9 +1,11 @@
 /**
  * Where an incident's evidence lives, computed from the policy's evidence settings, the object
- * and the incident alone, so that Slack messages, tickets and pull requests can link to a bundle
- * without waiting for it: `<prefix>/<namespace>/<Kind>/<name>/<incident>/` holding `index.json`,
- * `bundle.json`, `manifests.yaml`, `events.txt` and `logs/<pod>/<container>[.previous].log`.
- * Cluster-scoped objects (nodes) use `_cluster` for the namespace.
+ * and the incident alone, so that Slack messages, tickets and pull requests can link to it
+ * without waiting for it: `<prefix>/<namespace>/<Kind>/<name>/<incident>/`, with one folder per
+ * moment of collection (`detected/`, `escalate-1/`, `quarantine/`) holding `index.json`,
+ * `bundle.json`, `manifests.yaml`, `events.txt` and `logs/<pod>/<container>[.previous].log`. A
+ * later collection never overwrites what was true at detection. Cluster-scoped objects (nodes)
+ * use `_cluster` for the namespace.
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
@@ -20,16 +22,44 @@ export interface EvidenceObject {
 }
 
 export interface EvidenceLocation {
-  /** The folder, e.g. `s3://bucket/prefix/shop/Pod/web-1/7-1732000000000/` or `/evidence/…/`. */
+  /**
+   * The incident's folder, e.g. `s3://bucket/prefix/shop/Pod/web-1/7-1732000000000/` or
+   * `/evidence/…/`.
+   */
   folder: string;
-  /** The full bundle. */
-  bundle: string;
-  /** The index people open first. */
-  index: string;
   /** What to show people: `linkTemplate` filled in, or the folder URI. */
   link: string;
   /** The storage key or path of the folder (no scheme, ends with `/`). */
   key: string;
+}
+
+/** One collection within the incident's folder. */
+export interface CollectionLocation {
+  /** e.g. `…/7-1732000000000/detected/`. */
+  folder: string;
+  /** The storage key or path of that folder (no scheme, ends with `/`). */
+  key: string;
+  /** The full bundle. */
+  bundle: string;
+  /** The index people open first. */
+  index: string;
+}
+
+/** The moment a collection step stands for: `detected-evidence` → `detected`. */
+export function momentOf(step: string): string {
+  return safeSegment(step.replace(/-evidence$/, '') || 'evidence');
+}
+
+/** Where the collection made at `step` of the incident goes. */
+export function collectionLocation(location: EvidenceLocation, step: string): CollectionLocation {
+  const moment = momentOf(step);
+  const folder = `${location.folder}${moment}/`;
+  return {
+    folder,
+    key: `${location.key}${moment}/`,
+    bundle: `${folder}bundle.json`,
+    index: `${folder}index.json`,
+  };
 }
 
 /** A path segment safe in S3 keys and file names, readable, and unique per input. */
@@ -96,7 +126,7 @@ export function evidenceLocation(
             .replaceAll('{bucket}', target.s3.bucket)
             .replaceAll('{key}', key)
             .replaceAll('{uri}', folder);
-    return { folder, bundle: `${folder}bundle.json`, index: `${folder}index.json`, link, key };
+    return { folder, link, key };
   }
   const key = folderKey('', object, incidentId);
   const folder = posix.join(target.efs.path, key).replace(/\/?$/, '/');
@@ -107,5 +137,5 @@ export function evidenceLocation(
           .replaceAll('{bucket}', '')
           .replaceAll('{key}', key)
           .replaceAll('{uri}', folder);
-  return { folder, bundle: `${folder}bundle.json`, index: `${folder}index.json`, link, key };
+  return { folder, link, key };
 }

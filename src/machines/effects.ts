@@ -89,6 +89,9 @@ export interface RecordedEvent {
   message: string;
 }
 
+/** The step of the evidence collected as an incident is detected; pod-replacing jobs wait for it. */
+export const DETECTION_EVIDENCE_STEP = 'detected-evidence';
+
 /** Effects that change the cluster. None of them may ever be asked for in dryRun mode. */
 export const CLUSTER_CHANGING: ReadonlySet<EffectKind> = new Set<EffectKind>([
   'restartPod',

@@ -16,6 +16,7 @@ import { COMMAND_MEMORY, HISTORY_LIMIT } from './context.ts';
 import { decide, nodeCapacity } from './decisions.ts';
 import {
   CLUSTER_CHANGING,
+  DETECTION_EVIDENCE_STEP,
   describeEffect,
   objectName,
   undoOf,
@@ -242,6 +243,13 @@ export const openDetectionIncident: Step = (context, event) => {
   if (!detection) return NOTHING;
   const at = timeOf(context, event);
   const incident = openIncident(context, at, { kind: 'detection', detection });
+  // Evidence first: the logs and the object it keeps may be gone once a remediation replaces the
+  // pod (pod-replacing jobs wait for it, bounded). A dry run asks for nothing at all.
+  const evidence: Effect = {
+    kind: 'collectEvidence',
+    target: objectRef(context),
+    reason: detection.reason,
+  };
   return {
     patch: { incident, incidentCount: incident.seq, window: null },
     records: [
@@ -251,6 +259,10 @@ export const openDetectionIncident: Step = (context, event) => {
         message: `${detection.type} confirmed: ${detection.reason}`,
       },
     ],
+    effects:
+      context.policy.mode === 'dryRun'
+        ? []
+        : [request(context, incident, DETECTION_EVIDENCE_STEP, evidence, at)],
   };
 };
 
@@ -721,6 +733,14 @@ export const extendApproval: Step = (context, event) => {
   };
 };
 
+/**
+ * Evidence collected when the incident was detected is still what is true when the incident is
+ * escalated or quarantined at that same moment: one bundle, not two.
+ */
+function evidenceIsCurrent(incident: Incident, at: number): boolean {
+  return incident.trigger.kind === 'detection' && incident.openedAt === at;
+}
+
 function nextEscalationAt(
   context: RemediationContext,
   startedAt: number,
@@ -730,7 +750,7 @@ function nextEscalationAt(
   return next === undefined ? undefined : deadlineAfter(startedAt, next.afterMs);
 }
 
-/** People own the incident now: evidence is collected and the ladder starts. */
+/** People own the incident now: evidence is collected (unless just collected) and the ladder starts. */
 export const startEscalation: Step = (context, event) => {
   const incident = incidentOf(context);
   if (!incident) return NOTHING;
@@ -753,7 +773,9 @@ export const startEscalation: Step = (context, event) => {
     },
     records: [{ type: 'Warning', reason: 'Escalated', message: reason }],
     effects: [
-      request(context, incident, `escalate-${escalations}-evidence`, evidence, at),
+      ...(evidenceIsCurrent(incident, at)
+        ? []
+        : [request(context, incident, `escalate-${escalations}-evidence`, evidence, at)]),
       // Without a ladder, the policy's own channel still hears about it once.
       ...(emptyLadder
         ? levelRequests(context, incident, `escalate-${escalations}`, 0, reason, at)
@@ -879,7 +901,12 @@ export const startQuarantine: Step = (context, event) => {
       ),
     },
     records: [{ type: 'Warning', reason: 'Quarantined', message: reason }],
-    effects: [request(context, incident, 'quarantine-evidence', evidence, at), ...tell],
+    effects: [
+      ...(evidenceIsCurrent(incident, at)
+        ? []
+        : [request(context, incident, 'quarantine-evidence', evidence, at)]),
+      ...tell,
+    ],
   };
 };
 

@@ -1,12 +1,12 @@
 /**
  * The `collectEvidence` processor: collects (Kubernetes API), redacts, renders and writes an
- * incident's bundle to S3 or a filesystem path, and answers with where it is. Repeating it
- * rewrites the same keys with what is true now.
+ * incident's bundle to S3 or a filesystem path, in the folder of the moment that asked (keys.ts),
+ * and answers with where it is. A retry rewrites the same keys with what is true now.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { renderBundle } from '../../evidence/bundle.ts';
 import { collect } from '../../evidence/collect.ts';
-import { evidenceLocation } from '../../evidence/keys.ts';
+import { collectionLocation, evidenceLocation } from '../../evidence/keys.ts';
 import type { LogBounds } from '../../evidence/logs.ts';
 import { kubeReaders } from '../../evidence/owners.ts';
 import type { EvidenceStore } from '../../evidence/store.ts';
@@ -46,6 +46,7 @@ export function evidenceProcessors(options: EvidenceProcessorsOptions): {
     const location = evidenceLocation(params.evidence, target, job.incidentId, {
       linkTemplate: options.linkTemplate,
     });
+    const collection = collectionLocation(location, job.step);
     const evidence = await collect({ api, target, bounds });
     const { files, findings } = renderBundle(
       {
@@ -65,7 +66,7 @@ export function evidenceProcessors(options: EvidenceProcessorsOptions): {
     );
     const container =
       params.evidence.s3 !== undefined ? params.evidence.s3.bucket : params.evidence.efs.path;
-    await store.write(container, location.key, files, context.signal);
+    await store.write(container, collection.key, files, context.signal);
     const redacted = findings.reduce((n, f) => n + f.count, 0);
     const logs = evidence.logs.length;
     const object =
@@ -73,15 +74,15 @@ export function evidenceProcessors(options: EvidenceProcessorsOptions): {
         ? `${target.kind} ${target.name}`
         : `${target.kind} ${target.namespace}/${target.name}`;
     context.logger.info(
-      { bundle: location.bundle, files: files.length, redacted },
+      { bundle: collection.bundle, files: files.length, redacted },
       'evidence bundle written',
     );
     return {
       outcome: `collected evidence for ${object} (${evidence.events.length} events, ${logs} container logs, ${redacted} secrets redacted) at ${location.link}`,
       url: location.link,
       uri: location.folder,
-      bundle: location.bundle,
-      index: location.index,
+      bundle: collection.bundle,
+      index: collection.index,
       files: files.map((f) => f.name),
       redactions: findings,
     };

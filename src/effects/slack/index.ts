@@ -8,7 +8,10 @@
 import { isTerminalSlackError, SlackApiError } from '../../adapters/slack/client.ts';
 import { InvalidNotificationError, NoChannelError, type Notifier } from '../../chatops/notifier.ts';
 import { ThreadBusyError } from '../../chatops/store.ts';
+import { evidenceLocation } from '../../evidence/keys.ts';
+import type { EffectJob } from '../catalogue.ts';
 import { RetryLaterError, TerminalEffectError } from '../errors.ts';
+import { evidenceParam, objectRefParam } from '../evidence/params.ts';
 import type { EffectProcessor } from '../workers.ts';
 
 /** Maps what telling Slack can throw to what the effect queue understands. */
@@ -30,13 +33,31 @@ export function toEffectError(error: unknown): unknown {
   return error;
 }
 
-export function createSlackProcessors(notifier: Notifier): {
+/**
+ * The job with a link to its incident's evidence added, when the policy keeps evidence (the
+ * runtime adds the policy's `evidence` block): the location is known before the bundle is
+ * written, so the first message already links it.
+ */
+export function withEvidenceLink(job: EffectJob, linkTemplate: string | undefined): EffectJob {
+  const evidence = evidenceParam.safeParse(job.effect['evidence']);
+  const target = objectRefParam.safeParse(job.effect['target']);
+  if (!evidence.success || !target.success) return job;
+  const url = evidenceLocation(evidence.data, target.data, job.incidentId, { linkTemplate }).link;
+  const links = Array.isArray(job.effect['links']) ? (job.effect['links'] as unknown[]) : [];
+  return { ...job, effect: { ...job.effect, links: [...links, { label: 'Evidence', url }] } };
+}
+
+export function createSlackProcessors(
+  notifier: Notifier,
+  options: { evidenceLinkTemplate?: string | undefined } = {},
+): {
   notify: EffectProcessor;
   escalate: EffectProcessor;
 } {
   const processor: EffectProcessor = async (job, context) => {
     try {
-      const told = await notifier.notify(job, context.jobId, context.signal);
+      const linked = withEvidenceLink(job, options.evidenceLinkTemplate);
+      const told = await notifier.notify(linked, context.jobId, context.signal);
       const result = {
         outcome: told.outcome,
         channel: told.channel,

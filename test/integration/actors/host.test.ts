@@ -92,7 +92,10 @@ describe('the actor host', () => {
     });
     h.host.spawn(KEY, policy, 'shop/restarts');
     await crashLoop(h, 3);
-    expect(h.enqueued.map((r) => [r.step, r.effect.kind])).toEqual([['remediate-1', 'restartPod']]);
+    expect(h.enqueued.map((r) => [r.step, r.effect.kind])).toEqual([
+      ['detected-evidence', 'collectEvidence'],
+      ['remediate-1', 'restartPod'],
+    ]);
     expect(storedWhenEnqueued).toBe('remediating');
   });
 
@@ -145,7 +148,7 @@ describe('the actor host', () => {
     await crashLoop(steady, 3);
     await crashLoop(revived, 3);
     expect(revived.enqueued.map((r) => r.step)).toEqual(
-      steady.enqueued.slice(1).map((r) => r.step),
+      steady.enqueued.slice(2).map((r) => r.step),
     );
   });
 
@@ -161,9 +164,11 @@ describe('the actor host', () => {
     expect(h.enqueued).toEqual([]);
     await s.redis.del(h.store.key);
     await sending;
-    await eventually(() => expect(h.enqueued.map((r) => r.step)).toEqual(['remediate-1']));
+    await eventually(() =>
+      expect(h.enqueued.map((r) => r.step)).toEqual(['detected-evidence', 'remediate-1']),
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(h.enqueued).toHaveLength(1);
+    expect(h.enqueued).toHaveLength(2);
   });
 
   it('stops an actor with its deadlines, and takes its key again at once', async () => {

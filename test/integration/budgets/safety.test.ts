@@ -230,8 +230,11 @@ describe('safety facts on real Redis', () => {
       // The next crash loop is handed to a person instead of being acted on.
       for (const restarts of [1, 2, 3]) await a.crash('web-1', restarts);
       expect(a.value('web-1')).toBe('awaitingApproval');
-      expect(a.requests.map((r) => [r.step, r.effect.kind])).toEqual([['approval', 'notify']]);
-      expect(a.requests[0]?.effect.reason).toMatch(
+      expect(a.requests.map((r) => [r.step, r.effect.kind])).toEqual([
+        ['detected-evidence', 'collectEvidence'],
+        ['approval', 'notify'],
+      ]);
+      expect(a.requests[1]?.effect.reason).toMatch(
         /^the disruption budget for shop\/web is spent, so a person decides whether to restart Pod shop\/web-1/,
       );
 
@@ -318,7 +321,7 @@ describe('safety facts on real Redis', () => {
 
       // So web-1's restart is asked for, and refused by the worker's atomic budget check.
       for (const restarts of [1, 2, 3]) await a.crash('web-1', restarts);
-      expect(a.requests.map((r) => r.effect.kind)).toEqual(['restartPod']);
+      expect(a.requests.map((r) => r.effect.kind)).toEqual(['collectEvidence', 'restartPod']);
       await eventually(() => expect(a.value('web-1')).toMatchObject({ escalated: {} }), 20_000);
       expect(a.host.snapshot(a.key('web-1'))?.context.incident?.decision?.reason).toMatch(
         /^restartPod failed: budget policy\/shop\/web spent/,
@@ -329,7 +332,7 @@ describe('safety facts on real Redis', () => {
       expect(a.value('web-2')).toBe('awaitingApproval');
       expect(
         a.requests.filter((r) => r.actorKey === a.key('web-2')).map((r) => r.effect.kind),
-      ).toEqual(['notify']);
+      ).toEqual(['collectEvidence', 'notify']);
     });
   });
 
@@ -436,7 +439,10 @@ describe('safety facts on real Redis', () => {
       expect(b.host.snapshot(b.key('b-1'))?.context.incident?.decision?.reason).toMatch(
         /^the storm breaker holds shop\/web: 4 of its 6 targets are unhealthy at once \(more than 50%\), so a person decides whether to restart Pod shop\/b-1/,
       );
-      expect([...a.requests, ...b.requests].map((r) => r.effect.kind)).toEqual(['notify']);
+      expect([...a.requests, ...b.requests].map((r) => r.effect.kind)).toEqual([
+        'collectEvidence',
+        'notify',
+      ]);
       expect(await jobsIn('effects-kubernetes-agent-b')).toEqual([]);
     });
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { effectJobId, type EffectJob } from '../../../src/effects/catalogue.ts';
+import { effectJobId, type EffectJob, type Integration } from '../../../src/effects/catalogue.ts';
 import {
   startControlConsumer,
   type ControlConsumer,
@@ -36,7 +36,11 @@ describe('effects as BullMQ jobs', () => {
     scratch = undefined;
   });
 
-  async function harness(processors: Record<string, EffectProcessor>, attempts = 3) {
+  async function harness(
+    processors: Record<string, EffectProcessor>,
+    attempts = 3,
+    integrations: Integration[] = ['kubernetes'],
+  ) {
     scratch = await redisForTest();
     const s = scratch;
     const connection = new Redis(s.url, { maxRetriesPerRequest: null });
@@ -54,7 +58,7 @@ describe('effects as BullMQ jobs', () => {
       connection,
       redis: publisher,
       keyPrefix: s.prefix,
-      integrations: ['kubernetes'],
+      integrations,
       owner: 'agent-n1',
       processors,
       logger: logs.logger,
@@ -178,6 +182,80 @@ describe('effects as BullMQ jobs', () => {
     await queues.enqueue(job('remediate-1', 'evictPod'));
     await eventually(() => expect(results.map((r) => r.type)).toEqual(['EFFECT.DONE']));
     expect(runs).toBe(4);
+  });
+
+  describe('an action that replaces pods, in an incident that keeps evidence', () => {
+    const evidenceJob = (): EffectJob => ({
+      ...job('detected-evidence', 'collectEvidence'),
+      owner: 'agent-n1',
+    });
+    const restart = (waitMs: number): EffectJob => ({
+      ...job('remediate-1', 'deletePod'),
+      evidenceFirst: { jobId: effectJobId(evidenceJob()), waitMs },
+    });
+
+    it('waits for the evidence to be written first, even when it is queued after the action', async () => {
+      const order: string[] = [];
+      const { queues, results } = await harness(
+        {
+          collectEvidence: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 400));
+            order.push('evidence written');
+            return { outcome: 'collected' };
+          },
+          deletePod: () => {
+            order.push('pod deleted');
+            return Promise.resolve({ outcome: 'deleted' });
+          },
+        },
+        3,
+        ['kubernetes', 'evidence'],
+      );
+      await queues.enqueue(restart(30_000));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await queues.enqueue(evidenceJob());
+      await eventually(() => expect(results).toHaveLength(2));
+      expect(order).toEqual(['evidence written', 'pod deleted']);
+    });
+
+    it('acts anyway once the wait is over, saying what it waited for', async () => {
+      let deletedAt = 0;
+      const { queues, results, logs } = await harness({
+        deletePod: () => {
+          deletedAt = Date.now();
+          return Promise.resolve({ outcome: 'deleted' });
+        },
+      });
+      const { jobId } = await queues.enqueue(restart(600));
+      const enqueuedAt = (await queues.queue('kubernetes', 'agent-n1').getJob(jobId))!.timestamp;
+      await eventually(() => expect(results.map((r) => r.type)).toEqual(['EFFECT.DONE']));
+      expect(deletedAt - enqueuedAt).toBeGreaterThanOrEqual(600);
+      expect(logs.records()).toContainEqual(
+        expect.objectContaining({
+          msg: 'effect deferred',
+          reason: "waiting for the incident's evidence to be collected first (not queued yet)",
+        }),
+      );
+    });
+
+    it('does not wait for evidence that already failed', async () => {
+      const { queues, results } = await harness(
+        {
+          collectEvidence: () =>
+            Promise.reject(new TerminalEffectError('not-configured', 'no store')),
+          deletePod: () => Promise.resolve({ outcome: 'deleted' }),
+        },
+        3,
+        ['kubernetes', 'evidence'],
+      );
+      await queues.enqueue(evidenceJob());
+      await eventually(() => expect(results.map((r) => r.type)).toEqual(['EFFECT.FAILED']));
+      const started = Date.now();
+      await queues.enqueue(restart(30_000));
+      await eventually(() => expect(results).toHaveLength(2));
+      expect(results[1]?.type).toBe('EFFECT.DONE');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
   });
 
   it('fails an effect no processor of this role carries out', async () => {

@@ -231,9 +231,11 @@ describe('evidence bundles', () => {
         context(),
       );
 
-      const folder = `prod/bundles/${scene.ns}/Pod/${scene.pod.metadata.name}/2-1732000000000/`;
+      const incident = `prod/bundles/${scene.ns}/Pod/${scene.pod.metadata.name}/2-1732000000000/`;
+      // The link is the incident's folder; this collection (the first escalation's) has its own.
+      const folder = `${incident}escalate-1/`;
       expect(result).toMatchObject({
-        url: `s3://evidence/${folder}`,
+        url: `s3://evidence/${incident}`,
         bundle: `s3://evidence/${folder}bundle.json`,
         index: `s3://evidence/${folder}index.json`,
       });
@@ -363,8 +365,9 @@ describe('evidence bundles', () => {
       });
       const policyDir = join(root, 'team-shop');
       const result = await collectEvidence(job(scene, { efs: { path: policyDir } }), context());
-      const folder = join(policyDir, scene.ns, 'Pod', scene.pod.metadata.name, '2-1732000000000');
-      expect(result).toMatchObject({ url: `${folder}/`, bundle: `${folder}/bundle.json` });
+      const incident = join(policyDir, scene.ns, 'Pod', scene.pod.metadata.name, '2-1732000000000');
+      const folder = join(incident, 'escalate-1');
+      expect(result).toMatchObject({ url: `${incident}/`, bundle: `${folder}/bundle.json` });
       expect(files(folder)).toEqual(
         [
           'bundle.json',
@@ -398,8 +401,9 @@ describe('evidence bundles', () => {
         target: { kind: 'Deployment', namespace: scene.ns, name: 'web' },
       };
       const result = await collectEvidence(deployment, context());
-      const folder = join(root, scene.ns, 'Deployment', 'web', '1-5');
-      expect(result['url']).toBe(`${folder}/`);
+      const incident = join(root, scene.ns, 'Deployment', 'web', '1-5');
+      const folder = join(incident, 'escalate-1');
+      expect(result['url']).toBe(`${incident}/`);
       const bundle = JSON.parse(readFileSync(join(folder, 'bundle.json'), 'utf8')) as {
         evidence: {
           owners: unknown[];

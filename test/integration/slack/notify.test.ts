@@ -66,6 +66,28 @@ describe('notify: one thread per incident', () => {
     expect(result.outcome).toMatch(/^told Slack \(C0INCIDENTS\): awaiting approval: Pod shop\//);
   });
 
+  it("links the incident's evidence when the policy keeps it, before the bundle is written", async () => {
+    const evidence = { s3: { bucket: 'evidence', prefix: 'prod' } };
+    const raw = approvalJob(unique('api'), {}, { evidence });
+    const rawResult = await processors().notify(raw, context(unique('job')));
+    const name = raw.actorKey.split('/')[2];
+    const incident = raw.incidentId.replace(/^.*#(\d+)@(\d+)$/, '$1-$2');
+    const rawParent = h.slack.messages().find((m) => m.ts === rawResult.threadTs);
+    expect(shownText(rawParent)).toContain(
+      `*Evidence:* Evidence \`s3://evidence/prod/shop/Pod/${name}/${incident}/\``,
+    );
+
+    const templated = approvalJob(unique('api'), {}, { evidence });
+    const console = 'https://s3.console.aws.amazon.com/s3/buckets/{bucket}?prefix={key}';
+    const linked = await createSlackProcessors(h.notifier, {
+      evidenceLinkTemplate: console,
+    }).notify(templated, context(unique('job')));
+    const parent = h.slack.messages().find((m) => m.ts === linked.threadTs);
+    expect(shownText(parent)).toContain(
+      `<https://s3.console.aws.amazon.com/s3/buckets/evidence?prefix=prod/shop/Pod/${templated.actorKey.split('/')[2]}/`,
+    );
+  });
+
   it('a rerun of the same job posts nothing twice', async () => {
     const job = approvalJob(unique('rerun'));
     const jobId = unique('job');

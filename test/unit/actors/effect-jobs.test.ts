@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { companionJobs, toEffectJob } from '../../../src/actors/effect-jobs.ts';
+import {
+  companionJobs,
+  DEFAULT_EVIDENCE_WAIT_MS,
+  toEffectJob,
+} from '../../../src/actors/effect-jobs.ts';
+import { effectJobId } from '../../../src/effects/catalogue.ts';
 import type { EffectRequest, RemediationContext } from '../../../src/machines/index.ts';
 import { parsePolicy, type Policy } from '../../../src/policy/index.ts';
 
@@ -114,6 +119,48 @@ describe('machine effects as jobs', () => {
         actor,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('evidence before an action that replaces pods', () => {
+  const keeping = policy({ evidence: { efs: { path: '/evidence/shop' } } });
+  const detected = {
+    ...actor,
+    incident: { ...actor.incident, id: 'Pod/shop/cart-1#1@5' },
+  } as unknown as RemediationContext;
+  const context = { owner: 'agent-n1', policyRef: 'shop/p', policy: keeping, actor: detected };
+  const evidenceJobId = effectJobId({
+    actorKey: 'Pod/shop/cart-1',
+    incidentId: 'Pod/shop/cart-1#1@5',
+    step: 'detected-evidence',
+  });
+
+  it.each(['restartPod', 'deletePod', 'evictPod', 'drain', 'rolloutRestart', 'rollback'])(
+    'makes %s wait for the evidence its incident collected at detection',
+    (kind) => {
+      const job = toEffectJob(request({ kind }), { ...context, evidenceWaitMs: 20_000 });
+      expect(job?.evidenceFirst).toEqual({ jobId: evidenceJobId, waitMs: 20_000 });
+    },
+  );
+
+  it('waits the default time when the configuration says nothing', () => {
+    expect(toEffectJob(request({ kind: 'restartPod' }), context)?.evidenceFirst?.waitMs).toBe(
+      DEFAULT_EVIDENCE_WAIT_MS,
+    );
+  });
+
+  it('does not hold actions that keep pods, policies without evidence, or a wait of 0', () => {
+    const cordon = request({ kind: 'cordon', target: { ...target, kind: 'Node', name: 'n1' } });
+    expect(toEffectJob(cordon, context)?.evidenceFirst).toBeUndefined();
+    const bare = { ...context, policy: policy({}) };
+    expect(toEffectJob(request({ kind: 'restartPod' }), bare)?.evidenceFirst).toBeUndefined();
+    const off = { ...context, evidenceWaitMs: 0 };
+    expect(toEffectJob(request({ kind: 'restartPod' }), off)?.evidenceFirst).toBeUndefined();
+  });
+
+  it('does not hold an action of another incident than the one detected', () => {
+    const later = { ...request({ kind: 'restartPod' }), incidentId: 'Pod/shop/cart-1#2@9' };
+    expect(toEffectJob(later, context)?.evidenceFirst).toBeUndefined();
   });
 });
 

@@ -97,6 +97,22 @@ describe('the parent message of an incident', () => {
     }
   });
 
+  it('shows an evidence location that is not a web link as text to copy', () => {
+    const rendered = renderParent(
+      view([member()], {
+        links: [
+          { label: 'Evidence', url: 's3://evidence/shop/Pod/web-1/3-1732000000000/' },
+          { label: 'Evidence', url: '/evidence/shop/Pod/web-1/3-1732000000000/' },
+        ],
+      }),
+      context,
+    );
+    const shown = JSON.stringify(rendered.blocks);
+    expect(shown).toContain(
+      '*Evidence:* Evidence `s3://evidence/shop/Pod/web-1/3-1732000000000/` · Evidence `/evidence/shop/Pod/web-1/3-1732000000000/`',
+    );
+  });
+
   it('shows what, where, status, the proposed action, evidence and the suggestion', () => {
     const rendered = renderParent(
       view([member({ by: '<@U1>' })], {

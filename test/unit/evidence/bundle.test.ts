@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderBundle } from '../../../src/evidence/bundle.ts';
 import type { Collected } from '../../../src/evidence/collect.ts';
 import {
+  collectionLocation,
   evidenceLocation,
   folderKey,
   incidentSegment,
@@ -18,12 +19,14 @@ describe('where evidence lives', () => {
     [{ efs: { path: '/evidence/team' } }, '/evidence/team/shop/Pod/web-1/3-1732000000000/'],
   ] as const)('%j → %s', (target, folder) => {
     const location = evidenceLocation(target, pod, 'Pod/shop/web-1#3@1732000000000');
-    expect(location).toMatchObject({
-      folder,
-      link: folder,
-      bundle: `${folder}bundle.json`,
-      index: `${folder}index.json`,
+    expect(location).toMatchObject({ folder, link: folder });
+    // Each moment of the incident has its own folder: escalating never overwrites detection.
+    expect(collectionLocation(location, 'detected-evidence')).toMatchObject({
+      folder: `${folder}detected/`,
+      bundle: `${folder}detected/bundle.json`,
+      index: `${folder}detected/index.json`,
     });
+    expect(collectionLocation(location, 'escalate-2-evidence').folder).toBe(`${folder}escalate-2/`);
   });
 
   it('puts nodes under _cluster and keeps odd incident ids safe and distinct', () => {

@@ -37,6 +37,7 @@ describe('the deployment machine: failed rollouts', () => {
     const out = run.send(observed(deployment({ failed: true }), at(1)));
     expect(run.value).toBe('remediating');
     expect(out.effects).toMatchObject([
+      { step: 'detected-evidence', effect: { kind: 'collectEvidence' } },
       {
         step: 'remediate-1',
         effect: {
@@ -75,6 +76,7 @@ describe('the deployment machine: failed rollouts', () => {
     const run = deploymentRun({ mode: 'gitops', approvalTimeoutMs: 60 * MINUTE });
     const out = run.send(observed(deployment({ failed: true }), at(1)));
     expect(out.effects).toMatchObject([
+      { effect: { kind: 'collectEvidence' } },
       { effect: { kind: 'openPullRequest', proposes: { kind: 'rollback', fromRevision: '12' } } },
     ]);
     const effectId = run.awaited;

@@ -34,6 +34,7 @@ describe('the node machine', () => {
     const first = run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
     expect(run.value).toBe('remediating');
     expect(first.effects).toMatchObject([
+      { step: 'detected-evidence', effect: { kind: 'collectEvidence' } },
       {
         step: 'remediate-1',
         effect: { kind: 'cordon', target: { kind: 'Node', namespace: null, name: 'worker-1' } },
@@ -57,7 +58,7 @@ describe('the node machine', () => {
     run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
     run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
     expect(run.value).toBe('verifying');
-    expect(run.log.effects.map((e) => e.effect.kind)).toEqual(['cordon']);
+    expect(run.log.effects.map((e) => e.effect.kind)).toEqual(['collectEvidence', 'cordon']);
   });
 
   it('uncordons a node that recovered, then resolves and cools down', () => {
@@ -116,7 +117,10 @@ describe('the node machine', () => {
       },
       3,
     );
-    expect(kinds(run.send(observed(node({ Ready: 'Unknown' }), at(1))))).toEqual(['cordon']);
+    expect(kinds(run.send(observed(node({ Ready: 'Unknown' }), at(1))))).toEqual([
+      'collectEvidence',
+      'cordon',
+    ]);
   });
 
   it('does not act when the healthy node count is unknown', () => {
@@ -152,7 +156,7 @@ describe('the node machine', () => {
       },
     });
     expect(
-      run.send(observed(node({ DiskPressure: 'True' }), at(1))).effects[0]?.effect,
+      run.send(observed(node({ DiskPressure: 'True' }), at(1))).effects[1]?.effect,
     ).toMatchObject({
       kind: 'taint',
       taint: { key: 'remedy.kube-remedy.io/disk', effect: 'NoExecute' },
@@ -176,7 +180,10 @@ describe('the node machine', () => {
 
   it('in gitops mode still cordons directly', () => {
     const run = nodeRun({ detections: pressure, mode: 'gitops' });
-    expect(kinds(run.send(observed(node({ MemoryPressure: 'True' }), at(1))))).toEqual(['cordon']);
+    expect(kinds(run.send(observed(node({ MemoryPressure: 'True' }), at(1))))).toEqual([
+      'collectEvidence',
+      'cordon',
+    ]);
   });
 
   it('inhibits the pods on its node while it handles a problem, and lets go afterwards', () => {

@@ -42,25 +42,32 @@ describe('the pod machine: detection window', () => {
     const out = crashLoopUntilDetected(run);
     expect(run.value).toBe('remediating');
     const incidentId = `${POD_KEY}#1@${at(3)}`;
+    const target = {
+      kind: 'Pod',
+      namespace: 'shop',
+      name: 'api-7d9f-x2x',
+      uid: 'pod-uid-1',
+      resourceVersion: '103',
+    };
+    const reason =
+      'container "api" is in CrashLoopBackOff: back-off 5m0s restarting failed container=api pod=api-7d9f-x2x_shop(pod-uid-1) (restarts: 3)';
     expect(out.effects).toEqual([
+      // Evidence first: the restart replaces the pod and its logs.
+      {
+        actorKey: POD_KEY,
+        incidentId,
+        step: 'detected-evidence',
+        effectId: `${incidentId}/detected-evidence`,
+        requestedAt: at(3),
+        effect: { kind: 'collectEvidence', target, reason },
+      },
       {
         actorKey: POD_KEY,
         incidentId,
         step: 'remediate-1',
         effectId: `${incidentId}/remediate-1`,
         requestedAt: at(3),
-        effect: {
-          kind: 'restartPod',
-          target: {
-            kind: 'Pod',
-            namespace: 'shop',
-            name: 'api-7d9f-x2x',
-            uid: 'pod-uid-1',
-            resourceVersion: '103',
-          },
-          reason:
-            'container "api" is in CrashLoopBackOff: back-off 5m0s restarting failed container=api pod=api-7d9f-x2x_shop(pod-uid-1) (restarts: 3)',
-        },
+        effect: { kind: 'restartPod', target, reason },
       },
     ]);
     expect(out.records.map((r) => r.reason)).toEqual(['Detected', 'Remediating']);
@@ -78,7 +85,10 @@ describe('the pod machine: detection window', () => {
     const run = pod({
       detections: { CrashLoopBackOff: { threshold: 1, windowMs: MINUTE, action: 'restartPod' } },
     });
-    expect(kinds(run.send(observed(crashLoopingPod(1), at(1))))).toEqual(['restartPod']);
+    expect(kinds(run.send(observed(crashLoopingPod(1), at(1))))).toEqual([
+      'collectEvidence',
+      'restartPod',
+    ]);
   });
 
   it('confirms a symptom that is still there when the window ends', () => {
@@ -104,7 +114,7 @@ describe('the pod machine: detection window', () => {
     run.send(observed(crashLoopingPod(1), at(1)));
     const out = run.send({ type: 'TRIGGER', at: at(2), by: 'alice', reason: 'customers see 502s' });
     expect(run.value).toBe('remediating');
-    expect(kinds(out)).toEqual(['restartPod']);
+    expect(kinds(out)).toEqual(['collectEvidence', 'restartPod']);
     expect(out.records.map((r) => r.reason)).toEqual(['Detected', 'Remediating']);
     expect(run.context.history).toContainEqual(
       expect.objectContaining({
@@ -119,8 +129,8 @@ describe('the pod machine: detection window', () => {
     run.send(observed(crashLoopingPod(1), at(1)));
     const out = run.send({ type: 'TRIGGER', at: at(2), by: 'alice' });
     expect(run.value).toBe('awaitingApproval');
-    expect(out.effects).toHaveLength(1);
-    expect(out.effects[0]?.effect).toMatchObject({
+    expect(kinds(out)).toEqual(['collectEvidence', 'notify']);
+    expect(out.effects[1]?.effect).toMatchObject({
       kind: 'notify',
       purpose: 'approvalRequested',
       proposes: { kind: 'restartPod' },
@@ -189,6 +199,8 @@ describe('the pod machine: verification and cooldown', () => {
       /^the remediation did not hold: container "api"/,
     );
     expect(kinds(out)).toEqual(['collectEvidence', 'notify']);
+    // What is true now, after the restart, beside what was true at detection.
+    expect(out.effects[0]?.step).toBe('escalate-1-evidence');
     expect(out.effects[1]?.effect).toMatchObject({
       kind: 'notify',
       purpose: 'escalated',
@@ -245,8 +257,8 @@ describe('the pod machine: modes', () => {
     const run = pod({ mode: 'approval', approvalTimeoutMs: 30 * MINUTE });
     const out = crashLoopUntilDetected(run);
     expect(run.value).toBe('awaitingApproval');
-    expect(out.effects).toHaveLength(1);
-    expect(out.effects[0]).toMatchObject({
+    expect(kinds(out)).toEqual(['collectEvidence', 'notify']);
+    expect(out.effects[1]).toMatchObject({
       step: 'approval',
       effect: {
         kind: 'notify',
@@ -349,7 +361,7 @@ describe('the pod machine: modes', () => {
 
   it('in gitops mode still restarts a pod directly, since that changes no desired state', () => {
     const run = pod({ mode: 'gitops' });
-    expect(kinds(crashLoopUntilDetected(run))).toEqual(['restartPod']);
+    expect(kinds(crashLoopUntilDetected(run))).toEqual(['collectEvidence', 'restartPod']);
   });
 
   it('proposes a memory increase as a pull request and verifies once it is merged', () => {
@@ -364,7 +376,8 @@ describe('the pod machine: modes', () => {
       },
     });
     const out = run.send(observed(oomKilledPod(1), at(1)));
-    expect(out.effects[0]?.effect).toMatchObject({
+    expect(kinds(out)).toEqual(['collectEvidence', 'openPullRequest']);
+    expect(out.effects[1]?.effect).toMatchObject({
       kind: 'openPullRequest',
       proposes: { kind: 'increaseMemory', containers: ['api'], increasePercent: 25, max: '2Gi' },
     });
@@ -392,7 +405,8 @@ describe('the pod machine: safety', () => {
     });
     const out = crashLoopUntilDetected(run);
     expect(run.value).toBe('inhibited');
-    expect(out.effects).toEqual([]);
+    // Only evidence: the pod is not touched while its node is remediated.
+    expect(kinds(out)).toEqual(['collectEvidence']);
     expect(out.records.at(-1)).toEqual({
       type: 'Normal',
       reason: 'Waiting',
@@ -407,12 +421,12 @@ describe('the pod machine: safety', () => {
     run.send({ type: 'FACTS', at: at(0), facts: { budgetAvailable: false } });
     const out = crashLoopUntilDetected(run);
     expect(run.value).toBe('awaitingApproval');
-    expect(kinds(out)).toEqual(['notify']);
+    expect(kinds(out)).toEqual(['collectEvidence', 'notify']);
     const reason = run.context.incident?.decision?.reason;
     expect(reason).toMatch(
       /^the disruption budget for kube-remedy\/default is spent, so a person decides whether to restart Pod shop\/api-7d9f-x2x: container "api" is in CrashLoopBackOff/,
     );
-    expect(out.effects[0]?.effect).toMatchObject({ purpose: 'approvalRequested', reason });
+    expect(out.effects[1]?.effect).toMatchObject({ purpose: 'approvalRequested', reason });
     expect(out.records.at(-1)).toEqual({
       type: 'Normal',
       reason: 'ApprovalRequested',
@@ -436,7 +450,7 @@ describe('the pod machine: safety', () => {
     });
     const out = crashLoopUntilDetected(run);
     expect(run.value).toBe('awaitingApproval');
-    expect(kinds(out)).toEqual(['notify']);
+    expect(kinds(out)).toEqual(['collectEvidence', 'notify']);
     expect(run.context.incident?.decision?.reason).toMatch(
       /^the storm breaker holds kube-remedy\/default: 5 of its 6 targets are unhealthy at once \(more than 50%\), so a person decides whether to restart Pod/,
     );
@@ -449,7 +463,7 @@ describe('the pod machine: safety', () => {
     run.send({ type: 'FACTS', at: at(0), facts: { storm: null } });
     const out = crashLoopUntilDetected(run);
     expect(run.value).toBe('remediating');
-    expect(kinds(out)).toEqual(['restartPod']);
+    expect(kinds(out)).toEqual(['collectEvidence', 'restartPod']);
   });
 
   it('escalates, changing nothing, when the action only tells people', () => {
@@ -468,6 +482,8 @@ describe('the pod machine: safety', () => {
     });
     const out = run.send(observed(imagePull, at(1)));
     expect(run.matches('escalated')).toBe(true);
+    // Escalated as it was detected: the detection's evidence is all there is to collect.
+    expect(out.effects.map((e) => e.step)).toEqual(['detected-evidence', 'escalate-1-level-1-0']);
     expect(kinds(out)).toEqual(['collectEvidence', 'notify']);
     expect(run.context.incident?.decision?.reason).toBe(
       'the policy asks to tell people about ImagePullBackOff, not to act: container "api" is in ErrImagePull: manifest unknown',
@@ -504,8 +520,8 @@ describe('the pod machine: safety', () => {
     // Level-triggered: the crash loop is still there when the quarantine lifts, so it is acted on.
     const lifted = run.fire('untilQuarantineEnds');
     expect(lifted.records.map((r) => r.reason)).toContain('QuarantineLifted');
-    expect(kinds(lifted)).toEqual(['restartPod']);
-    expect(lifted.effects[0]?.requestedAt).toBe(at(60));
+    expect(kinds(lifted)).toEqual(['collectEvidence', 'restartPod']);
+    expect(lifted.effects[1]?.requestedAt).toBe(at(60));
   });
 
   it('numbers incidents and keeps a bounded history', () => {

@@ -45,7 +45,8 @@ describe('effect outcomes', () => {
     expect(actions(result)).toEqual([
       ['00:02:00', 'Pod/shop/web-1', 'remediate-1', 'restartPod', 'done'],
     ]);
-    expect(result.effects[0]?.resultAt).toBe(result.scenario.start + 2 * 60_000 + 5_000);
+    const restart = result.effects.find((e) => e.kind === 'restartPod');
+    expect(restart?.resultAt).toBe(result.scenario.start + 2 * 60_000 + 5_000);
   });
 
   it('can fail: the machine escalates with the worker’s error', async () => {

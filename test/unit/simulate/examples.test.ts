@@ -51,7 +51,7 @@ describe('an OOM kill answered by a GitOps memory bump', () => {
     const result = await runExample('02-oom-memory-bump-gitops.yaml');
     const pod = 'Pod/search/indexer-5c6f8d7b9-k2m4p';
     expect(actions(result)).toEqual([['00:12:00', pod, 'remediate-1', 'openPullRequest', 'done']]);
-    const pr = result.effects[0];
+    const pr = result.effects.find((e) => e.kind === 'openPullRequest');
     expect(pr?.description).toBe(
       `open a pull request raising the memory limit by 25% for Pod search/indexer-5c6f8d7b9-k2m4p`,
     );
@@ -155,7 +155,10 @@ describe('a fix that does not stick', () => {
         '2 remediations within 1h did not hold (the policy allows 2): no more automatic remediation of CrashLoopBackOff',
     });
     expect(notifications(result).map((n) => n.slice(0, 3))).toEqual([
-      ['00:25:10', pod, 'quarantine-evidence'],
+      ['00:03:00', pod, 'detected-evidence'],
+      ['00:14:05', pod, 'detected-evidence'],
+      // Quarantined as the symptom was confirmed: the detection's evidence is the bundle.
+      ['00:25:10', pod, 'detected-evidence'],
       ['00:25:10', pod, 'quarantine-0'],
       ['00:40:00', pod, 'escalate-1-evidence'],
       ['00:40:00', pod, 'escalate-1-level-1-0'],
@@ -211,6 +214,12 @@ describe('an approval given in Slack', () => {
     const result = await runExample('08-approval-in-slack.yaml');
     const pod = 'Pod/shop/web-6d5f7c9b8-qx7kt';
     expect(notifications(result)[0]).toEqual([
+      '00:05:00',
+      pod,
+      'detected-evidence',
+      `collect evidence of Pod shop/web-6d5f7c9b8-qx7kt`,
+    ]);
+    expect(notifications(result)[1]).toEqual([
       '00:05:00',
       pod,
       'approval',
