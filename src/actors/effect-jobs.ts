@@ -247,6 +247,10 @@ export function companionJobs(
         target: request.effect.target,
         reason: request.effect.reason,
         ...(llm.model === undefined ? {} : { model: llm.model }),
+        // Where the suggestion is kept with the incident's evidence, when the policy keeps it.
+        ...(context.policy?.evidence === undefined
+          ? {}
+          : { evidenceTarget: context.policy.evidence }),
         evidence: {
           summary: request.effect.reason,
           ...(context.actor === undefined ? {} : { history: context.actor.history }),

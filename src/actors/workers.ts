@@ -19,6 +19,7 @@ import { createChatOps, type ChatOpsApp } from '../chatops/index.ts';
 import { kubernetesPolicyLookup } from '../chatops/kubernetes-policies.ts';
 import type { Config } from '../config/index.ts';
 import { evidenceProcessors } from '../effects/evidence/index.ts';
+import { keepingSuggestions, redisIncidentSuggestions } from '../effects/evidence/suggestions.ts';
 import { gitopsProcessors } from '../effects/gitops/index.ts';
 import { ticketProcessors } from '../effects/tickets/index.ts';
 import { startEffectWorkers, type EffectProcessor } from '../effects/workers.ts';
@@ -112,8 +113,13 @@ export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
   if (stores.filesystem) configured.push('evidence-efs');
 
   const linkTemplate = config.evidence.linkTemplate;
+  const suggestions = redisIncidentSuggestions(redis, config.redis.keyPrefix);
+  const suggestCause = chatops.processors['suggestCause'];
   const processors: Record<string, EffectProcessor> = {
     ...chatops.processors,
+    ...(suggestCause === undefined
+      ? {}
+      : { suggestCause: keepingSuggestions(suggestCause, { suggestions, stores }) }),
     ...gitopsProcessors({
       hosts,
       redis,
@@ -128,6 +134,7 @@ export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
           stores,
           bounds: { maxLines: config.evidence.maxLogLines, maxBytes: config.evidence.maxLogBytes },
           linkTemplate,
+          suggestions,
         })
       : {}),
   };

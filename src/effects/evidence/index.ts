@@ -13,6 +13,7 @@ import type { EvidenceStore } from '../../evidence/store.ts';
 import { TerminalEffectError } from '../errors.ts';
 import type { EffectProcessor } from '../workers.ts';
 import { collectEvidenceParams, parseEffectParams } from './params.ts';
+import type { IncidentSuggestions } from './suggestions.ts';
 
 export interface EvidenceProcessorsOptions {
   kc: KubeConfig;
@@ -22,6 +23,8 @@ export interface EvidenceProcessorsOptions {
   bounds?: LogBounds;
   /** See EvidenceLocation: `{bucket}`, `{key}`, `{uri}`. */
   linkTemplate?: string | undefined;
+  /** Suggestions the LLM made for incidents, for bundles whose job carries none. */
+  suggestions?: IncidentSuggestions;
   /** The time now (ms), for the bundle's `collectedAt`. Default: Date.now. */
   now?: () => number;
 }
@@ -48,6 +51,7 @@ export function evidenceProcessors(options: EvidenceProcessorsOptions): {
     });
     const collection = collectionLocation(location, job.step);
     const evidence = await collect({ api, target, bounds });
+    const suggestion = params.suggestion ?? (await options.suggestions?.latest(job.incidentId));
     const { files, findings } = renderBundle(
       {
         incidentId: job.incidentId,
@@ -60,7 +64,7 @@ export function evidenceProcessors(options: EvidenceProcessorsOptions): {
         requestedAt: job.requestedAt,
         collectedAt: now(),
         history: params.history,
-        suggestion: params.suggestion,
+        suggestion,
       },
       evidence,
     );

@@ -13,6 +13,7 @@ import { FilesystemEvidenceStore } from '../../../src/adapters/storage/filesyste
 import { createS3Client, S3EvidenceStore } from '../../../src/adapters/storage/s3.ts';
 import type { EffectJob } from '../../../src/effects/catalogue.ts';
 import { evidenceProcessors } from '../../../src/effects/evidence/index.ts';
+import { redisIncidentSuggestions } from '../../../src/effects/evidence/suggestions.ts';
 import type { ProcessorContext } from '../../../src/effects/workers.ts';
 import {
   adminClient,
@@ -26,6 +27,7 @@ import {
 } from '../../cluster/fixtures.ts';
 import { adminKubeConfig } from '../../support/kube.ts';
 import { captureLogger } from '../../support/logger.ts';
+import { redisForTest } from '../../support/redis.ts';
 
 /** Secrets planted in the pod's environment, an annotation and an Event. */
 const DB_PASSWORD = 'hunter2-Xq7pL0s3cr3t';
@@ -386,6 +388,30 @@ describe('evidence bundles', () => {
           );
       }
       expect(files(root).every((f) => !f.endsWith('.tmp'))).toBe(true);
+    });
+
+    it('carries the suggestion the LLM made for the incident earlier, redacted', async () => {
+      const db = await redisForTest();
+      try {
+        const suggestions = redisIncidentSuggestions(db.redis, db.prefix);
+        const { collectEvidence } = evidenceProcessors({
+          kc: adminKubeConfig(),
+          stores: { filesystem: new FilesystemEvidenceStore({ root }) },
+          suggestions,
+        });
+        const later = job(scene, { efs: { path: join(root, 'later') } });
+        later.effect = { ...later.effect, suggestion: undefined };
+        await suggestions.keep(later.incidentId, SUGGESTION);
+        await collectEvidence(later, context());
+        const folder = join(root, 'later', scene.ns, 'Pod', scene.pod.metadata.name);
+        const bundle = JSON.parse(
+          readFileSync(join(folder, '2-1732000000000', 'escalate-1', 'bundle.json'), 'utf8'),
+        ) as { suggestion: { cause: string; fix: string } };
+        expect(bundle.suggestion.cause).toBe(SUGGESTION.cause);
+        expect(bundle.suggestion.fix).not.toContain(DB_PASSWORD);
+      } finally {
+        await db.cleanup();
+      }
     });
 
     it("collects a Deployment's pods and the logs of the unready ones", async () => {

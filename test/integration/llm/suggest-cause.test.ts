@@ -1,7 +1,15 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLlmClient } from '../../../src/adapters/llm/index.ts';
+import { FilesystemEvidenceStore } from '../../../src/adapters/storage/filesystem.ts';
 import { ChatOpsStore } from '../../../src/chatops/store.ts';
 import type { EffectJob } from '../../../src/effects/catalogue.ts';
+import {
+  keepingSuggestions,
+  redisIncidentSuggestions,
+} from '../../../src/effects/evidence/suggestions.ts';
 import {
   createSuggestCauseProcessor,
   type SuggestCauseOptions,
@@ -367,5 +375,56 @@ describe('the suggestion in Slack', () => {
     } finally {
       await slack.close();
     }
+  });
+});
+
+describe('a suggestion kept with the evidence', () => {
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'kube-remedy-suggestions-'));
+  });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  function keeping() {
+    const suggestions = redisIncidentSuggestions(db.redis, db.prefix);
+    const stores = { filesystem: new FilesystemEvidenceStore({ root }) };
+    return { suggestions, suggestCause: keepingSuggestions(processor(), { suggestions, stores }) };
+  }
+
+  it("writes it into the incident's evidence folder and remembers it for later bundles", async () => {
+    const { suggestions, suggestCause } = keeping();
+    const job = {
+      ...suggestJob({ evidenceTarget: { efs: { path: join(root, 'shop-team') } } }),
+      step: 'approval-suggest',
+    };
+    await suggestCause(job, context());
+    const name = job.actorKey.split('/')[2]!;
+    const file = join(root, 'shop-team', 'shop', 'Pod', name, '1-1700000000000', 'suggestions');
+    const kept = JSON.parse(readFileSync(join(file, 'approval-suggest.json'), 'utf8')) as {
+      incidentId: string;
+      suggestion: { probableCause: string };
+    };
+    expect(kept.incidentId).toBe(job.incidentId);
+    expect(kept.suggestion.probableCause).toMatch(/DATABASE_URL points at a host/);
+    expect(await suggestions.latest(job.incidentId)).toEqual(kept.suggestion);
+  });
+
+  it('keeps nothing when there is no suggestion, or when the policy keeps no evidence', async () => {
+    const { suggestions, suggestCause } = keeping();
+    llm.behave({ kind: 'error', status: 500 });
+    const failed = suggestJob({ evidenceTarget: { efs: { path: join(root, 'quiet') } } });
+    await suggestCause(failed, context());
+    expect(await suggestions.latest(failed.incidentId)).toBeUndefined();
+    expect(existsSync(join(root, 'quiet'))).toBe(false);
+
+    llm.behave({ kind: 'answer', content: GOOD_ANSWER });
+    const before = readdirSync(root, { recursive: true });
+    const bare = suggestJob();
+    await suggestCause(bare, context());
+    // Remembered for the incident's bundles, written nowhere.
+    expect(await suggestions.latest(bare.incidentId)).toMatchObject({ confidence: 0.82 });
+    expect(readdirSync(root, { recursive: true })).toEqual(before);
   });
 });

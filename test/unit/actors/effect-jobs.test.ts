@@ -188,6 +188,21 @@ describe('jobs that go with a request', () => {
     ]);
   });
 
+  it('says where to keep the suggestion when the policy keeps evidence', () => {
+    const evidence = { s3: { bucket: 'evidence', prefix: 'prod' } };
+    const context = {
+      owner: 'agent-n1',
+      policyRef: 'shop/p',
+      policy: policy({ llm: { enabled: true, model: 'small-model' }, evidence }),
+      actor,
+    };
+    const job = toEffectJob(notify, context);
+    if (job === undefined) throw new Error('no notify job');
+    // The notification links the evidence, and the suggestion is kept with it.
+    expect(job.effect['evidence']).toEqual(evidence);
+    expect(companionJobs(notify, job, context)[0]?.effect['evidenceTarget']).toEqual(evidence);
+  });
+
   it('asks nothing when the policy leaves the LLM off', () => {
     const context = { owner: 'agent-n1', policyRef: 'shop/p', policy: policy({}), actor };
     const job = toEffectJob(notify, context);
