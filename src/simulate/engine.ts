@@ -18,7 +18,10 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { ActorHost, type ActorInfo } from '../actors/host.ts';
+import { toEffectJob } from '../actors/effect-jobs.ts';
 import { analyzeObject } from '../analyzers/index.ts';
+import { evidenceParam } from '../effects/evidence/params.ts';
+import { collectionLocation, evidenceLocation } from '../evidence/keys.ts';
 import { ActorRegistry } from '../actors/registry.ts';
 import { MemorySnapshotStore } from '../actors/snapshot-store.ts';
 import {
@@ -206,7 +209,7 @@ export class Simulation {
       clock: this.clock,
       store: new MemorySnapshotStore(),
       logger,
-      effects: { enqueue: (request, actor) => this.enqueue(request, actor) },
+      effects: { enqueue: (request, actor, context) => this.enqueue(request, actor, context) },
       events: {
         record: (actor, event) => {
           this.touch(actor.key).events.push(event);
@@ -383,10 +386,33 @@ export class Simulation {
     return undefined;
   }
 
-  private enqueue(request: EffectRequest, actor: ActorInfo): Promise<void> {
+  private enqueue(
+    request: EffectRequest,
+    actor: ActorInfo,
+    context: RemediationContext,
+  ): Promise<void> {
     const { effect } = request;
+    // As in a cluster: what the policy configures no integration for (evidence, tickets, pull
+    // requests) is never asked for.
+    const policy = this.policyOf(actor);
+    const job = toEffectJob(request, {
+      owner: 'simulation',
+      policyRef: actor.policyRef,
+      policy,
+      actor: context,
+    });
+    if (job === undefined) return Promise.resolve();
     const now = this.clock.now();
-    const description = describeAnyEffect(effect, this.policyOf(actor)?.slack?.channel);
+    const keptIn = evidenceParam.safeParse(policy?.evidence);
+    const description =
+      effect.kind === 'collectEvidence' && keptIn.success
+        ? `${describeAnyEffect(effect, undefined)} into ${
+            collectionLocation(
+              evidenceLocation(keptIn.data, effect.target, request.incidentId),
+              request.step,
+            ).folder
+          }`
+        : describeAnyEffect(effect, policy?.slack?.channel);
     this.touch(request.actorKey).effects.push({
       step: request.step,
       kind: effect.kind,
