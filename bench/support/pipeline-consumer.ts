@@ -47,7 +47,12 @@ import { redisUrl } from './redis.ts';
 export type ConsumerCommand =
   | { cmd: 'watch' }
   | { cmd: 'phase'; phase: string }
-  | { cmd: 'report' }
+  /**
+   * `settled`: the phase is over, so the heap may be measured after a full GC. Asked while events
+   * are still arriving, a forced GC would stop them for hundreds of milliseconds and be measured
+   * as their latency.
+   */
+  | { cmd: 'report'; settled?: boolean }
   | { cmd: 'unwatch' }
   | { cmd: 'replay'; fromVersion: string; expected: number }
   | { cmd: 'exit' };
@@ -59,7 +64,10 @@ export interface PhaseReport {
   firstReceived: number;
   lastDone: number;
   /** Event to decision of each event, ms (pipeline only). */
+  /** Event arrived → its transition persisted and effects handed on (ms). */
   latencies: number[];
+  /** Event arrived → its actor took the transition, before persisting (ms). */
+  decided: number[];
   /** The same for events of crash-looping pods only (detections, decisions, jobs). */
   crashLatencies: number[];
   /** Of that, the time inside ActorHost.send (transition, snapshot persisted, effects enqueued). */
@@ -102,6 +110,7 @@ function newReport(name: string): PhaseReport {
     firstReceived: 0,
     lastDone: 0,
     latencies: [],
+    decided: [],
     crashLatencies: [],
     inHost: [],
     gc: { count: 0, totalMs: 0, maxMs: 0, majors: 0, maxMajorMs: 0 },
@@ -112,14 +121,23 @@ function newReport(name: string): PhaseReport {
 }
 const loop = monitorEventLoopDelay({ resolution: 5 });
 loop.enable();
-/** The report so far, with the event loop delay since the phase began. */
-function snapshotReport(): PhaseReport {
+/**
+ * The report so far, with the event loop delay since the phase began. The heap is measured after
+ * a forced GC only once the phase is over (`settled`), and the GC and loop figures are taken
+ * before it, so the forced collection is never counted as the phase's.
+ */
+function snapshotReport(settled: boolean): PhaseReport {
   const ms = (ns: number): number => ns / 1e6;
-  return {
+  const report = {
     ...current,
-    loopDelay: [ms(loop.percentile(50)), ms(loop.percentile(99)), ms(loop.max)],
-    heapUsed: heap(),
+    gc: { ...current.gc },
+    loopDelay: [ms(loop.percentile(50)), ms(loop.percentile(99)), ms(loop.max)] as [
+      number,
+      number,
+      number,
+    ],
   };
+  return { ...report, heapUsed: settled ? heap() : process.memoryUsage().heapUsed };
 }
 function beginPhase(name: string): void {
   phase = name;
@@ -162,6 +180,8 @@ let handle: Handler = (object, deleted) => {
   done(received(), false);
 };
 const closers: (() => Promise<void>)[] = [];
+/** When each pod's latest event arrived, by actor key, for the time to its decision. */
+const arrivals = new Map<string, number>();
 
 if (role === 'pipeline') {
   const synthetic = `${namespace}-only-actors`;
@@ -217,9 +237,14 @@ if (role === 'pipeline') {
   closers.push(() => host.stopAll());
   // Time spent inside the host, for the breakdown of each event's latency.
   const hostSend = host.send.bind(host);
-  host.send = async (key, event) => {
+  host.send = async (key, event, onDecided) => {
     const t0 = performance.now();
-    await hostSend(key, event);
+    const arrived = event.type === 'OBSERVED' ? arrivals.get(key) : undefined;
+    await hostSend(key, event, () => {
+      onDecided?.();
+      if (arrived !== undefined && phase !== 'setup')
+        current.decided.push(performance.now() - arrived);
+    });
     if (event.type === 'OBSERVED' && phase !== 'setup') current.inHost.push(performance.now() - t0);
   };
   const index = new PolicyIndex({
@@ -276,6 +301,10 @@ if (role === 'pipeline') {
   handle = (object, deleted) => {
     const startedAt = received();
     const measured = phase !== 'setup';
+    arrivals.set(
+      `Pod/${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`,
+      startedAt,
+    );
     const work = deleted
       ? registry.delete(object as unknown as ObservableObject)
       : registry.upsert(object as unknown as ObservableObject, systemClock.now());
@@ -379,7 +408,7 @@ async function replay(fromVersion: string, expected: number): Promise<PhaseRepor
       `replay failed after ${current.events} events: ${failure instanceof Error ? failure.message : JSON.stringify(failure)}`,
     );
   }
-  return snapshotReport();
+  return snapshotReport(true);
 }
 
 process.on('message', (message: ConsumerCommand) => {
@@ -393,7 +422,7 @@ process.on('message', (message: ConsumerCommand) => {
           beginPhase(message.phase);
           break;
         case 'report':
-          send({ type: 'report', report: snapshotReport() });
+          send({ type: 'report', report: snapshotReport(message.settled === true) });
           break;
         case 'unwatch':
           await live?.stop();
