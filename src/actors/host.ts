@@ -18,6 +18,7 @@
  * an actor system per actor (what a root actor gets) costs ~1.6 kB each, a third of an idle
  * actor. The root stops them (`stopChild`), since a child cannot be stopped directly.
  */
+import { persistedSnapshot } from './persisted.ts';
 import type {
   Actor,
   AnyActorRef,
@@ -299,11 +300,16 @@ export class ActorHost {
     this.schedule(entry);
   }
 
-  /** Sends one event; resolves once its transition is persisted and its effects handed on. */
-  async send(key: string, event: MachineEvent): Promise<void> {
+  /**
+   * Sends one event; resolves once its transition is persisted and its effects handed on.
+   * `onDecided` is called as soon as the actor has taken the transition (the machine decided),
+   * before anything is persisted: the two latencies are measured apart.
+   */
+  async send(key: string, event: MachineEvent, onDecided?: () => void): Promise<void> {
     const entry = this.entries.get(key);
     if (entry === undefined || entry.stopped) return;
     entry.actor.send(event);
+    onDecided?.();
     await this.flushSoon(entry);
   }
 
@@ -465,7 +471,7 @@ export class ActorHost {
             await this.options.store.save(
               entry.key,
               machineTag(entry.kind),
-              entry.actor.getPersistedSnapshot(),
+              persistedSnapshot(entry.actor),
               this.options.clock.now(),
             );
           } catch (error) {

@@ -124,14 +124,24 @@ export class ActorRegistry {
         observation,
         this.options.analyzerFactsFor?.(key, observation) ?? {},
       );
-      await this.options.host.send(key, {
-        type: 'OBSERVED',
-        at: this.options.now(),
-        observation,
-        detections,
-        ...(facts ? { facts } : {}),
-      });
-      this.options.metrics?.eventToDecision.observe(
+      const metrics = this.options.metrics;
+      await this.options.host.send(
+        key,
+        {
+          type: 'OBSERVED',
+          at: this.options.now(),
+          observation,
+          detections,
+          ...(facts ? { facts } : {}),
+        },
+        metrics &&
+          (() =>
+            metrics.eventToDecision.observe(
+              { machine: kind },
+              (this.options.now() - receivedAt) / 1000,
+            )),
+      );
+      metrics?.eventToPersisted.observe(
         { machine: kind },
         (this.options.now() - receivedAt) / 1000,
       );

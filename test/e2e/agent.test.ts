@@ -69,7 +69,7 @@ describe('the agent on a live cluster', () => {
       detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
     });
     await createPod(client, ns, { name: 'cart-1', nodeName: node, labels: { app: 'cart' } });
-    await agent(node, scratch);
+    const running = await agent(node, scratch);
 
     // The kubelet restarts it again and again: restarts rise past the policy's threshold of 3,
     // until kube-remedy restarts the pod (deletes it, for its controller to replace).
@@ -84,6 +84,15 @@ describe('the agent on a live cluster', () => {
       const reasons = (await ourEvents(ns, 'cart-1')).map((e) => e.reason);
       expect(reasons).toContain('Detected');
     }, 30_000);
+    // /metrics tells how fast the pod's actor decided, and how fast that was persisted.
+    const metrics = await (await fetch(`${running.base}/metrics`)).text();
+    for (const histogram of ['event_to_decision', 'event_to_persisted']) {
+      const count = new RegExp(
+        `^kube_remedy_${histogram}_seconds_count\\{[^}]*machine="Pod"[^}]*\\} (\\d+)$`,
+        'm',
+      ).exec(metrics);
+      expect(Number(count?.[1]), histogram).toBeGreaterThanOrEqual(3);
+    }
     const connection = new Redis(scratch.url, { maxRetriesPerRequest: null });
     const queue = new Queue(`effects-kubernetes-agent-${node}`, {
       connection,
