@@ -22,6 +22,9 @@ export interface RuntimeMetrics {
   leader: Gauge<'lease'>;
 }
 
+/** Seconds, from a millisecond to a few seconds: around the 20 ms decision target. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
 export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
   const registers = [registry];
   const name = (suffix: string): string => `${METRIC_PREFIX}${suffix}`;
@@ -42,14 +45,14 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
       name: name('event_to_decision_seconds'),
       help: 'Time from a watch event arriving to its actor having taken the transition (decided), before it is persisted.',
       labelNames: ['machine'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
     eventToPersisted: new Histogram({
       name: name('event_to_persisted_seconds'),
       help: "Time from a watch event arriving to its actor's transition persisted in Redis and its effects enqueued.",
       labelNames: ['machine'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
     snapshotWrites: new Counter({
