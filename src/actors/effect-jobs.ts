@@ -128,7 +128,7 @@ function evidenceFirst(
     incidentId: request.incidentId,
     step: DETECTION_EVIDENCE_STEP,
   });
-  return { jobId, waitMs };
+  return { jobId, askedAt: incident.openedAt, waitMs };
 }
 
 /** The detection type the actor's current incident is about, when it is about one. */

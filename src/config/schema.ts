@@ -499,7 +499,7 @@ const evidenceSchema = z
       z.number().int('expected a whole number').min(0).max(300_000).default(15_000),
       {
         description:
-          'How long an action that replaces pods (restart, eviction, drain, rollout restart, rollback) waits for the evidence its incident collects at detection, so the logs and the object are kept before they go. 0: no wait. Only for policies that keep evidence.',
+          'How long after detection an action that replaces pods (restart, eviction, drain, rollout restart, rollback) may wait for the evidence its incident collects then, so the logs and the object are kept before they go. 0: no wait. Only for policies that keep evidence.',
         env: ['KUBE_REMEDY_EVIDENCE_WAIT_BEFORE_ACTION_MS'],
       },
     ),

@@ -71,10 +71,11 @@ export interface EffectJob {
   /** Ask the API server to validate and admit the action but persist nothing. */
   dryRun?: boolean;
   /**
-   * An evidence job this action waits for (finished, or `waitMs` after this job was enqueued)
-   * before it runs: replacing a pod takes its logs and its object with it.
+   * An evidence job this action waits for before it runs (until it has finished, or `waitMs`
+   * after the evidence was asked for at `askedAt`, ms since the epoch): replacing a pod takes its
+   * logs and its object with it. An action approved hours after detection does not wait.
    */
-  evidenceFirst?: { jobId: string; waitMs: number };
+  evidenceFirst?: { jobId: string; askedAt: number; waitMs: number };
   /** Budgets a disruptive action must take a token from before it acts. */
   budget?: {
     scopes: { scope: string; limit: number; windowMs: number }[];

@@ -83,7 +83,7 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
   async function waitForEvidence(job: Job<EffectJob, EffectResult>): Promise<void> {
     const first = job.data.evidenceFirst;
     if (first === undefined) return;
-    const left = job.timestamp + first.waitMs - Date.now();
+    const left = Math.min(first.askedAt, job.timestamp) + first.waitMs - Date.now();
     if (left <= 0) return;
     evidenceQueue ??= new Queue(queueName('evidence', options.owner), {
       connection: options.connection,

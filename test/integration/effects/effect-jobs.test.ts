@@ -189,9 +189,9 @@ describe('effects as BullMQ jobs', () => {
       ...job('detected-evidence', 'collectEvidence'),
       owner: 'agent-n1',
     });
-    const restart = (waitMs: number): EffectJob => ({
+    const restart = (waitMs: number, askedAt = Date.now()): EffectJob => ({
       ...job('remediate-1', 'deletePod'),
-      evidenceFirst: { jobId: effectJobId(evidenceJob()), waitMs },
+      evidenceFirst: { jobId: effectJobId(evidenceJob()), askedAt, waitMs },
     });
 
     it('waits for the evidence to be written first, even when it is queued after the action', async () => {
@@ -236,6 +236,15 @@ describe('effects as BullMQ jobs', () => {
           reason: "waiting for the incident's evidence to be collected first (not queued yet)",
         }),
       );
+    });
+
+    it('does not wait when the evidence was asked for longer ago than the wait (approved later)', async () => {
+      const { queues, results, logs } = await harness({
+        deletePod: () => Promise.resolve({ outcome: 'deleted' }),
+      });
+      await queues.enqueue(restart(30_000, Date.now() - 2 * 3600_000));
+      await eventually(() => expect(results.map((r) => r.type)).toEqual(['EFFECT.DONE']), 5_000);
+      expect(logs.records().some((r) => r['msg'] === 'effect deferred')).toBe(false);
     });
 
     it('does not wait for evidence that already failed', async () => {

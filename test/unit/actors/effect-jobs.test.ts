@@ -126,7 +126,7 @@ describe('evidence before an action that replaces pods', () => {
   const keeping = policy({ evidence: { efs: { path: '/evidence/shop' } } });
   const detected = {
     ...actor,
-    incident: { ...actor.incident, id: 'Pod/shop/cart-1#1@5' },
+    incident: { ...actor.incident, id: 'Pod/shop/cart-1#1@5', openedAt: 5 },
   } as unknown as RemediationContext;
   const context = { owner: 'agent-n1', policyRef: 'shop/p', policy: keeping, actor: detected };
   const evidenceJobId = effectJobId({
@@ -139,7 +139,7 @@ describe('evidence before an action that replaces pods', () => {
     'makes %s wait for the evidence its incident collected at detection',
     (kind) => {
       const job = toEffectJob(request({ kind }), { ...context, evidenceWaitMs: 20_000 });
-      expect(job?.evidenceFirst).toEqual({ jobId: evidenceJobId, waitMs: 20_000 });
+      expect(job?.evidenceFirst).toEqual({ jobId: evidenceJobId, askedAt: 5, waitMs: 20_000 });
     },
   );
 
