@@ -131,6 +131,12 @@ function evidenceFirst(
   return { jobId, askedAt: incident.openedAt, waitMs };
 }
 
+/**
+ * Notifications whose incident has evidence even when it was not detected (a scale proposal):
+ * escalating and quarantining collect it.
+ */
+const PEOPLE_TAKE_OVER: ReadonlySet<unknown> = new Set(['escalated', 'quarantined']);
+
 /** The detection type the actor's current incident is about, when it is about one. */
 function detectionOf(actor: RemediationContext | undefined): string | undefined {
   const trigger = actor?.incident?.trigger;
@@ -155,8 +161,8 @@ export function withPolicyBlocks(effect: JobEffect, context: JobContext): JobEff
           ...(policy?.slack === undefined ? {} : { channel: policy.slack.channel }),
           approvers: policy?.approvers ?? { users: [], groups: [] },
         },
-        // To link the incident's evidence from the message.
-        ...evidence,
+        // To link the incident's evidence from the message, when it has some.
+        ...(detection !== undefined || PEOPLE_TAKE_OVER.has(effect['purpose']) ? evidence : {}),
       };
     case 'openPullRequest':
       if (policy?.gitops === undefined) return undefined;

@@ -275,9 +275,9 @@ export function renderParent(view: ThreadView, context: RenderContext): Rendered
     const links = view.links
       .slice(0, 10)
       .map((l) =>
-        /^https?:/.test(l.url)
+        /^https?:/i.test(l.url)
           ? `<${l.url.replaceAll('|', '%7C').replaceAll('>', '%3E')}|${safe(redactor, l.label, 100)}>`
-          : `${safe(redactor, l.label, 100)} \`${l.url}\``,
+          : `${safe(redactor, l.label, 100)} \`${l.url.replace(/[`<>&\s]/g, '')}\``,
       );
     blocks.push(section(`*Evidence:* ${links.join(' · ')}`));
   }

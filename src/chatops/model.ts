@@ -138,12 +138,13 @@ const approversSchema = z.object({
   groups: z.array(z.string()).default([]),
 });
 
-const linkSchema = z.object({
+export const linkSchema = z.object({
   label: z.string().min(1).max(200),
   /** A web link, or a place to copy (an `s3://` URI, a file path), shown as code. */
   url: z.union([
     z.url({ protocol: /^https?$/ }),
-    z.string().regex(/^(s3:\/\/|\/)[^\s`<>|&*_~]{1,1000}$/, 'expected an s3:// URI or a path'),
+    // Shown inside a code span: only what could end it or make Slack markup is refused.
+    z.string().regex(/^(s3:\/\/|\/)[^\s`<>&]{1,1000}$/, 'expected an s3:// URI or a path'),
   ]),
 });
 

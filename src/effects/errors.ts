@@ -21,10 +21,20 @@ export class TerminalEffectError extends UnrecoverableError {
 /** Retried later without counting as a failure of the effect (e.g. a PDB's 429). */
 export class RetryLaterError extends Error {
   readonly retryAfterMs: number;
+  /**
+   * A short, expected wait polled often (an action waiting for its incident's evidence): logged
+   * at debug and not counted as a deferral, so it does not drown the real ones.
+   */
+  readonly quiet: boolean;
 
-  constructor(message: string, retryAfterMs: number, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    message: string,
+    retryAfterMs: number,
+    options?: { cause?: unknown; quiet?: boolean },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RetryLaterError';
     this.retryAfterMs = retryAfterMs;
+    this.quiet = options?.quiet ?? false;
   }
 }

@@ -71,6 +71,11 @@ function describe(error: unknown): { message: string; code?: string } {
 
 /** How often a job waiting for its incident's evidence looks again. */
 const EVIDENCE_POLL_MS = 250;
+/**
+ * Evidence asked for longer ago than this and no longer queued was cleaned away after it ran
+ * (finished jobs are kept for a day): the action does not wait for it.
+ */
+const EVIDENCE_GONE_AFTER_MS = 3600_000;
 
 export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers {
   const maxRetryLater = options.maxRetryLaterMs ?? 30 * 60_000;
@@ -78,22 +83,41 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
 
   /**
    * Defers a job whose evidence is still being collected (or not even enqueued yet: both are
-   * asked for in one transition), until it is finished either way or the wait is over.
+   * asked for in one transition), until it is finished either way or `waitMs` have passed since
+   * the evidence job was enqueued (wall-clock times of the queue: the incident's own time may be
+   * a deadline that passed while the process was down).
    */
-  async function waitForEvidence(job: Job<EffectJob, EffectResult>): Promise<void> {
+  async function waitForEvidence(job: Job<EffectJob, EffectResult>, log: Logger): Promise<void> {
     const first = job.data.evidenceFirst;
     if (first === undefined) return;
-    const left = Math.min(first.askedAt, job.timestamp) + first.waitMs - Date.now();
-    if (left <= 0) return;
     evidenceQueue ??= new Queue(queueName('evidence', options.owner), {
       connection: options.connection,
       prefix: bullPrefix(options.keyPrefix),
     });
-    const state = await evidenceQueue.getJobState(first.jobId);
-    if (state === 'completed' || state === 'failed') return;
+    const evidence = (await evidenceQueue.getJob(first.jobId)) as Job | undefined;
+    let since: number;
+    let state: string;
+    if (evidence === undefined) {
+      if (Date.now() - first.askedAt > EVIDENCE_GONE_AFTER_MS) return;
+      since = job.timestamp;
+      state = 'not queued yet';
+    } else {
+      state = await evidence.getState();
+      if (state === 'completed' || state === 'failed') return;
+      since = evidence.timestamp;
+    }
+    const left = since + first.waitMs - Date.now();
+    if (left <= 0) {
+      log.warn(
+        { evidence: state, waitedMs: first.waitMs },
+        "acting without the incident's evidence: it was not collected in time",
+      );
+      return;
+    }
     throw new RetryLaterError(
-      `waiting for the incident's evidence to be collected first (${state === 'unknown' ? 'not queued yet' : state})`,
+      `waiting for the incident's evidence to be collected first (${state})`,
       Math.min(EVIDENCE_POLL_MS, left),
+      { quiet: true },
     );
   }
 
@@ -142,7 +166,7 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
               `this worker has no processor for effect "${data.effect.kind}"`,
             );
           }
-          await waitForEvidence(job);
+          await waitForEvidence(job, jobLog);
           const result = await processor(data, {
             jobId,
             signal: signal ?? new AbortController().signal,
@@ -155,11 +179,12 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
           return result;
         } catch (error) {
           if (error instanceof RetryLaterError && Date.now() - job.timestamp < maxRetryLater) {
-            jobLog.info(
-              { reason: error.message, retryInMs: error.retryAfterMs },
-              'effect deferred',
-            );
-            options.onOutcome?.(integration, data.effect.kind, 'deferred');
+            const fields = { reason: error.message, retryInMs: error.retryAfterMs };
+            if (error.quiet) jobLog.debug(fields, 'effect deferred');
+            else {
+              jobLog.info(fields, 'effect deferred');
+              options.onOutcome?.(integration, data.effect.kind, 'deferred');
+            }
             await job.moveToDelayed(Date.now() + error.retryAfterMs, token);
             throw new DelayedError();
           }

@@ -50,9 +50,17 @@ export function momentOf(step: string): string {
   return safeSegment(step.replace(/-evidence$/, '') || 'evidence');
 }
 
-/** Where the collection made at `step` of the incident goes. */
-export function collectionLocation(location: EvidenceLocation, step: string): CollectionLocation {
-  const moment = momentOf(step);
+/**
+ * Where the collection made at `step` of the incident goes. A retry (`attempt` > 1) writes a
+ * folder of its own, `<moment>-try-<attempt>/`: it may run after the action it preceded, and must
+ * not overwrite what an earlier try wrote of the moment before it.
+ */
+export function collectionLocation(
+  location: EvidenceLocation,
+  step: string,
+  attempt = 1,
+): CollectionLocation {
+  const moment = attempt > 1 ? `${momentOf(step)}-try-${attempt}` : momentOf(step);
   const folder = `${location.folder}${moment}/`;
   return {
     folder,

@@ -49,7 +49,7 @@ export function evidenceProcessors(options: EvidenceProcessorsOptions): {
     const location = evidenceLocation(params.evidence, target, job.incidentId, {
       linkTemplate: options.linkTemplate,
     });
-    const collection = collectionLocation(location, job.step);
+    const collection = collectionLocation(location, job.step, context.attempt);
     const evidence = await collect({ api, target, bounds });
     const suggestion = params.suggestion ?? (await options.suggestions?.latest(job.incidentId));
     const { files, findings } = renderBundle(

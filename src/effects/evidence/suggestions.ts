@@ -24,7 +24,13 @@ export function redisIncidentSuggestions(redis: Redis, keyPrefix: string): Incid
   return {
     latest: async (incidentId) => {
       const text = await redis.get(key(incidentId));
-      return text === null ? undefined : (JSON.parse(text) as unknown);
+      if (text === null) return undefined;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        // Not ours to fail a bundle over: the bundle goes without it.
+        return undefined;
+      }
     },
     keep: async (incidentId, suggestion) => {
       await redis.set(key(incidentId), JSON.stringify(suggestion), 'EX', KEPT_S);
@@ -50,7 +56,11 @@ export function keepingSuggestions(
     const result = await suggestCause(job, context);
     const suggestion = result['suggestion'];
     if (suggestion === null || suggestion === undefined) return result;
-    await options.suggestions.keep(job.incidentId, suggestion);
+    try {
+      await options.suggestions.keep(job.incidentId, suggestion);
+    } catch (error) {
+      context.logger.warn({ err: error }, 'the suggestion could not be kept for later bundles');
+    }
     const target = evidenceParam.safeParse(job.effect['evidenceTarget']);
     const object = objectRefParam.safeParse(job.effect['target']);
     if (!target.success || !object.success) return result;

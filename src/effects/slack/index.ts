@@ -6,6 +6,7 @@
  * terminal, a rate limit waits as long as Slack asks, anything else is retried.
  */
 import { isTerminalSlackError, SlackApiError } from '../../adapters/slack/client.ts';
+import { linkSchema } from '../../chatops/model.ts';
 import { InvalidNotificationError, NoChannelError, type Notifier } from '../../chatops/notifier.ts';
 import { ThreadBusyError } from '../../chatops/store.ts';
 import { evidenceLocation } from '../../evidence/keys.ts';
@@ -43,8 +44,11 @@ export function withEvidenceLink(job: EffectJob, linkTemplate: string | undefine
   const target = objectRefParam.safeParse(job.effect['target']);
   if (!evidence.success || !target.success) return job;
   const url = evidenceLocation(evidence.data, target.data, job.incidentId, { linkTemplate }).link;
+  const link = linkSchema.safeParse({ label: 'Evidence', url });
+  // A location Slack cannot show (an odd path, a bad template) costs the link, not the message.
+  if (!link.success) return job;
   const links = Array.isArray(job.effect['links']) ? (job.effect['links'] as unknown[]) : [];
-  return { ...job, effect: { ...job.effect, links: [...links, { label: 'Evidence', url }] } };
+  return { ...job, effect: { ...job.effect, links: [...links, link.data] } };
 }
 
 export function createSlackProcessors(

@@ -232,10 +232,40 @@ describe('effects as BullMQ jobs', () => {
       expect(deletedAt - enqueuedAt).toBeGreaterThanOrEqual(600);
       expect(logs.records()).toContainEqual(
         expect.objectContaining({
+          msg: "acting without the incident's evidence: it was not collected in time",
+        }),
+      );
+      expect(logs.records()).toContainEqual(
+        expect.objectContaining({
           msg: 'effect deferred',
           reason: "waiting for the incident's evidence to be collected first (not queued yet)",
         }),
       );
+    });
+
+    it("counts the wait from the evidence job's enqueueing, not the incident's own (past) time", async () => {
+      // Restored after downtime: the detection deadline passed 20 minutes ago, and the evidence
+      // and the restart are both asked for now.
+      const order: string[] = [];
+      const { queues, results } = await harness(
+        {
+          collectEvidence: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            order.push('evidence written');
+            return { outcome: 'collected' };
+          },
+          deletePod: () => {
+            order.push('pod deleted');
+            return Promise.resolve({ outcome: 'deleted' });
+          },
+        },
+        3,
+        ['kubernetes', 'evidence'],
+      );
+      await queues.enqueue(evidenceJob());
+      await queues.enqueue(restart(30_000, Date.now() - 20 * 60_000));
+      await eventually(() => expect(results).toHaveLength(2));
+      expect(order).toEqual(['evidence written', 'pod deleted']);
     });
 
     it('does not wait when the evidence was asked for longer ago than the wait (approved later)', async () => {

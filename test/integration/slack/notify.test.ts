@@ -88,6 +88,36 @@ describe('notify: one thread per incident', () => {
     );
   });
 
+  it("links a node's evidence, and posts without a link when Slack could not show it", async () => {
+    const node = unique('worker');
+    const target = { kind: 'Node', namespace: null, name: node, uid: `uid-${node}` };
+    const nodeJob = approvalJob(
+      node,
+      { actorKey: `Node/${node}`, incidentId: `Node/${node}#1@1732000000000` },
+      {
+        target,
+        proposes: { kind: 'cordon', target, reason: 'MemoryPressure' },
+        evidence: { efs: { path: '/mnt/evidence_team' } },
+      },
+    );
+    const told = await processors().notify(nodeJob, context(unique('job')));
+    const parent = h.slack.messages().find((m) => m.ts === told.threadTs);
+    expect(shownText(parent)).toContain(
+      `*Evidence:* Evidence \`/mnt/evidence_team/_cluster/Node/${node}/1-1732000000000/\``,
+    );
+
+    // A path with a space (the CRD allows it) cannot be shown as code: the message still goes.
+    const odd = approvalJob(
+      unique('api'),
+      {},
+      { evidence: { efs: { path: '/mnt/team evidence' } } },
+    );
+    const oddTold = await processors().notify(odd, context(unique('job')));
+    const oddParent = h.slack.messages().find((m) => m.ts === oddTold.threadTs);
+    expect(shownText(oddParent)).toContain('Awaiting approval');
+    expect(shownText(oddParent)).not.toContain('*Evidence:*');
+  });
+
   it('a rerun of the same job posts nothing twice', async () => {
     const job = approvalJob(unique('rerun'));
     const jobId = unique('job');

@@ -203,6 +203,24 @@ describe('jobs that go with a request', () => {
     expect(companionJobs(notify, job, context)[0]?.effect['evidenceTarget']).toEqual(evidence);
   });
 
+  it('links evidence only from notifications of incidents that collect it', () => {
+    const evidence = { s3: { bucket: 'evidence', prefix: 'prod' } };
+    const scaling = {
+      ...actor,
+      incident: { trigger: { kind: 'scale', from: 2, to: 4, reason: 'load' } },
+    } as unknown as RemediationContext;
+    const context = {
+      owner: 'agent-n1',
+      policyRef: 'shop/p',
+      policy: policy({ evidence }),
+      actor: scaling,
+    };
+    // A scale proposal collects no evidence until people take over.
+    expect(toEffectJob(notify, context)?.effect['evidence']).toBeUndefined();
+    const escalated = request({ kind: 'notify', purpose: 'escalated', to: null, level: null });
+    expect(toEffectJob(escalated, context)?.effect['evidence']).toEqual(evidence);
+  });
+
   it('asks nothing when the policy leaves the LLM off', () => {
     const context = { owner: 'agent-n1', policyRef: 'shop/p', policy: policy({}), actor };
     const job = toEffectJob(notify, context);

@@ -113,6 +113,14 @@ describe('the parent message of an incident', () => {
     );
   });
 
+  it('shows a web link whatever the case of its scheme, never as text that could break out', () => {
+    const rendered = renderParent(
+      view([member()], { links: [{ label: 'Evidence', url: 'HTTPS://console.example.com/b' }] }),
+      context,
+    );
+    expect(JSON.stringify(rendered.blocks)).toContain('<HTTPS://console.example.com/b|Evidence>');
+  });
+
   it('shows what, where, status, the proposed action, evidence and the suggestion', () => {
     const rendered = renderParent(
       view([member({ by: '<@U1>' })], {

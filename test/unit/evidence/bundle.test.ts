@@ -27,6 +27,10 @@ describe('where evidence lives', () => {
       index: `${folder}detected/index.json`,
     });
     expect(collectionLocation(location, 'escalate-2-evidence').folder).toBe(`${folder}escalate-2/`);
+    // A retry may run after the action: it never overwrites what the first try wrote.
+    expect(collectionLocation(location, 'detected-evidence', 2).folder).toBe(
+      `${folder}detected-try-2/`,
+    );
   });
 
   it('puts nodes under _cluster and keeps odd incident ids safe and distinct', () => {
