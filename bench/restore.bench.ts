@@ -4,7 +4,7 @@
  * each into an actor through ActorHost (deadlines re-armed with RESUME), then the first flush
  * (every restored actor persists again). Reported: the time of each step and the heap after.
  *
- *   node --expose-gc bench/restore.bench.ts [actors=50000] [--baseline <host module>]
+ *   node --expose-gc bench/restore.bench.ts [actors=50000] [--baseline <host module>] [--by-ref]
  *   (or: npm run bench restore)
  *
  * The snapshots are written first by real actors: 94% healthy with one observation, 5% in
@@ -13,7 +13,8 @@
  * two ways: as startAgent does today (no policy given: each actor keeps the policy parsed from its
  * snapshot) and with the governing policy handed over (one shared object). `--baseline` restores
  * with another ActorHost implementation too, side by side (e.g. an older src/actors/host.ts copied
- * with its imports made absolute).
+ * with its imports made absolute). `--by-ref`: the snapshots are written and restored with the
+ * policy by reference (ActorHost's `policyOf`), as the agent and the controller store them.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -67,7 +68,7 @@ interface RestoreResult {
 // ---- child: one restore in a process of its own ------------------------------------------------
 if (process.argv[2] === '--child') {
   requireGc('bench/restore.bench.ts');
-  const [, , , prefix = '', variant = '', hostModule = ''] = process.argv;
+  const [, , , prefix = '', variant = '', hostModule = '', byRef = ''] = process.argv;
   // Another ActorHost implementation, for a before/after comparison in the same run.
   const { ActorHost } = (
     hostModule ? await import(pathToFileURL(hostModule).href) : { ActorHost: DefaultHost }
@@ -83,6 +84,7 @@ if (process.argv[2] === '--child') {
     store,
     logger,
     effects: { enqueue: () => Promise.resolve() },
+    ...(byRef === 'by-ref' ? { policyOf: () => benchPolicy } : {}),
   });
   const t0 = performance.now();
   let [t1, t2] = [NaN, NaN];
@@ -137,6 +139,11 @@ requireGc('bench/restore.bench.ts');
 const args = process.argv.slice(2);
 const baselineAt = args.indexOf('--baseline');
 const baseline = baselineAt >= 0 ? args.splice(baselineAt, 2)[1] : undefined;
+const byRefAt = args.indexOf('--by-ref');
+const BY_REF = byRefAt >= 0;
+if (BY_REF) args.splice(byRefAt, 1);
+if (BY_REF && baseline !== undefined)
+  throw new Error('--by-ref and --baseline: a host before policyOf cannot read such snapshots');
 const ACTORS = Number(args[0] ?? 50_000);
 const scratch = await benchRedis('restore');
 try {
@@ -151,6 +158,7 @@ try {
     store,
     logger: silentLogger(),
     effects: { enqueue: () => Promise.resolve() },
+    ...(BY_REF ? { policyOf: () => benchPolicy } : {}),
   });
   for (let i = 0; i < ACTORS; i++) {
     const name = `app-${i}`;
@@ -189,6 +197,7 @@ try {
           scratch.prefix,
           variant,
           hostModule,
+          BY_REF ? 'by-ref' : '',
         ],
         { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
       );
@@ -231,7 +240,7 @@ try {
     '',
     machineLine(),
     '',
-    `Snapshots: ${fmt(fields)} fields in one hash, ${mb(bytes)} MB in Redis (MEMORY USAGE), ` +
+    `Snapshots${BY_REF ? ' (policy by reference, as the roles store them)' : ' (whole policy in each)'}: ${fmt(fields)} fields in one hash, ${mb(bytes)} MB in Redis (MEMORY USAGE), ` +
       `${fmt((sample ?? '').length)} bytes of JSON for a healthy pod. States after restore: ${states}.`,
     '',
     table(

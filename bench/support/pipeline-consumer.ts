@@ -35,7 +35,7 @@ import { EventRecorder } from '../../src/adapters/kubernetes/events.ts';
 import { startListWatch, type RunningListWatch } from '../../src/adapters/kubernetes/list-watch.ts';
 import { PODS } from '../../src/adapters/kubernetes/resource.ts';
 import { EffectQueues } from '../../src/effects/queues.ts';
-import { systemClock } from '../../src/machines/index.ts';
+import { systemClock, type MachinePolicy } from '../../src/machines/index.ts';
 import type { ObservableObject } from '../../src/observe/index.ts';
 import { PolicyIndex } from '../../src/policy/index.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
@@ -216,6 +216,8 @@ if (role === 'pipeline') {
     store,
     logger,
     metrics,
+    // As the agent: snapshots keep their policy by reference.
+    policyOf: (ref): MachinePolicy | undefined => registry.machinePolicyOf(ref),
     effects: {
       enqueue: async (request, actor, context) => {
         const job = toEffectJob(request, { owner, policyRef: actor.policyRef, actor: context });

@@ -19,7 +19,12 @@ import { startControlConsumer, type ControlConsumer } from '../effects/control-s
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
 import { startEffectWorkers, type EffectWorkers } from '../effects/workers.ts';
-import { inhibitionFromNode, type Inhibition, type TellingClock } from '../machines/index.ts';
+import {
+  inhibitionFromNode,
+  type Inhibition,
+  type MachinePolicy,
+  type TellingClock,
+} from '../machines/index.ts';
 import type { ObservableObject } from '../observe/index.ts';
 import { PolicyIndex, type Policy } from '../policy/index.ts';
 import { syncIndex } from '../policy/controller.ts';
@@ -118,6 +123,8 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     logger: log,
     metrics,
     ...(deps.inspect ? { inspect: deps.inspect } : {}),
+    // Snapshots keep their policy by reference; the registry (below) compiles it on restore.
+    policyOf: (ref): MachinePolicy | undefined => registry.machinePolicyOf(ref),
     effects: countedEffectSink({
       owner,
       queues,

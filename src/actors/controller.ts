@@ -25,6 +25,7 @@ import {
 } from '../policy/index.ts';
 import { KubernetesPolicySource, KubernetesPolicyStatusWriter } from '../policy/kubernetes.ts';
 import { prometheusFromConfig } from '../adapters/prometheus/index.ts';
+import type { MachinePolicy } from '../machines/index.ts';
 import {
   HpaIndex,
   PROMETHEUS_NOT_CONFIGURED,
@@ -132,6 +133,8 @@ export function startController(
       logger: log,
       metrics,
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
+      // Snapshots keep their policy by reference; the registry (below) compiles it on restore.
+      policyOf: (ref): MachinePolicy | undefined => registry.machinePolicyOf(ref),
       effects: countedEffectSink({
         owner,
         queues,

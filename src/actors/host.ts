@@ -75,6 +75,28 @@ export interface ActorHostOptions {
   onTransition?: (key: string, snapshot: { value: unknown; context: RemediationContext }) => void;
   /** First retry delay of a flush that could not persist. Default: 200 ms. */
   retryMs?: number;
+  /**
+   * The current compiled policy of a ref (`namespace/name`). Given, snapshots are stored with
+   * their policy by reference (`{ name }`: half the bytes of a healthy pod's snapshot, written on
+   * every transition and kept once per actor in Redis) and restored with the policy as it is now.
+   * Without it the whole policy is stored, and snapshots of either form are restored.
+   */
+  policyOf?: (policyRef: string) => MachinePolicy | undefined;
+}
+
+/** A stored snapshot names a policy it does not hold, and none by that name is known now. */
+export class UnknownPolicyError extends Error {
+  constructor(key: string, policyRef: string) {
+    super(
+      `the snapshot of ${key} is governed by policy ${policyRef || '(none)'}, which is not known now`,
+    );
+    this.name = 'UnknownPolicyError';
+  }
+}
+
+/** A stored policy by reference: only its name, nothing a machine could run with. */
+function isPolicyReference(policy: unknown): boolean {
+  return typeof policy === 'object' && policy !== null && !('detections' in policy);
 }
 
 type MachineActor = Actor<AnyStateMachine>;
@@ -282,11 +304,18 @@ export class ActorHost {
   ): void {
     if (this.entries.has(key)) return;
     const kind = kindOf(key);
+    const stored = snapshot as { context?: { policy?: unknown } } | null | undefined;
+    let source = snapshot;
+    if (isPolicyReference(stored?.context?.policy)) {
+      const current = policy ?? this.options.policyOf?.(policyRef);
+      if (current === undefined) throw new UnknownPolicyError(key, policyRef);
+      source = { ...stored, context: { ...stored?.context, policy: current } };
+    } else if (policy === undefined) {
+      source = this.withSharedPolicy(snapshot);
+    }
     const actor = createActor(this.provided[kind], {
       parent: this.root,
-      snapshot: (policy === undefined
-        ? this.withSharedPolicy(snapshot)
-        : snapshot) as Snapshot<unknown>,
+      snapshot: source as Snapshot<unknown>,
       clock: this.options.clock,
       systemId: key,
     });
@@ -396,6 +425,16 @@ export class ActorHost {
     return policyRef;
   }
 
+  /** What is stored of a persisted snapshot: with its policy by reference when it can be. */
+  private storable(persisted: unknown): unknown {
+    if (this.options.policyOf === undefined) return persisted;
+    const snapshot = persisted as { context: { policy: { name: string } } };
+    return {
+      ...snapshot,
+      context: { ...snapshot.context, policy: { name: snapshot.context.policy.name } },
+    };
+  }
+
   /**
    * The snapshot with its policy replaced by an equal one already held, so actors restored under
    * the same policy share one object instead of a parsed copy each. Equal means the same JSON:
@@ -471,7 +510,7 @@ export class ActorHost {
             await this.options.store.save(
               entry.key,
               machineTag(entry.kind),
-              persistedSnapshot(entry.actor),
+              this.storable(persistedSnapshot(entry.actor)),
               this.options.clock.now(),
             );
           } catch (error) {

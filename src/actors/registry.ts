@@ -190,6 +190,13 @@ export class ActorRegistry {
     await Promise.all([...this.chains.values()]);
   }
 
+  /** The compiled policy of a ref (`namespace/name`) as it is now, for restoring actors. */
+  machinePolicyOf(ref: string): MachinePolicy | undefined {
+    const slash = ref.indexOf('/');
+    if (slash < 0) return undefined;
+    return this.machinePolicy({ namespace: ref.slice(0, slash), name: ref.slice(slash + 1) });
+  }
+
   private machinePolicy(ref: PolicyRef): MachinePolicy | undefined {
     const policy = this.options.index.policy(ref);
     if (policy === undefined) return undefined;

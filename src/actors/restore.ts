@@ -5,12 +5,15 @@
  * once peaked at ~860 MB resident for a 261 MB heap (bench/RESULTS.md, restore).
  */
 import type { Logger } from '../telemetry/index.ts';
-import { MACHINE_TAGS, type ActorHost } from './host.ts';
+import { MACHINE_TAGS, UnknownPolicyError, type ActorHost } from './host.ts';
 import type { ActorSnapshotStore } from './snapshot-store.ts';
 
 export interface RestoredActors {
   restored: number;
-  /** Records of another machine version or unreadable, removed from the store. */
+  /**
+   * Records of another machine version, unreadable, or governed by a policy that is gone,
+   * removed from the store.
+   */
   dropped: number;
 }
 
@@ -38,7 +41,16 @@ export async function restoreActors(
     for (const [key, record] of page.snapshots) {
       // HSCAN may return a field twice, and a retried restore meets what it restored before.
       if (host.has(key)) continue;
-      host.restore(key, record.snapshot, undefined, policyRefOf(record.snapshot));
+      try {
+        host.restore(key, record.snapshot, undefined, policyRefOf(record.snapshot));
+      } catch (error) {
+        if (!(error instanceof UnknownPolicyError)) throw error;
+        // Its policy was deleted while we were down: no policy selects the object any more.
+        options.logger.warn({ object: key, reason: error.message }, 'snapshot dropped');
+        await store.remove(key);
+        dropped += 1;
+        continue;
+      }
       keys.push(key);
     }
     restored += keys.length;

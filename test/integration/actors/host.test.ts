@@ -7,6 +7,7 @@ import { analyze } from '../../../src/analyzers/index.ts';
 import {
   defaultMachinePolicy,
   type EffectRequest,
+  type MachinePolicy,
   type MachineEvent,
 } from '../../../src/machines/index.ts';
 import { observe, type PodObject } from '../../../src/observe/index.ts';
@@ -45,6 +46,7 @@ describe('the actor host', () => {
     options: {
       clock?: SimulatedClock;
       onEnqueue?: (r: EffectRequest, a: ActorInfo) => Promise<void>;
+      policyOf?: (ref: string) => MachinePolicy | undefined;
     } = {},
   ): Promise<Harness> {
     scratch ??= await redisForTest();
@@ -68,6 +70,7 @@ describe('the actor host', () => {
       },
       logger: logs.logger,
       retryMs: 20,
+      ...(options.policyOf === undefined ? {} : { policyOf: options.policyOf }),
     });
     hosts.push(host);
     return { host, clock, store, enqueued, logs };
@@ -149,6 +152,51 @@ describe('the actor host', () => {
     await crashLoop(revived, 3);
     expect(revived.enqueued.map((r) => r.step)).toEqual(
       steady.enqueued.slice(2).map((r) => r.step),
+    );
+  });
+
+  it('stores the policy by reference and restores actors with the policy as it is now', async () => {
+    const first = await harness({ policyOf: () => policy });
+    first.host.spawn(KEY, policy, 'shop/restarts');
+    await crashLoop(first, 3);
+    await first.host.flushAll();
+    const raw = (await scratch!.redis.hget(first.store.key, KEY)) ?? '';
+    const stored = JSON.parse(raw) as { snapshot: { context: { policy: unknown } } };
+    expect(stored.snapshot.context.policy).toEqual({ name: 'shop/restarts' });
+    await first.host.stopAll();
+
+    // The policy changed while the agent was down: the restored actor runs under the new one.
+    const changed = { ...policy, cooldownMs: 42 * MINUTE };
+    const revived = await harness({ clock: first.clock, policyOf: () => changed });
+    const restored = await restoreActors(revived.host, revived.store, {
+      logger: revived.logs.logger,
+    });
+    expect(restored).toEqual({ restored: 1, dropped: 0 });
+    expect(revived.host.snapshot(KEY)?.value).toBe('remediating');
+    expect(revived.host.snapshot(KEY)?.context.policy.cooldownMs).toBe(42 * MINUTE);
+  });
+
+  it('drops at restore a snapshot whose policy is gone, and restores a full-policy one without a lookup', async () => {
+    const older = await harness();
+    older.host.spawn(KEY, policy, 'shop/restarts');
+    older.host.spawn('Pod/shop/cart-2', policy, 'shop/restarts');
+    await older.host.flushAll();
+    await older.host.stopAll();
+    // cart-1 stored by reference, as an agent stores it now; cart-2 whole, as before.
+    const byRef = await harness({ clock: older.clock, policyOf: () => policy });
+    byRef.host.spawn(KEY, policy, 'shop/restarts');
+    await byRef.host.flushAll();
+    await byRef.host.stopAll();
+
+    const revived = await harness({ clock: older.clock, policyOf: () => undefined });
+    const restored = await restoreActors(revived.host, revived.store, {
+      logger: revived.logs.logger,
+    });
+    expect(restored).toEqual({ restored: 1, dropped: 1 });
+    expect(revived.host.has('Pod/shop/cart-2')).toBe(true);
+    expect(await scratch!.redis.hexists(revived.store.key, KEY)).toBe(0);
+    expect(revived.logs.records()).toContainEqual(
+      expect.objectContaining({ msg: 'snapshot dropped', object: KEY }),
     );
   });
 
