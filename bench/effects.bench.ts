@@ -187,7 +187,10 @@ try {
       logger,
       effects: {
         enqueue: async (request, actor, context) => {
-          await queues.enqueue(jobFor(request, owner, actor.policyRef, context));
+          // As the roles do: what the policy configures no integration for is not enqueued (the
+          // detection's evidence here: the bench policy keeps none).
+          const job = toEffectJob(request, { owner, policyRef: actor.policyRef, actor: context });
+          if (job !== undefined) await queues.enqueue(job);
         },
       },
     });
