@@ -193,13 +193,13 @@ describe('effects as BullMQ jobs', () => {
       ...job('remediate-1', 'deletePod'),
       evidenceFirst: { jobId: effectJobId(evidenceJob()), askedAt, waitMs },
     });
-
-    it('waits for the evidence to be written first, even when it is queued after the action', async () => {
+    /** Workers whose evidence takes `evidenceMs` to write, and the order things happened in. */
+    async function recordingOrder(evidenceMs: number) {
       const order: string[] = [];
-      const { queues, results } = await harness(
+      const running = await harness(
         {
           collectEvidence: async () => {
-            await new Promise((resolve) => setTimeout(resolve, 400));
+            await new Promise((resolve) => setTimeout(resolve, evidenceMs));
             order.push('evidence written');
             return { outcome: 'collected' };
           },
@@ -211,6 +211,11 @@ describe('effects as BullMQ jobs', () => {
         3,
         ['kubernetes', 'evidence'],
       );
+      return { ...running, order };
+    }
+
+    it('waits for the evidence to be written first, even when it is queued after the action', async () => {
+      const { queues, results, order } = await recordingOrder(400);
       await queues.enqueue(restart(30_000));
       await new Promise((resolve) => setTimeout(resolve, 300));
       await queues.enqueue(evidenceJob());
@@ -246,22 +251,7 @@ describe('effects as BullMQ jobs', () => {
     it("counts the wait from the evidence job's enqueueing, not the incident's own (past) time", async () => {
       // Restored after downtime: the detection deadline passed 20 minutes ago, and the evidence
       // and the restart are both asked for now.
-      const order: string[] = [];
-      const { queues, results } = await harness(
-        {
-          collectEvidence: async () => {
-            await new Promise((resolve) => setTimeout(resolve, 300));
-            order.push('evidence written');
-            return { outcome: 'collected' };
-          },
-          deletePod: () => {
-            order.push('pod deleted');
-            return Promise.resolve({ outcome: 'deleted' });
-          },
-        },
-        3,
-        ['kubernetes', 'evidence'],
-      );
+      const { queues, results, order } = await recordingOrder(300);
       await queues.enqueue(evidenceJob());
       await queues.enqueue(restart(30_000, Date.now() - 20 * 60_000));
       await eventually(() => expect(results).toHaveLength(2));
