@@ -19,14 +19,9 @@ import { startControlConsumer, type ControlConsumer } from '../effects/control-s
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
 import { startEffectWorkers, type EffectWorkers } from '../effects/workers.ts';
-import {
-  inhibitionFromNode,
-  type Inhibition,
-  type MachinePolicy,
-  type TellingClock,
-} from '../machines/index.ts';
+import { inhibitionFromNode, type Inhibition, type TellingClock } from '../machines/index.ts';
 import type { ObservableObject } from '../observe/index.ts';
-import { PolicyIndex, type Policy } from '../policy/index.ts';
+import { PolicyIndex } from '../policy/index.ts';
 import { syncIndex } from '../policy/controller.ts';
 import { KubernetesPolicySource } from '../policy/kubernetes.ts';
 import type { Logger } from '../telemetry/index.ts';
@@ -36,7 +31,7 @@ import { agentOwner } from './effect-jobs.ts';
 import { ActorHost } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { restoreActors } from './restore.ts';
-import { actorEventSink, countedEffectSink, roleSafetyMonitor } from './role-wiring.ts';
+import { roleHostOptions, roleSafetyMonitor } from './role-wiring.ts';
 import { untilSucceeds } from './retry.ts';
 import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
 import { SnapshotStore } from './snapshot-store.ts';
@@ -112,43 +107,36 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   };
   const inhibitionOf = (podKey: string): Inhibition | null =>
     inhibitions.get(podNodes.get(podKey) ?? '') ?? null;
-  // The index is created below; effects are only enqueued once it exists.
-  const policyOf = (ref: string): Policy | undefined => {
-    const [namespace = '', name = ''] = ref.split('/');
-    return index.policy({ namespace, name });
-  };
-  const host = new ActorHost({
-    clock,
-    store,
-    logger: log,
-    metrics,
-    ...(deps.inspect ? { inspect: deps.inspect } : {}),
-    // Snapshots keep their policy by reference; the registry (below) compiles it on restore.
-    policyOf: (ref): MachinePolicy | undefined => registry.machinePolicyOf(ref),
-    effects: countedEffectSink({
+  const host: ActorHost = new ActorHost(
+    roleHostOptions({
       owner,
-      queues,
-      policyOf,
-      limits: settings.limits,
-      evidenceWaitMs: config.evidence.waitBeforeActionMs,
+      clock,
+      store,
       logger: log,
       metrics,
+      ...(deps.inspect ? { inspect: deps.inspect } : {}),
+      queues,
+      limits: settings.limits,
+      evidenceWaitMs: config.evidence.waitBeforeActionMs,
+      recorder,
+      // Both are created below, before any actor exists.
+      index: () => index,
+      registry: () => registry,
+      onTransition: (key, snapshot) => {
+        // The safety monitor is created below, before any actor exists.
+        safety.noteTransition(key, snapshot.context);
+        if (!key.startsWith('Node/')) return;
+        const nodeName = key.slice('Node/'.length);
+        const next = inhibitionFromNode(snapshot);
+        if (JSON.stringify(next) === JSON.stringify(inhibitions.get(nodeName) ?? null)) return;
+        inhibitions.set(nodeName, next);
+        for (const [podKey, podNode] of podNodes) {
+          if (podNode === nodeName && host.has(podKey))
+            void registry.facts(podKey, { inhibited: next });
+        }
+      },
     }),
-    events: actorEventSink(recorder, metrics),
-    onTransition: (key, snapshot) => {
-      // The safety monitor is created below, before any actor exists.
-      safety.noteTransition(key, snapshot.context);
-      if (!key.startsWith('Node/')) return;
-      const nodeName = key.slice('Node/'.length);
-      const next = inhibitionFromNode(snapshot);
-      if (JSON.stringify(next) === JSON.stringify(inhibitions.get(nodeName) ?? null)) return;
-      inhibitions.set(nodeName, next);
-      for (const [podKey, podNode] of podNodes) {
-        if (podNode === nodeName && host.has(podKey))
-          void registry.facts(podKey, { inhibited: next });
-      }
-    },
-  });
+  );
   const index = new PolicyIndex({
     agentNamespace: config.namespace,
     onChange: (change) => registry.governanceChanged(change),

@@ -16,16 +16,9 @@ import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
 import { startEffectWorkers } from '../effects/workers.ts';
 import type { ObservableObject } from '../observe/index.ts';
-import {
-  parsePolicy,
-  PolicyController,
-  PolicyIndex,
-  type Policy,
-  type PolicySource,
-} from '../policy/index.ts';
+import { parsePolicy, PolicyController, PolicyIndex, type PolicySource } from '../policy/index.ts';
 import { KubernetesPolicySource, KubernetesPolicyStatusWriter } from '../policy/kubernetes.ts';
 import { prometheusFromConfig } from '../adapters/prometheus/index.ts';
-import type { MachinePolicy } from '../machines/index.ts';
 import {
   HpaIndex,
   PROMETHEUS_NOT_CONFIGURED,
@@ -38,7 +31,7 @@ import { CONTROLLER_OWNER } from './effect-jobs.ts';
 import { ActorHost } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { restoreActors } from './restore.ts';
-import { actorEventSink, countedEffectSink, roleSafetyMonitor } from './role-wiring.ts';
+import { roleHostOptions, roleSafetyMonitor } from './role-wiring.ts';
 import { untilSucceeds } from './retry.ts';
 import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
 import { SnapshotStore } from './snapshot-store.ts';
@@ -122,32 +115,25 @@ export function startController(
   async function lead(): Promise<Leading> {
     const abort = new AbortController();
     const store = new SnapshotStore({ redis, keyPrefix: config.redis.keyPrefix, owner });
-    // The index is created below; effects are only enqueued once it exists.
-    const policyOf = (ref: string): Policy | undefined => {
-      const [namespace = '', name = ''] = ref.split('/');
-      return index.policy({ namespace, name });
-    };
-    const host = new ActorHost({
-      clock,
-      store,
-      logger: log,
-      metrics,
-      ...(deps.inspect ? { inspect: deps.inspect } : {}),
-      // Snapshots keep their policy by reference; the registry (below) compiles it on restore.
-      policyOf: (ref): MachinePolicy | undefined => registry.machinePolicyOf(ref),
-      effects: countedEffectSink({
+    const host: ActorHost = new ActorHost(
+      roleHostOptions({
         owner,
-        queues,
-        policyOf,
-        limits: settings.limits,
-        evidenceWaitMs: config.evidence.waitBeforeActionMs,
+        clock,
+        store,
         logger: log,
         metrics,
+        ...(deps.inspect ? { inspect: deps.inspect } : {}),
+        queues,
+        limits: settings.limits,
+        evidenceWaitMs: config.evidence.waitBeforeActionMs,
+        recorder,
+        // Both are created below, before any actor exists.
+        index: () => index,
+        registry: () => registry,
+        // The safety monitor is created below, before any actor exists.
+        onTransition: (key, snapshot) => safety.noteTransition(key, snapshot.context),
       }),
-      events: actorEventSink(recorder, metrics),
-      // The safety monitor is created below, before any actor exists.
-      onTransition: (key, snapshot) => safety.noteTransition(key, snapshot.context),
-    });
+    );
     const index = new PolicyIndex({
       agentNamespace: config.namespace,
       onChange: (change) => registry.governanceChanged(change),

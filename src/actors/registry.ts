@@ -34,6 +34,12 @@ export interface RegistryOptions {
 
 const refString = (ref: PolicyRef): string => `${ref.namespace}/${ref.name}`;
 
+/** A policy ref from its `namespace/name` string (the form actors and jobs carry). */
+export function parsePolicyRef(ref: string): PolicyRef | undefined {
+  const slash = ref.indexOf('/');
+  return slash < 0 ? undefined : { namespace: ref.slice(0, slash), name: ref.slice(slash + 1) };
+}
+
 export class ActorRegistry {
   private readonly options: RegistryOptions;
   private readonly last = new Map<string, Observation>();
@@ -192,9 +198,8 @@ export class ActorRegistry {
 
   /** The compiled policy of a ref (`namespace/name`) as it is now, for restoring actors. */
   machinePolicyOf(ref: string): MachinePolicy | undefined {
-    const slash = ref.indexOf('/');
-    if (slash < 0) return undefined;
-    return this.machinePolicy({ namespace: ref.slice(0, slash), name: ref.slice(slash + 1) });
+    const parsed = parsePolicyRef(ref);
+    return parsed === undefined ? undefined : this.machinePolicy(parsed);
   }
 
   private machinePolicy(ref: PolicyRef): MachinePolicy | undefined {

@@ -7,13 +7,14 @@ import type { EventRecorder } from '../adapters/kubernetes/events.ts';
 import type { Budgets } from '../budgets/budgets.ts';
 import type { Storms } from '../budgets/storms.ts';
 import { integrationFor, type EffectJob } from '../effects/catalogue.ts';
-import type { PolicyIndex } from '../policy/index.ts';
+import type { MachinePolicy } from '../machines/index.ts';
+import type { Policy, PolicyIndex } from '../policy/index.ts';
 import type { ObjectKind } from '../policy/vocabulary.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
 import { roleEffectSink } from './effect-jobs.ts';
-import type { ActorHost, EffectSink, EventSink } from './host.ts';
-import type { ActorRegistry } from './registry.ts';
+import type { ActorHost, ActorHostOptions, EffectSink, EventSink } from './host.ts';
+import { parsePolicyRef, type ActorRegistry } from './registry.ts';
 import { liveContexts, policyEventTarget, SafetyMonitor, type SafetySettings } from './safety.ts';
 
 type RoleEffectSinkOptions = Parameters<typeof roleEffectSink>[0];
@@ -32,6 +33,46 @@ export function countedEffectSink(
           kind: job.effect.kind,
         }),
     }),
+  };
+}
+
+/**
+ * The ActorHost options the agent and the controller share: effects through the role's queues
+ * (with the governing policy's integration blocks), Events on the actors' objects, and snapshots
+ * that keep their policy by reference, compiled again by the registry on restore. The index and
+ * the registry need the host, so they come after it: both are reached through functions, called
+ * only once actors exist.
+ */
+export function roleHostOptions(
+  options: Omit<ActorHostOptions, 'effects' | 'events' | 'policyOf'> & {
+    owner: string;
+    metrics: RuntimeMetrics;
+    queues: RoleEffectSinkOptions['queues'];
+    limits: RoleEffectSinkOptions['limits'];
+    evidenceWaitMs: number;
+    recorder: EventRecorder;
+    index: () => PolicyIndex;
+    registry: () => ActorRegistry;
+  },
+): ActorHostOptions {
+  const { owner, queues, limits, evidenceWaitMs, recorder, index, registry, ...host } = options;
+  const policyOf = (ref: string): Policy | undefined => {
+    const parsed = parsePolicyRef(ref);
+    return parsed === undefined ? undefined : index().policy(parsed);
+  };
+  return {
+    ...host,
+    policyOf: (ref): MachinePolicy | undefined => registry().machinePolicyOf(ref),
+    effects: countedEffectSink({
+      owner,
+      queues,
+      policyOf,
+      limits,
+      evidenceWaitMs,
+      logger: host.logger,
+      metrics: host.metrics,
+    }),
+    events: actorEventSink(recorder, host.metrics),
   };
 }
 
