@@ -1,13 +1,6 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatOpsApp } from '../../src/chatops/app.ts';
-import {
-  adminClient,
-  createFakeNode,
-  createPod,
-  freshNamespace,
-  makePodCrashLoop,
-} from '../cluster/fixtures.ts';
-import { createPolicy, installCrd } from '../integration/policy/support.ts';
+import { makePodCrashLoop } from '../cluster/fixtures.ts';
 import {
   blockActionsBody,
   buttonsOf,
@@ -20,71 +13,45 @@ import {
   PEOPLE,
   SIGNING_SECRET,
 } from '../integration/slack/support.ts';
+import { startCartScene, type CartScene } from '../support/cart-scene.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { eventually } from '../support/logger.ts';
-import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../support/process.ts';
-import { redisForTest, type RedisForTest } from '../support/redis.ts';
 
 describe('people in Slack, end to end', () => {
-  let scratch: RedisForTest | undefined;
+  let scene: CartScene | undefined;
   let slack: FakeSlack | undefined;
-  const processes: RunningKubeRemedy[] = [];
   afterEach(async () => {
-    for (const p of processes.splice(0)) await p.kill();
+    await scene?.close();
+    scene = undefined;
     await slack?.close();
-    await scratch?.cleanup();
-    scratch = undefined;
   });
 
   /** Fake Slack, a policy governing pod cart-1 on a node of its own, workers and that node's agent. */
   async function start(policy: Record<string, unknown>) {
-    scratch = await redisForTest();
     const fake = await startFakeSlack({
       token: BOT_TOKEN,
       channels: { ...CHANNELS },
       users: Object.values(PEOPLE),
     });
     slack = fake;
-    const client = adminClient();
-    await installCrd(client);
-    const ns = await freshNamespace(client, { prefix: 'chatops' });
-    const node = (await createFakeNode(client, { dedicated: false })).metadata.name;
-    await createPolicy(client, ns, 'cart', {
-      selector: { kinds: ['Pod'], matchLabels: { app: 'cart' } },
-      approvers: { users: [PEOPLE.alice.id] },
-      slack: { channel: '#incidents' },
-      ...policy,
-    });
-    await createPod(client, ns, { name: 'cart-1', nodeName: node, labels: { app: 'cart' } });
-
-    const common = { REDIS_URL: scratch.url, KUBE_REMEDY_REDIS_KEY_PREFIX: scratch.prefix };
-    const workers = await startKubeRemedy(
-      ['--role', 'workers', '--kubeconfig', inject('kube').kubeconfig],
-      {
-        ...common,
+    scene = await startCartScene({
+      prefix: 'chatops',
+      policy: {
+        approvers: { users: [PEOPLE.alice.id] },
+        slack: { channel: '#incidents' },
+        ...policy,
+      },
+      workersEnv: {
         SLACK_BOT_TOKEN: BOT_TOKEN,
         SLACK_SIGNING_SECRET: SIGNING_SECRET,
         KUBE_REMEDY_SLACK_BUTTON_SECRET: BUTTON_SECRET,
         KUBE_REMEDY_SLACK_API_URL: fake.apiUrl,
         KUBE_REMEDY_SLACK_PORT: '0',
       },
-    );
-    processes.push(workers);
-    await waitReady(workers);
-    const endpointUrl = await eventually(() => {
-      const started = workers.logs.find((l) => l['msg'] === 'workers started');
-      expect(started?.['slackEndpoint']).toEqual(expect.stringMatching(/^http:\/\//));
-      return started?.['slackEndpoint'] as string;
     });
-    const agent = await startKubeRemedy(
-      ['--role', 'agent', '--node-name', node, '--kubeconfig', inject('kube').kubeconfig],
-      common,
-    );
-    processes.push(agent);
-    await waitReady(agent);
-    const podStatus = async (): Promise<number> =>
-      (await client.request('GET', `/api/v1/namespaces/${ns}/pods/cart-1`)).status;
-    return { client, ns, slack: fake, app: { url: endpointUrl } as ChatOpsApp, podStatus };
+    const { client, ns, podStatus } = scene;
+    const app = { url: await scene.slackEndpoint() } as ChatOpsApp;
+    return { client, ns, slack: fake, app, podStatus };
   }
 
   it('asks in Slack, and restarts the pod once an approver clicks Approve', async () => {
