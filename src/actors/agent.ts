@@ -29,6 +29,7 @@ import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
 import { toMachineEvent } from './control-events.ts';
 import { agentOwner } from './effect-jobs.ts';
 import { ActorHost } from './host.ts';
+import { NodeSlotKeeper } from './node-slots.ts';
 import { ActorRegistry } from './registry.ts';
 import { restoreActors } from './restore.ts';
 import { roleHostOptions, roleSafetyMonitor } from './role-wiring.ts';
@@ -105,6 +106,15 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       log.warn({ err: error }, 'could not count healthy nodes; node actions wait for the count');
     }
   };
+  const nodeSlots = new NodeSlotKeeper((nodeName, incidentId) =>
+    budgets.releaseNodeSlot(nodeName, incidentId).then(
+      (released) => {
+        if (released) log.info({ node: nodeName, incident: incidentId }, 'node slot released');
+      },
+      (error: unknown) =>
+        log.warn({ err: error, node: nodeName }, 'could not release the node slot; it stays held'),
+    ),
+  );
   const inhibitionOf = (podKey: string): Inhibition | null =>
     inhibitions.get(podNodes.get(podKey) ?? '') ?? null;
   const host: ActorHost = new ActorHost(
@@ -126,6 +136,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
         // The safety monitor is created below, before any actor exists.
         safety.noteTransition(key, snapshot.context);
         if (!key.startsWith('Node/')) return;
+        nodeSlots.noteTransition(key, snapshot);
         const nodeName = key.slice('Node/'.length);
         const next = inhibitionFromNode(snapshot);
         if (JSON.stringify(next) === JSON.stringify(inhibitions.get(nodeName) ?? null)) return;
@@ -285,6 +296,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       await reg.settled();
       await host.stopAll();
       await queues.close();
+      await budgets.close();
       controlRedis.disconnect();
     },
   };

@@ -334,6 +334,7 @@ export function startController(
       await leading?.stop();
       await workers.close();
       await queues.close();
+      await budgets.close();
     },
   };
 }

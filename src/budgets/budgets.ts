@@ -1,35 +1,27 @@
 /**
- * Safety budgets kept in Redis and taken atomically, so agents on many nodes and a restarted
- * worker can never together exceed what the policies allow:
- * - action budgets: at most `limit` disruptive actions per sliding `window`, per policy, per
- *   namespace and cluster-wide, all taken in one script or not at all;
- * - node slots: nodes are cordoned/drained one at a time and never below `minHealthyNodes`.
- * Tokens are keyed by action id, so a retried or duplicated job never spends twice.
+ * The safety budgets in Redis, shared by every agent, the controller and the workers, so that
+ * together they never exceed what the policies and the installation allow. The rules are those of
+ * rules.ts (the simulator applies the same ones in memory); this file only stores:
+ * - an action budget scope is a sorted set of action ids scored by when they took their token;
+ * - the node slots are one hash, node → the incident holding it.
+ * Each take reads the keys, applies the rule and writes in one optimistic transaction (WATCH,
+ * then MULTI/EXEC, again if another process wrote in between), so concurrent takers on many
+ * nodes never both get the last token. WATCH belongs to a connection, so takes run one at a time
+ * on a connection of their own.
  */
-import { readFileSync } from 'node:fs';
 import type { Redis } from '../adapters/redis.ts';
+import {
+  claimNodeSlot,
+  liveTokens,
+  takeTokens,
+  type BudgetDecision,
+  type BudgetScope,
+  type NodeSlotDecision,
+  type NodeSlotRequest,
+  type Token,
+} from './rules.ts';
 
-const TAKE_BUDGET = readFileSync(new URL('./take-budget.lua', import.meta.url), 'utf8');
-const TAKE_NODE_SLOT = readFileSync(new URL('./take-node-slot.lua', import.meta.url), 'utf8');
-
-export interface BudgetScope {
-  /** `policy/<namespace>/<name>`, `namespace/<name>` or `cluster`. */
-  scope: string;
-  limit: number;
-  windowMs: number;
-}
-
-export type BudgetDecision =
-  | { decision: 'allowed'; reason: string }
-  | { decision: 'denied'; scope: string; retryAfterMs: number; reason: string };
-
-export type NodeSlotDecision =
-  | { decision: 'allowed'; reason: string }
-  | {
-      decision: 'denied';
-      why: 'node-busy' | 'another-node-draining' | 'min-healthy-nodes';
-      reason: string;
-    };
+export type { BudgetDecision, BudgetScope, NodeSlotDecision, NodeSlotRequest } from './rules.ts';
 
 export interface BudgetUsage {
   scope: string;
@@ -38,13 +30,23 @@ export interface BudgetUsage {
   windowMs: number;
 }
 
-type BudgetReply = [1, 'taken' | 'already'] | [0, number, number];
-type SlotReply =
-  [1, 'taken' | 'already'] | [0, 'node-busy' | 'another-node-draining' | 'min-healthy-nodes'];
+/** Optimistic transactions that lost to a concurrent writer this many times in a row give up. */
+const MAX_ATTEMPTS = 50;
+
+function tokensOf(reply: string[]): Token[] {
+  const tokens: Token[] = [];
+  for (let i = 0; i + 1 < reply.length; i += 2)
+    tokens.push({ id: reply[i] as string, at: Number(reply[i + 1]) });
+  return tokens;
+}
 
 export class Budgets {
   private readonly redis: Redis;
   private readonly prefix: string;
+  /** The connection WATCH runs on, opened on the first take. */
+  private tx: Redis | undefined;
+  /** Takes queued on that connection, one at a time. */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(redis: Redis, keyPrefix: string) {
     this.redis = redis;
@@ -55,35 +57,81 @@ export class Budgets {
     return `${this.prefix}:${scope}`;
   }
 
-  /** Takes one token for `actionId` from every scope, or from none. */
-  async take(
+  private get slotsKey(): string {
+    return `${this.prefix}:nodes-disrupted`;
+  }
+
+  /** Runs `work` alone on the transaction connection. */
+  private exclusive<T>(work: (tx: Redis) => Promise<T>): Promise<T> {
+    this.tx ??= this.redis.duplicate();
+    const tx = this.tx;
+    const run = this.chain.then(() => work(tx));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * WATCH `keys`, read, decide; when the decision writes, EXEC the writes unless a watched key
+   * changed meanwhile (then all of it again). Returns the decision that was stored.
+   */
+  private transact<T>(
+    keys: readonly string[],
+    decide: (
+      tx: Redis,
+    ) => Promise<{ result: T; write?: (multi: ReturnType<Redis['multi']>) => void }>,
+  ): Promise<T> {
+    return this.exclusive(async (tx) => {
+      for (let attempt = 1; ; attempt += 1) {
+        await tx.watch(...keys);
+        let decided: Awaited<ReturnType<typeof decide>>;
+        try {
+          decided = await decide(tx);
+        } catch (error) {
+          await tx.unwatch();
+          throw error;
+        }
+        if (decided.write === undefined) {
+          await tx.unwatch();
+          return decided.result;
+        }
+        const multi = tx.multi();
+        decided.write(multi);
+        if ((await multi.exec()) !== null) return decided.result;
+        if (attempt >= MAX_ATTEMPTS)
+          throw new Error(
+            `budget keys ${keys.join(', ')} kept changing during ${attempt} attempts`,
+          );
+      }
+    });
+  }
+
+  /** Takes one token for `actionId` from every scope, or from none (rules.ts `takeTokens`). */
+  take(
     actionId: string,
     scopes: readonly BudgetScope[],
     now: number = Date.now(),
   ): Promise<BudgetDecision> {
-    const args = scopes.flatMap((s) => [String(s.limit), String(s.windowMs)]);
-    const reply = (await this.redis.eval(
-      TAKE_BUDGET,
-      scopes.length,
-      ...scopes.map((s) => this.key(s.scope)),
-      actionId,
-      String(now),
-      ...args,
-    )) as BudgetReply;
-    if (reply[0] === 1) {
+    const keys = scopes.map((s) => this.key(s.scope));
+    return this.transact(keys, async (tx) => {
+      const stored = await Promise.all(keys.map((k) => tx.zrange(k, '0', '-1', 'WITHSCORES')));
+      const outcome = takeTokens(
+        scopes.map((scope, i) => ({ scope, tokens: tokensOf(stored[i] ?? []) })),
+        actionId,
+        now,
+      );
+      if (!outcome.take) return { result: outcome.decision };
       return {
-        decision: 'allowed',
-        reason: reply[1] === 'already' ? 'budget already taken for this action' : 'within budget',
+        result: outcome.decision,
+        write: (multi) => {
+          scopes.forEach((s, i) => {
+            const key = keys[i] as string;
+            multi.zremrangebyscore(key, '-inf', now - s.windowMs);
+            multi.zadd(key, now, actionId);
+            multi.pexpire(key, s.windowMs);
+          });
+        },
       };
-    }
-    const exhausted = scopes[reply[1] - 1] as BudgetScope;
-    const retryAfterMs = Math.max(0, reply[2]);
-    return {
-      decision: 'denied',
-      scope: exhausted.scope,
-      retryAfterMs,
-      reason: `budget ${exhausted.scope} spent: ${exhausted.limit} actions per ${Math.round(exhausted.windowMs / 1000)}s; next token in ${Math.ceil(retryAfterMs / 1000)}s`,
-    };
+    });
   }
 
   /** Gives a token back, for an action that did not happen (precondition failed). */
@@ -97,47 +145,54 @@ export class Budgets {
     return Promise.all(
       scopes.map(async (s) => ({
         scope: s.scope,
-        used: await this.redis.zcount(this.key(s.scope), now - s.windowMs, '+inf'),
+        used: liveTokens(
+          s,
+          tokensOf(await this.redis.zrange(this.key(s.scope), '0', '-1', 'WITHSCORES')),
+          now,
+        ).length,
         limit: s.limit,
         windowMs: s.windowMs,
       })),
     );
   }
 
-  /** Reserves the right to disrupt `node`; see take-node-slot.lua. */
-  async takeNodeSlot(options: {
-    node: string;
-    actionId: string;
-    healthyNodes: number;
-    minHealthyNodes: number;
-    maxAtOnce?: number;
-  }): Promise<NodeSlotDecision> {
-    const reply = (await this.redis.eval(
-      TAKE_NODE_SLOT,
-      1,
-      `${this.prefix}:nodes-disrupted`,
-      options.node,
-      options.actionId,
-      String(options.healthyNodes),
-      String(options.minHealthyNodes),
-      String(options.maxAtOnce ?? 1),
-    )) as SlotReply;
-    if (reply[0] === 1)
-      return { decision: 'allowed', reason: `node ${options.node} may be drained` };
-    const reasons = {
-      'node-busy': `node ${options.node} is already being remediated by another action`,
-      'another-node-draining': 'another node is being drained; nodes are drained one at a time',
-      'min-healthy-nodes': `draining ${options.node} would leave ${options.healthyNodes - 1} healthy nodes, below minHealthyNodes ${options.minHealthyNodes}`,
-    } as const;
-    return { decision: 'denied', why: reply[1], reason: reasons[reply[1]] };
+  /** Reserves the right to take a node out of service for an incident (rules.ts `claimNodeSlot`). */
+  takeNodeSlot(request: NodeSlotRequest): Promise<NodeSlotDecision> {
+    const key = this.slotsKey;
+    return this.transact([key], async (tx) => {
+      const outcome = claimNodeSlot(await tx.hgetall(key), request);
+      if (!outcome.take) return { result: outcome.decision };
+      return {
+        result: outcome.decision,
+        write: (multi) => multi.hset(key, request.node, request.incidentId),
+      };
+    });
   }
 
-  /** Frees the node's slot once it is uncordoned or handed to a person. */
-  async releaseNodeSlot(node: string): Promise<void> {
-    await this.redis.hdel(`${this.prefix}:nodes-disrupted`, node);
+  /**
+   * Frees the node's slot: its incident ended, was handed to a person, or the node is back in
+   * service. Given `incidentId`, only that incident's hold is released.
+   */
+  async releaseNodeSlot(node: string, incidentId?: string): Promise<boolean> {
+    const key = this.slotsKey;
+    if (incidentId === undefined) return (await this.redis.hdel(key, node)) > 0;
+    return this.transact([key], async (tx) => {
+      const holder = await tx.hget(key, node);
+      if (holder !== incidentId) return { result: false };
+      return { result: true, write: (multi) => multi.hdel(key, node) };
+    });
   }
 
   async nodesDisrupted(): Promise<Record<string, string>> {
-    return this.redis.hgetall(`${this.prefix}:nodes-disrupted`);
+    return this.redis.hgetall(this.slotsKey);
+  }
+
+  /** Closes the connection takes run on (the shared one is the caller's). */
+  async close(): Promise<void> {
+    const tx = this.tx;
+    this.tx = undefined;
+    if (tx === undefined) return;
+    await this.chain;
+    await tx.quit().catch(() => tx.disconnect());
   }
 }

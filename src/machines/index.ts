@@ -15,6 +15,7 @@ export * from './events.ts';
 export * from './policy.ts';
 export { decide, nodeCapacity, remediationsInWindow } from './decisions.ts';
 export { inhibitionFromNode } from './inhibition.ts';
+export { nodeSlotHolder } from './node-slot.ts';
 export { pendingDeadlines, restoreActor, systemClock } from './restore.ts';
 export type { PendingDeadline, RestoreOptions, TellingClock } from './restore.ts';
 export { DETECTION_PRIORITY, THRESHOLD_COUNTS } from './symptoms.ts';

@@ -48,7 +48,12 @@ import { Scaler } from '../scaling/scaler.ts';
 import type { ScalingDecision } from '../scaling/types.ts';
 import { renderQuery } from '../scaling/signals.ts';
 import { formatDuration } from '../util/duration.ts';
-import { DISRUPTIVE, MemoryBudgets } from './budget.ts';
+import { budgetClaim, spendBudget } from '../budgets/claims.ts';
+import { MemoryBudgets } from '../budgets/memory.ts';
+import { NodeSlotKeeper } from '../actors/node-slots.ts';
+import { safetySettings } from '../actors/safety.ts';
+import { configSchema } from '../config/index.ts';
+import { effectJobId } from '../effects/catalogue.ts';
 import { SimulationClock } from './clock.ts';
 import type {
   Change,
@@ -170,6 +175,12 @@ function warningLogger(warnings: string[]) {
   return pino({ level: 'warn', timestamp: false, base: null }, destination);
 }
 
+/**
+ * The installation's namespace and cluster budgets a simulation takes tokens from: the
+ * configuration's defaults, as a scenario describes no installation.
+ */
+const SIMULATED_LIMITS = safetySettings(configSchema.parse({}).budget).limits;
+
 export class Simulation {
   private readonly scenario: Scenario;
   private readonly clock: SimulationClock;
@@ -180,6 +191,10 @@ export class Simulation {
   private readonly registry: ActorRegistry;
   private readonly scaler: Scaler;
   private readonly budgets = new MemoryBudgets();
+  /** As the agent: a node's slot is let go once its incident no longer holds it. */
+  private readonly nodeSlots = new NodeSlotKeeper((node, incidentId) =>
+    this.budgets.releaseNodeSlot(node, incidentId),
+  );
   private readonly warnings: string[] = [];
   private readonly timeline: TimelineEntry[] = [];
   private readonly effects: EffectRecord[] = [];
@@ -386,7 +401,7 @@ export class Simulation {
     return undefined;
   }
 
-  private enqueue(
+  private async enqueue(
     request: EffectRequest,
     actor: ActorInfo,
     context: RemediationContext,
@@ -400,8 +415,9 @@ export class Simulation {
       policyRef: actor.policyRef,
       policy,
       actor: context,
+      limits: SIMULATED_LIMITS,
     });
-    if (job === undefined) return Promise.resolve();
+    if (job === undefined) return;
     const now = this.clock.now();
     const keptIn = evidenceParam.safeParse(policy?.evidence);
     const description =
@@ -432,17 +448,26 @@ export class Simulation {
       result: null,
     };
     this.effects.push(record);
-    if (NOTIFICATIONS.has(effect.kind)) return Promise.resolve();
+    if (NOTIFICATIONS.has(effect.kind)) return;
 
     const rule = this.rule(request);
     const delay = rule?.afterMs ?? this.scenario.effectDelayMs;
     const at = now + delay;
     if (rule?.result === 'none') {
       record.outcome = 'none';
-      return Promise.resolve();
+      return;
     }
-    // The worker takes a budget token before a disruptive action, and refuses when none is left.
-    const refusal = this.budgetRefusal(request, actor, now);
+    // The worker takes a budget token (and a node slot) before a disruptive action, and refuses
+    // when none is left: the same claim, taken by the same procedure, from memory.
+    const claim = budgetClaim(job, effectJobId(job));
+    const spent =
+      claim === null
+        ? ({ spent: true } as const)
+        : await spendBudget(this.budgets, claim, {
+            now,
+            healthyNodes: () => this.world.healthyNodes(),
+          });
+    const refusal = spent.spent ? null : spent.reason;
     if (refusal !== null) {
       this.agenda.add(at, () => this.report(request, record, 'refused', refusal, rule));
     } else if (rule?.result === 'failed') {
@@ -452,32 +477,12 @@ export class Simulation {
       const outcome = rule?.outcome ?? this.outcomeOf(effect as RemediationEffect, actor);
       this.agenda.add(at, () => this.report(request, record, 'done', outcome, rule));
     }
-    return Promise.resolve();
+    return;
   }
 
   private policyOf(actor: ActorInfo): Policy | undefined {
     const [namespace = '', name = ''] = actor.policyRef.split('/');
     return this.index.policy({ namespace, name });
-  }
-
-  private budgetRefusal(request: EffectRequest, actor: ActorInfo, now: number): string | null {
-    if (!DISRUPTIVE.has(request.effect.kind)) return null;
-    const policy = this.policyOf(actor);
-    if (policy === undefined) return null;
-    const { namespace, name } = policy.ref;
-    // The policy's own budget, as the workers take it (namespace and cluster budgets are the
-    // installation's configuration, which a scenario does not have).
-    const scope = {
-      scope: `policy/${namespace}/${name}`,
-      limit: policy.budget.maxActions,
-      windowMs: policy.budget.windowMs,
-    };
-    const decision = this.budgets.take(
-      `${request.actorKey}\n${request.incidentId}\n${request.step}`,
-      [scope],
-      now,
-    );
-    return decision.decision === 'denied' ? decision.reason : null;
   }
 
   private outcomeOf(effect: RemediationEffect, actor: ActorInfo): string {
@@ -768,6 +773,7 @@ export class Simulation {
     this.stir += 1;
     this.touch(key);
     if (!key.startsWith('Node/')) return;
+    this.nodeSlots.noteTransition(key, snapshot);
     // As the agent: what the node's machine says about its pods reaches them as a fact.
     const node = key.slice('Node/'.length);
     const next = inhibitionFromNode(snapshot);

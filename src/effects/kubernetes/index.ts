@@ -5,6 +5,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Budgets } from '../../budgets/budgets.ts';
+import { budgetClaim, spendBudget } from '../../budgets/claims.ts';
 import { TerminalEffectError } from '../errors.ts';
 import type { EffectJob } from '../catalogue.ts';
 import type { EffectProcessor, EffectResult, ProcessorContext } from '../workers.ts';
@@ -13,20 +14,6 @@ import { rollback, rolloutRestart, scale } from './deployments.ts';
 import { cordon, drain, taint, uncordon, untaint } from './nodes.ts';
 import { parseParams, type KubernetesActionKind } from './params.ts';
 import { deletePod, evictPod } from './pods.ts';
-
-/** Actions that disrupt workloads and so spend budget. */
-const DISRUPTIVE: ReadonlySet<KubernetesActionKind> = new Set([
-  'deletePod',
-  'restartPod',
-  'evictPod',
-  'rolloutRestart',
-  'rollback',
-  'scale',
-  'cordon',
-  'taint',
-  'drain',
-]);
-const NODE_DISRUPTIONS: ReadonlySet<KubernetesActionKind> = new Set(['cordon', 'drain']);
 
 async function healthyNodes(apis: KubeApis): Promise<number> {
   const nodes = (await apis.core.listNode()).items;
@@ -57,27 +44,14 @@ export function kubernetesProcessors(
     };
   }
 
-  async function spendBudget(
-    kind: KubernetesActionKind,
-    job: EffectJob,
-    jobId: string,
-    node?: string,
-  ): Promise<void> {
-    if (job.dryRun || options.budgets === undefined || !DISRUPTIVE.has(kind)) return;
-    if (job.budget !== undefined && job.budget.scopes.length > 0) {
-      const decision = await options.budgets.take(jobId, job.budget.scopes);
-      if (decision.decision === 'denied')
-        throw new TerminalEffectError('budget-exhausted', decision.reason);
-    }
-    if (node !== undefined && NODE_DISRUPTIONS.has(kind)) {
-      const slot = await options.budgets.takeNodeSlot({
-        node,
-        actionId: jobId,
-        healthyNodes: await healthyNodes(apis),
-        minHealthyNodes: job.budget?.minHealthyNodes ?? 1,
-      });
-      if (slot.decision === 'denied') throw new TerminalEffectError(slot.why, slot.reason);
-    }
+  async function spend(job: EffectJob, jobId: string): Promise<void> {
+    const claim = options.budgets === undefined ? null : budgetClaim(job, jobId);
+    if (options.budgets === undefined || claim === null) return;
+    const outcome = await spendBudget(options.budgets, claim, {
+      now: Date.now(),
+      healthyNodes: () => healthyNodes(apis),
+    });
+    if (!outcome.spent) throw new TerminalEffectError(outcome.why, outcome.reason);
   }
 
   function processor<K extends KubernetesActionKind>(
@@ -91,8 +65,7 @@ export function kubernetesProcessors(
   ): EffectProcessor {
     return async (job, processorContext) => {
       const params = parseParams(kind, job.effect);
-      const node = 'node' in params && typeof params.node === 'string' ? params.node : undefined;
-      await spendBudget(kind, job, processorContext.jobId, node);
+      await spend(job, processorContext.jobId);
       return run(context(job, processorContext), params, job, processorContext.jobId);
     };
   }
@@ -105,13 +78,18 @@ export function kubernetesProcessors(
     rollback: processor('rollback', (ctx, p, _job, jobId) => rollback(ctx, p, jobId)),
     scale: processor('scale', (ctx, p) => scale(ctx, p)),
     cordon: processor('cordon', (ctx, p, job) => cordon(ctx, p, job.actorKey)),
-    uncordon: processor('uncordon', async (ctx, p) => {
+    // Back in service: the incident's hold on the node ends (a later incident takes it anew).
+    uncordon: processor('uncordon', async (ctx, p, job) => {
       const result = await uncordon(ctx, p);
-      if (!ctx.dryRun) await options.budgets?.releaseNodeSlot(p.node);
+      if (!ctx.dryRun) await options.budgets?.releaseNodeSlot(p.node, job.incidentId);
       return result;
     }),
     taint: processor('taint', (ctx, p) => taint(ctx, p)),
-    untaint: processor('untaint', (ctx, p) => untaint(ctx, p)),
+    untaint: processor('untaint', async (ctx, p, job) => {
+      const result = await untaint(ctx, p);
+      if (!ctx.dryRun) await options.budgets?.releaseNodeSlot(p.node, job.incidentId);
+      return result;
+    }),
     drain: processor('drain', (ctx, p, job) => drain(ctx, p, job.actorKey)),
   };
 }

@@ -1,19 +1,35 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { Budgets, type BudgetScope } from '../../../src/budgets/budgets.ts';
+import { budgetClaim, spendBudget, type BudgetStore } from '../../../src/budgets/claims.ts';
+import { MemoryBudgets } from '../../../src/budgets/memory.ts';
+import type { EffectJob } from '../../../src/effects/catalogue.ts';
 import { redisForTest, type RedisForTest } from '../../support/redis.ts';
 
 const MINUTE = 60_000;
 
 describe('safety budgets in Redis', () => {
   let scratch: RedisForTest | undefined;
+  const opened: { close: () => Promise<unknown> }[] = [];
   afterEach(async () => {
+    for (const each of opened.splice(0)) await each.close();
     await scratch?.cleanup();
     scratch = undefined;
   });
 
   async function budgets(): Promise<Budgets> {
     scratch = await redisForTest();
-    return new Budgets(scratch.redis, scratch.prefix);
+    const b = new Budgets(scratch.redis, scratch.prefix);
+    opened.push(b);
+    return b;
+  }
+
+  /** Another process's view of the same budgets: its own connections. */
+  function elsewhere(s: RedisForTest): Budgets {
+    const redis = new Redis(s.url, { lazyConnect: true });
+    const b = new Budgets(redis, s.prefix);
+    opened.push({ close: () => b.close().then(() => redis.quit()) });
+    return b;
   }
 
   const policy: BudgetScope = { scope: 'policy/shop/restarts', limit: 3, windowMs: 10 * MINUTE };
@@ -73,6 +89,19 @@ describe('safety budgets in Redis', () => {
     expect(decisions.filter((d) => d.decision === 'allowed')).toHaveLength(3);
   });
 
+  it('lets exactly the limit through when workers in many processes race for it', async () => {
+    const b = await budgets();
+    const s = scratch as RedisForTest;
+    const processes = [b, elsewhere(s), elsewhere(s), elsewhere(s)];
+    const decisions = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        (processes[i % processes.length] as Budgets).take(`race-${i}`, [policy, namespace], 0),
+      ),
+    );
+    expect(decisions.filter((d) => d.decision === 'allowed')).toHaveLength(3);
+    expect((await b.usage([policy, namespace], 1)).map((u) => u.used)).toEqual([3, 3]);
+  });
+
   it('gives a token back for an action that did not happen', async () => {
     const b = await budgets();
     for (const id of ['a', 'b', 'c']) await b.take(id, [policy], 0);
@@ -85,28 +114,28 @@ describe('safety budgets in Redis', () => {
       const b = await budgets();
       const first = await b.takeNodeSlot({
         node: 'n1',
-        actionId: 'drain-n1',
+        incidentId: 'drain-n1',
         healthyNodes: 10,
         minHealthyNodes: 2,
       });
       expect(first.decision).toBe('allowed');
       const second = await b.takeNodeSlot({
         node: 'n2',
-        actionId: 'drain-n2',
+        incidentId: 'drain-n2',
         healthyNodes: 9,
         minHealthyNodes: 2,
       });
       expect(second).toEqual({
         decision: 'denied',
         why: 'another-node-draining',
-        reason: 'another node is being drained; nodes are drained one at a time',
+        reason: 'another node is out of service; nodes are taken out of service one at a time',
       });
       await b.releaseNodeSlot('n1');
       expect(
         (
           await b.takeNodeSlot({
             node: 'n2',
-            actionId: 'drain-n2',
+            incidentId: 'drain-n2',
             healthyNodes: 9,
             minHealthyNodes: 2,
           })
@@ -118,40 +147,155 @@ describe('safety budgets in Redis', () => {
       const b = await budgets();
       const decision = await b.takeNodeSlot({
         node: 'n1',
-        actionId: 'd',
+        incidentId: 'd',
         healthyNodes: 3,
         minHealthyNodes: 3,
       });
       expect(decision).toEqual({
         decision: 'denied',
         why: 'min-healthy-nodes',
-        reason: 'draining n1 would leave 2 healthy nodes, below minHealthyNodes 3',
+        reason: 'taking n1 out of service would leave 2 healthy nodes, below minHealthyNodes 3',
       });
       expect(await b.nodesDisrupted()).toEqual({});
     });
 
-    it('lets the same action retake its own slot', async () => {
+    it("lets the incident's later steps retake its own slot, and no other incident", async () => {
       const b = await budgets();
       await b.takeNodeSlot({
         node: 'n1',
-        actionId: 'drain-n1',
+        incidentId: 'Node/n1#1@0',
         healthyNodes: 5,
         minHealthyNodes: 1,
       });
       const again = await b.takeNodeSlot({
         node: 'n1',
-        actionId: 'drain-n1',
+        incidentId: 'Node/n1#1@0',
         healthyNodes: 4,
         minHealthyNodes: 1,
       });
       expect(again.decision).toBe('allowed');
       const other = await b.takeNodeSlot({
         node: 'n1',
-        actionId: 'taint-n1',
+        incidentId: 'Node/n1#2@5000',
         healthyNodes: 4,
         minHealthyNodes: 1,
       });
       expect(other).toMatchObject({ decision: 'denied', why: 'node-busy' });
     });
+  });
+
+  describe('node slots', () => {
+    it('lets one of many nodes racing from many processes go out of service', async () => {
+      const b = await budgets();
+      const s = scratch as RedisForTest;
+      const processes = [b, elsewhere(s), elsewhere(s)];
+      const decisions = await Promise.all(
+        ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'].map((node, i) =>
+          (processes[i % processes.length] as Budgets).takeNodeSlot({
+            node,
+            incidentId: `Node/${node}#1@0`,
+            healthyNodes: 6,
+            minHealthyNodes: 1,
+          }),
+        ),
+      );
+      expect(decisions.filter((d) => d.decision === 'allowed')).toHaveLength(1);
+      expect(Object.keys(await b.nodesDisrupted())).toHaveLength(1);
+    });
+
+    it("releases an incident's own hold and nobody else's", async () => {
+      const b = await budgets();
+      await b.takeNodeSlot({
+        node: 'n1',
+        incidentId: 'Node/n1#1@0',
+        healthyNodes: 5,
+        minHealthyNodes: 1,
+      });
+      expect(await b.releaseNodeSlot('n1', 'Node/n1#0@0')).toBe(false);
+      expect(await b.nodesDisrupted()).toEqual({ n1: 'Node/n1#1@0' });
+      expect(await b.releaseNodeSlot('n1', 'Node/n1#1@0')).toBe(true);
+      expect(await b.nodesDisrupted()).toEqual({});
+    });
+  });
+});
+
+/** A node action job as the agent enqueues it. */
+function nodeJob(
+  kind: 'cordon' | 'drain',
+  node: string,
+  incidentId: string,
+  scopes: BudgetScope[],
+): EffectJob {
+  return {
+    owner: `agent-${node}`,
+    actorKey: `Node/${node}`,
+    incidentId,
+    step: kind === 'cordon' ? 'remediate-1' : 'remediate-2',
+    effect: { kind, node, uid: 'u' },
+    requestedAt: 0,
+    budget: { scopes, minHealthyNodes: 2 },
+  };
+}
+
+describe.each([
+  ['Redis', 'redis'],
+  ['memory (simulate)', 'memory'],
+] as const)('what an action takes before it acts, from the %s budgets', (_name, store) => {
+  let scratch: RedisForTest | undefined;
+  let redisBudgets: Budgets | undefined;
+  afterEach(async () => {
+    await redisBudgets?.close();
+    await scratch?.cleanup();
+    scratch = redisBudgets = undefined;
+  });
+
+  async function open(): Promise<BudgetStore & { nodesDisrupted: () => unknown }> {
+    if (store === 'memory') return new MemoryBudgets();
+    scratch = await redisForTest();
+    redisBudgets = new Budgets(scratch.redis, scratch.prefix);
+    return redisBudgets;
+  }
+
+  const nodes: BudgetScope = {
+    scope: 'policy/kube-remedy-system/nodes',
+    limit: 1,
+    windowMs: 3_600_000,
+  };
+
+  it('lets a drain follow its own cordon: one token and one slot for the incident', async () => {
+    const b = await open();
+    const spend = (job: EffectJob, at: number) =>
+      spendBudget(b, budgetClaim(job, `${job.step}-id`) ?? expect.fail('no claim'), {
+        now: at,
+        healthyNodes: () => 4,
+      });
+    const incident = 'Node/w1#1@0';
+    expect(await spend(nodeJob('cordon', 'w1', incident, [nodes]), 1_000)).toEqual({ spent: true });
+    // The node is cordoned now, so it no longer counts as healthy; the drain still goes ahead.
+    expect(await spend(nodeJob('drain', 'w1', incident, [nodes]), 2_000)).toEqual({ spent: true });
+    expect(await b.nodesDisrupted()).toEqual({ w1: incident });
+    // Another node's incident: the policy's one token is spent, and the slot is taken.
+    expect(await spend(nodeJob('cordon', 'w2', 'Node/w2#1@0', [nodes]), 3_000)).toMatchObject({
+      spent: false,
+      why: 'budget-exhausted',
+    });
+  });
+
+  it('gives the token back when the node slot is refused', async () => {
+    const b = await open();
+    const roomy = { ...nodes, limit: 5 };
+    const claim = (node: string) =>
+      budgetClaim(nodeJob('cordon', node, `Node/${node}#1@0`, [roomy]), 'x') ??
+      expect.fail('no claim');
+    await spendBudget(b, claim('w1'), { now: 0, healthyNodes: () => 4 });
+    expect(await spendBudget(b, claim('w2'), { now: 1, healthyNodes: () => 3 })).toEqual({
+      spent: false,
+      why: 'another-node-draining',
+      reason: 'another node is out of service; nodes are taken out of service one at a time',
+    });
+    // One token used (w1's), so four more actions fit.
+    for (let i = 0; i < 4; i += 1)
+      expect(await b.take(`later-${i}`, [roomy], 2)).toMatchObject({ decision: 'allowed' });
+    expect(await b.take('one-too-many', [roomy], 2)).toMatchObject({ decision: 'denied' });
   });
 });

@@ -51,7 +51,7 @@ describe('kube-remedy queues', () => {
     await budgets.take('a1', [{ scope: 'namespace/shop', limit: 5, windowMs: 60_000 }]);
     await budgets.takeNodeSlot({
       node: 'node-3',
-      actionId: 'drain-3',
+      incidentId: 'drain-3',
       healthyNodes: 5,
       minHealthyNodes: 2,
     });

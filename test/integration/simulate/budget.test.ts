@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Budgets } from '../../../src/budgets/budgets.ts';
-import { MemoryBudgets } from '../../../src/simulate/budget.ts';
+import { MemoryBudgets } from '../../../src/budgets/memory.ts';
 import { redisForTest, type RedisForTest } from '../../support/redis.ts';
 
 describe("the simulation's budget", () => {

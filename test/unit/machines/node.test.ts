@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { NodeSlotKeeper } from '../../../src/actors/node-slots.ts';
 import {
   inhibitionFromNode,
   nodeMachine,
+  nodeSlotHolder,
   type MachinePolicy,
 } from '../../../src/machines/index.ts';
 import {
@@ -201,5 +203,83 @@ describe('the node machine', () => {
     run.fire('untilRecoveryHolds');
     expect(run.value).toBe('coolingDown');
     expect(inhibitionFromNode(run.snapshot)).toBeNull();
+  });
+});
+
+describe("the node's slot", () => {
+  const incidentOf = (run: PureRun) => run.context.incident?.id;
+
+  it('is held by the incident from its cordon through its drain and verification, and let go once the node is back', () => {
+    const run = nodeRun({ detections: pressure });
+    expect(nodeSlotHolder(run.snapshot)).toBeNull();
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    const incident = incidentOf(run);
+    expect(nodeSlotHolder(run.snapshot)).toBe(incident);
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    run.send(observed(node({ MemoryPressure: 'True' }, true), at(3)));
+    expect(nodeSlotHolder(run.snapshot)).toBe(incident);
+    run.send({ type: 'EFFECT.DONE', at: at(8), effectId: run.awaited });
+    expect(run.value).toBe('verifying');
+    expect(nodeSlotHolder(run.snapshot)).toBe(incident);
+    run.send(observed(node({}, true), at(9)));
+    run.fire('untilVerificationEnds');
+    expect(run.value).toBe('uncordoning');
+    expect(nodeSlotHolder(run.snapshot)).toBe(incident);
+    run.send({ type: 'EFFECT.DONE', at: at(20), effectId: run.awaited });
+    expect(nodeSlotHolder(run.snapshot)).toBeNull();
+  });
+
+  it('is let go when a person uncordons the node while it is being verified', () => {
+    const run = nodeRun({
+      detections: pressure,
+      node: { drainAllowed: false, minHealthyNodes: 2 },
+    });
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    run.send(observed(node({ MemoryPressure: 'True' }, true), at(3)));
+    expect(nodeSlotHolder(run.snapshot)).not.toBeNull();
+    run.send(observed(node({ MemoryPressure: 'True' }, false), at(4)));
+    expect(run.value).toBe('verifying');
+    expect(nodeSlotHolder(run.snapshot)).toBeNull();
+  });
+
+  it('is let go when the incident is handed to people, though the node stays cordoned', () => {
+    const run = nodeRun({
+      detections: pressure,
+      node: { drainAllowed: false, minHealthyNodes: 2 },
+    });
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    run.send(observed(node({ MemoryPressure: 'True' }, true), at(3)));
+    run.fire('untilVerificationEnds');
+    expect(run.matches('escalated')).toBe(true);
+    expect(nodeSlotHolder(run.snapshot)).toBeNull();
+  });
+
+  it('is released by the runtime once, when its incident stops holding it, and after a restart whatever it was', () => {
+    const released: [string, string | undefined][] = [];
+    const keeper = new NodeSlotKeeper((node, incident) => released.push([node, incident]));
+    const run = nodeRun({
+      detections: pressure,
+      node: { drainAllowed: false, minHealthyNodes: 2 },
+    });
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    keeper.noteTransition(NODE_KEY, run.snapshot);
+    const incident = incidentOf(run);
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    run.send(observed(node({ MemoryPressure: 'True' }, true), at(3)));
+    keeper.noteTransition(NODE_KEY, run.snapshot);
+    expect(released).toEqual([]);
+    run.fire('untilVerificationEnds');
+    keeper.noteTransition(NODE_KEY, run.snapshot);
+    keeper.noteTransition(NODE_KEY, run.snapshot);
+    expect(released).toEqual([['worker-1', incident]]);
+    // A new process knows nothing of what was held: it lets go of the node's slot, whoever held it.
+    const restarted = new NodeSlotKeeper((node, held) => released.push([node, held]));
+    restarted.noteTransition(NODE_KEY, run.snapshot);
+    expect(released).toEqual([
+      ['worker-1', incident],
+      ['worker-1', undefined],
+    ]);
   });
 });

@@ -5,7 +5,7 @@ import {
   simulate,
   withPolicies,
 } from '../../../src/simulate/index.ts';
-import { MemoryBudgets } from '../../../src/simulate/budget.ts';
+import { MemoryBudgets } from '../../../src/budgets/memory.ts';
 import { parseRecording } from '../../../src/simulate/recording.ts';
 import { parsePolicy, type Policy } from '../../../src/policy/index.ts';
 import { actions, entriesOf, examplePath, moves, runText } from './support.ts';

@@ -1,0 +1,160 @@
+/**
+ * The rules of the safety budgets, as pure functions of what is stored: the one implementation
+ * both stores apply, Redis for the workers (budgets.ts, read and written in one optimistic
+ * transaction) and memory for `simulate` (memory.ts). So a simulated storm is held, and a
+ * simulated drain refused, exactly where and in the words the real ones would be.
+ *
+ * - Action budgets: at most `limit` disruptive actions per sliding `windowMs`, per scope; an
+ *   action takes a token from every scope it names or from none; an action id that already holds
+ *   a token never spends a second one (a retried job, or the drain after its own cordon).
+ * - Node slots: nodes are taken out of service one at a time (`maxAtOnce`), never below
+ *   `minHealthyNodes`; the slot is held by the incident, so every step of that incident on that
+ *   node (cordon, then drain) uses the same slot.
+ */
+
+export interface BudgetScope {
+  /** `policy/<namespace>/<name>`, `namespace/<name>` or `cluster`. */
+  scope: string;
+  limit: number;
+  windowMs: number;
+}
+
+export type BudgetDecision =
+  | { decision: 'allowed'; reason: string }
+  | { decision: 'denied'; scope: string; retryAfterMs: number; reason: string };
+
+/** One token: the action that took it and when (ms since the epoch). */
+export interface Token {
+  id: string;
+  at: number;
+}
+
+/** The tokens a scope holds now, expired ones included (the store drops them on write). */
+export interface ScopeTokens {
+  scope: BudgetScope;
+  tokens: readonly Token[];
+}
+
+export interface TakeResult {
+  decision: BudgetDecision;
+  /** Whether the store must add the token to every scope (and drop the expired ones). */
+  take: boolean;
+}
+
+/** Tokens still inside the scope's window at `now`. */
+export function liveTokens(scope: BudgetScope, tokens: readonly Token[], now: number): Token[] {
+  return tokens.filter((t) => t.at > now - scope.windowMs);
+}
+
+/** The reason of a take by an action that already holds its token. */
+export const ALREADY_TAKEN = 'budget already taken for this action';
+
+/** Takes one token for `actionId` from every scope, or from none. */
+export function takeTokens(
+  scopes: readonly ScopeTokens[],
+  actionId: string,
+  now: number,
+): TakeResult {
+  if (scopes.some((s) => s.tokens.some((t) => t.id === actionId))) {
+    return {
+      decision: { decision: 'allowed', reason: ALREADY_TAKEN },
+      take: false,
+    };
+  }
+  for (const { scope, tokens } of scopes) {
+    const live = liveTokens(scope, tokens, now);
+    if (live.length >= scope.limit) {
+      const oldest = Math.min(...live.map((t) => t.at));
+      const retryAfterMs = Math.max(
+        0,
+        Number.isFinite(oldest) ? oldest + scope.windowMs - now : scope.windowMs,
+      );
+      return {
+        decision: {
+          decision: 'denied',
+          scope: scope.scope,
+          retryAfterMs,
+          reason: `budget ${scope.scope} spent: ${scope.limit} actions per ${Math.round(scope.windowMs / 1000)}s; next token in ${Math.ceil(retryAfterMs / 1000)}s`,
+        },
+        take: false,
+      };
+    }
+  }
+  return { decision: { decision: 'allowed', reason: 'within budget' }, take: true };
+}
+
+export type NodeSlotRefusal = 'node-busy' | 'another-node-draining' | 'min-healthy-nodes';
+
+export type NodeSlotDecision =
+  | { decision: 'allowed'; reason: string }
+  | { decision: 'denied'; why: NodeSlotRefusal; reason: string };
+
+export interface NodeSlotRequest {
+  node: string;
+  /** The incident that takes the node out of service: its cordon and its drain share the slot. */
+  incidentId: string;
+  /** Ready, schedulable nodes now (from the API), this one included if it is one. */
+  healthyNodes: number;
+  minHealthyNodes: number;
+  /** Nodes out of service at once. Default: 1. */
+  maxAtOnce?: number;
+}
+
+export interface NodeSlotResult {
+  decision: NodeSlotDecision;
+  /** Whether the store must record `node → incidentId`. */
+  take: boolean;
+}
+
+/** Reserves the right to take `node` out of service, given who holds which node now. */
+export function claimNodeSlot(
+  holders: Readonly<Record<string, string>>,
+  request: NodeSlotRequest,
+): NodeSlotResult {
+  const { node, incidentId, healthyNodes, minHealthyNodes } = request;
+  const holder = holders[node];
+  if (holder === incidentId) {
+    return {
+      decision: {
+        decision: 'allowed',
+        reason: `node ${node} is already out of service for this incident`,
+      },
+      take: false,
+    };
+  }
+  if (holder !== undefined) {
+    return {
+      decision: {
+        decision: 'denied',
+        why: 'node-busy',
+        reason: `node ${node} is already being remediated for another incident (${holder})`,
+      },
+      take: false,
+    };
+  }
+  if (Object.keys(holders).length >= (request.maxAtOnce ?? 1)) {
+    return {
+      decision: {
+        decision: 'denied',
+        why: 'another-node-draining',
+        reason: 'another node is out of service; nodes are taken out of service one at a time',
+      },
+      take: false,
+    };
+  }
+  // The node about to go out of service stops counting as healthy: refuse if that breaks the floor.
+  if (healthyNodes - 1 < minHealthyNodes) {
+    return {
+      decision: {
+        decision: 'denied',
+        why: 'min-healthy-nodes',
+        reason: `taking ${node} out of service would leave ${healthyNodes - 1} healthy nodes, below minHealthyNodes ${minHealthyNodes}`,
+      },
+      take: false,
+    };
+  }
+  return {
+    decision: { decision: 'allowed', reason: `node ${node} may be taken out of service` },
+    take: true,
+  };
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { claimNodeSlot, takeTokens, type BudgetScope } from '../../../src/budgets/rules.ts';
+
+const MINUTE = 60_000;
+const policy: BudgetScope = { scope: 'policy/shop/restart', limit: 2, windowMs: 10 * MINUTE };
+const namespace: BudgetScope = { scope: 'namespace/shop', limit: 3, windowMs: 10 * MINUTE };
+
+describe('the action budget rule', () => {
+  it.each([
+    ['a fresh scope', [], 'allowed', true],
+    ['one token left', [{ id: 'a', at: 0 }], 'allowed', true],
+    [
+      'the limit reached',
+      [
+        { id: 'a', at: 0 },
+        { id: 'b', at: MINUTE },
+      ],
+      'denied',
+      false,
+    ],
+    [
+      'the limit reached by tokens that left the window',
+      [
+        { id: 'a', at: -20 * MINUTE },
+        { id: 'b', at: -11 * MINUTE },
+      ],
+      'allowed',
+      true,
+    ],
+  ] as const)('with %s: %s', (_name, tokens, decision, take) => {
+    const outcome = takeTokens([{ scope: policy, tokens }], 'new', 2 * MINUTE);
+    expect(outcome.decision.decision).toBe(decision);
+    expect(outcome.take).toBe(take);
+  });
+
+  it('says which scope is spent and when its next token comes', () => {
+    const outcome = takeTokens(
+      [
+        { scope: namespace, tokens: [] },
+        {
+          scope: policy,
+          tokens: [
+            { id: 'a', at: MINUTE },
+            { id: 'b', at: 2 * MINUTE },
+          ],
+        },
+      ],
+      'c',
+      3 * MINUTE,
+    );
+    expect(outcome).toEqual({
+      take: false,
+      decision: {
+        decision: 'denied',
+        scope: 'policy/shop/restart',
+        retryAfterMs: 8 * MINUTE,
+        reason: 'budget policy/shop/restart spent: 2 actions per 600s; next token in 480s',
+      },
+    });
+  });
+
+  it('never takes a second token for an action that holds one, even in a spent scope', () => {
+    const tokens = [
+      { id: 'a', at: 0 },
+      { id: 'b', at: 0 },
+    ];
+    expect(takeTokens([{ scope: policy, tokens }], 'b', 1)).toEqual({
+      take: false,
+      decision: { decision: 'allowed', reason: 'budget already taken for this action' },
+    });
+  });
+});
+
+describe('the node slot rule', () => {
+  const request = {
+    node: 'w1',
+    incidentId: 'Node/w1#1@0',
+    healthyNodes: 4,
+    minHealthyNodes: 2,
+  };
+
+  it('gives a free node to its incident, and again to that incident’s later steps', () => {
+    expect(claimNodeSlot({}, request)).toMatchObject({
+      take: true,
+      decision: { decision: 'allowed' },
+    });
+    expect(claimNodeSlot({ w1: 'Node/w1#1@0' }, { ...request, healthyNodes: 3 })).toEqual({
+      take: false,
+      decision: {
+        decision: 'allowed',
+        reason: 'node w1 is already out of service for this incident',
+      },
+    });
+  });
+
+  it.each([
+    ['another incident holds this node', { w1: 'Node/w1#0@0' }, 4, 'node-busy'],
+    ['another node is out of service', { w2: 'Node/w2#1@0' }, 4, 'another-node-draining'],
+    ['too few healthy nodes would remain', {}, 2, 'min-healthy-nodes'],
+  ] as const)('refuses when %s', (_name, holders, healthyNodes, why) => {
+    const outcome = claimNodeSlot(holders, { ...request, healthyNodes });
+    expect(outcome.take).toBe(false);
+    expect(outcome.decision).toMatchObject({ decision: 'denied', why });
+  });
+
+  it('allows several nodes at once when the installation says so', () => {
+    expect(claimNodeSlot({ w2: 'Node/w2#1@0' }, { ...request, maxAtOnce: 2 }).take).toBe(true);
+  });
+});
