@@ -25,12 +25,13 @@ export function agentOwner(node: string): string {
 function workloadTarget(effect: EffectRequest['effect']): {
   namespace: string;
   name: string;
-  uid: string;
+  uid?: string;
 } {
+  // A workload a pod's incident acts on is known by name only (no uid to hold it to).
   return {
     namespace: effect.target.namespace ?? '',
     name: effect.target.name,
-    uid: effect.target.uid,
+    ...(effect.target.uid === '' ? {} : { uid: effect.target.uid }),
   };
 }
 
@@ -40,6 +41,11 @@ export function jobEffect(effect: EffectRequest['effect']): JobEffect {
     case 'restartPod':
     case 'deletePod':
     case 'evictPod':
+      return {
+        kind: effect.kind,
+        ...workloadTarget(effect),
+        ...(effect.deleteBarePod === true ? { deleteBarePod: true } : {}),
+      };
     case 'rolloutRestart':
       return { kind: effect.kind, ...workloadTarget(effect) };
     case 'rollback':

@@ -38,6 +38,7 @@ export function toMachinePolicy(policy: Policy): MachinePolicy {
         ...(d.memory.max === undefined ? {} : { max: d.memory.max }),
       };
     }
+    if (d.deleteBarePods !== undefined) rule.deleteBarePods = d.deleteBarePods;
     detections[d.type] = rule;
   }
   const machinePolicy: MachinePolicy = {

@@ -38,7 +38,12 @@ export type ProposedChange =
 
 /** Effects whose result the machine waits for (`EFFECT.DONE` / `EFFECT.FAILED`). */
 export type RemediationEffect =
-  | (Acting & { kind: 'restartPod' | 'deletePod' | 'evictPod' | 'rolloutRestart' })
+  | (Acting & {
+      kind: 'restartPod' | 'deletePod' | 'evictPod';
+      /** The policy allows deleting a pod that no controller recreates (deleteBarePods). */
+      deleteBarePod?: true;
+    })
+  | (Acting & { kind: 'rolloutRestart' })
   | (Acting & { kind: 'cordon' | 'uncordon' })
   | (Acting & { kind: 'drain'; minHealthyNodes: number })
   | (Acting & { kind: 'taint' | 'untaint'; taint: Taint })

@@ -4,8 +4,10 @@
  */
 import type { Detection } from '../analyzers/types.ts';
 import type { RemediationContext, Incident } from './context.ts';
+import { isReplaced, workloadOf, type WorkloadRef } from '../observe/workload.ts';
 import {
   DECLARATIVE,
+  objectName,
   type ObjectRef,
   type ProposedChange,
   type RemediationEffect,
@@ -51,6 +53,54 @@ function mismatch(action: Action, context: RemediationContext): PlanResult {
   return { escalate: `action ${action} does not apply to a ${context.kind}, so people decide` };
 }
 
+/** The pod's workload (observe/workload.ts); older observations carry only the owner. */
+function podWorkload(context: RemediationContext): WorkloadRef | null {
+  const o = context.observation;
+  if (o?.kind !== 'Pod') return null;
+  return o.workload ?? workloadOf({ name: o.name, owner: o.owner });
+}
+
+/**
+ * Deleting a pod that no controller recreates removes it for good: only when the rule says so.
+ * Null when the action may go ahead.
+ */
+function barePodRefusal(
+  context: RemediationContext,
+  action: Action,
+  rule: DetectionRule,
+): string | null {
+  const workload = podWorkload(context);
+  if (workload === null || isReplaced(workload) || rule.deleteBarePods === true) return null;
+  return `${objectName(objectRef(context))} has no controller that would recreate it, so ${action} would delete it for good; people decide (deleteBarePods on the detection allows it)`;
+}
+
+/**
+ * Where a workload action (rollout restart, rollback, scale) asked for a pod goes: the
+ * Deployment the pod belongs to, with what was known of it. A pod of another workload leaves
+ * the decision to people.
+ */
+function workloadTarget(
+  context: RemediationContext,
+  action: Action,
+): ObjectRef | { escalate: string } {
+  if (context.kind !== 'Pod') return objectRef(context);
+  const workload = podWorkload(context);
+  const pod = objectRef(context);
+  if (workload?.kind !== 'Deployment') {
+    const of = workload === null ? 'no workload' : `${workload.kind} ${workload.name}`;
+    return {
+      escalate: `action ${action} acts on a Deployment and ${objectName(pod)} belongs to ${of}, so people decide`,
+    };
+  }
+  return {
+    kind: 'Deployment',
+    namespace: pod.namespace,
+    name: workload.name,
+    uid: '',
+    resourceVersion: '',
+  };
+}
+
 function detectionPlan(
   context: RemediationContext,
   detection: Detection,
@@ -65,39 +115,65 @@ function detectionPlan(
       return { escalate: `the policy asks to tell people about ${detection.type}, not to act` };
     case 'restartPod':
     case 'deletePod':
-    case 'evictPod':
-      return kind === 'Pod'
-        ? { plan: [{ kind: rule.action, target, reason }] }
-        : mismatch(rule.action, context);
-    case 'rolloutRestart':
-      return isNode
-        ? mismatch(rule.action, context)
-        : { plan: [{ kind: 'rolloutRestart', target, reason }] };
-    case 'rollback':
+    case 'evictPod': {
+      if (kind !== 'Pod') return mismatch(rule.action, context);
+      const refusal = barePodRefusal(context, rule.action, rule);
+      if (refusal !== null) return { escalate: refusal };
+      return {
+        plan: [
+          {
+            kind: rule.action,
+            target,
+            reason,
+            ...(rule.deleteBarePods === true ? { deleteBarePod: true } : {}),
+          },
+        ],
+      };
+    }
+    case 'rolloutRestart': {
+      if (isNode) return mismatch(rule.action, context);
+      const deployment = workloadTarget(context, rule.action);
+      return 'escalate' in deployment
+        ? deployment
+        : { plan: [{ kind: 'rolloutRestart', target: deployment, reason }] };
+    }
+    case 'rollback': {
       if (isNode) return mismatch(rule.action, context);
       if (kind === 'Deployment' && !policy.deployment.rollbackOnFailedRollout) {
         return {
           escalate: 'the policy does not allow rollbacks (deployment.rollbackOnFailedRollout)',
         };
       }
+      const deployment = workloadTarget(context, rule.action);
+      if ('escalate' in deployment) return deployment;
       return {
         plan: [
           {
             kind: 'rollback',
-            target,
+            target: deployment,
             reason,
             fromRevision:
               context.observation?.kind === 'Deployment' ? context.observation.revision : null,
           },
         ],
       };
-    case 'scale':
+    }
+    case 'scale': {
       if (isNode) return mismatch(rule.action, context);
+      const deployment = workloadTarget(context, rule.action);
+      if ('escalate' in deployment) return deployment;
       return {
         plan: [
-          { kind: 'scale', target, reason, from: currentReplicas(context), to: rule.replicas ?? 0 },
+          {
+            kind: 'scale',
+            target: deployment,
+            reason,
+            from: currentReplicas(context),
+            to: rule.replicas ?? 0,
+          },
         ],
       };
+    }
     case 'increaseMemory': {
       if (isNode) return mismatch(rule.action, context);
       const proposes: ProposedChange = {

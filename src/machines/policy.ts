@@ -39,6 +39,11 @@ export interface DetectionRule {
   taint?: { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' };
   /** For `increaseMemory`: how much the limit grows in the proposed change, and its ceiling. */
   memory?: { increasePercent: number; max?: string };
+  /**
+   * For `restartPod`, `deletePod` and `evictPod`: act on a pod that no controller recreates,
+   * which deletes it for good. Otherwise such a pod's incident goes to people.
+   */
+  deleteBarePods?: boolean;
 }
 
 /** One rung of the escalation ladder. */

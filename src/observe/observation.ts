@@ -55,6 +55,12 @@ export interface PodObservation extends ObservationBase {
   terminating: boolean;
   /** The controlling owner (ReplicaSet, Job, StatefulSet…), if any. */
   owner: { kind: string; name: string } | null;
+  /**
+   * What a person would name (workload.ts): the Deployment of its ReplicaSet, the CronJob of its
+   * Job, its StatefulSet or DaemonSet, or the pod itself when no controller would replace it.
+   * Absent from observations stored before it existed: read `workloadOf(owner)` then.
+   */
+  workload?: { kind: string; name: string };
   /** status.reason, e.g. `Evicted`. */
   reason: string | null;
   /** The highest restart count among the pod's containers. */

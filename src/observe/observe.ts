@@ -20,6 +20,7 @@ import type {
   PodObservation,
   TerminationObservation,
 } from './observation.ts';
+import { workloadOf } from './workload.ts';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
@@ -95,6 +96,7 @@ function observeContainers(
 export function observePod(pod: PodObject): PodObservation {
   const m = meta(pod);
   const controller = pod.metadata?.ownerReferences?.find((o) => o.controller === true);
+  const owner = controller ? { kind: controller.kind ?? '', name: controller.name ?? '' } : null;
   const containers = [
     // A restartable init container (restartPolicy Always) is a sidecar: it keeps running.
     ...observeContainers(pod.spec?.initContainers, pod.status?.initContainerStatuses, (spec) =>
@@ -110,7 +112,8 @@ export function observePod(pod: PodObject): PodObservation {
     ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     nodeName: pod.spec?.nodeName ?? null,
     terminating: Boolean(pod.metadata?.deletionTimestamp),
-    owner: controller ? { kind: controller.kind ?? '', name: controller.name ?? '' } : null,
+    owner,
+    workload: workloadOf({ name: m.name, owner, labels: pod.metadata?.labels ?? undefined }),
     reason: pod.status?.reason ?? null,
     restartCount: containers.reduce((max, c) => Math.max(max, c.restartCount), 0),
     containers,

@@ -142,6 +142,7 @@ const detectionSchema = z
           .optional(),
       })
       .optional(),
+    deleteBarePods: z.boolean().optional(),
   })
   .superRefine((detection, ctx) => {
     if (!ACTIONS_FOR_DETECTION[detection.type].includes(detection.action)) {
@@ -175,7 +176,20 @@ const detectionSchema = z
         message: RULE_MESSAGES.memoryOnlyForIncreaseMemory,
       });
     }
+    if (
+      detection.deleteBarePods !== undefined &&
+      !POD_DELETING_ACTIONS.includes(detection.action)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deleteBarePods'],
+        message: RULE_MESSAGES.deleteBarePodsOnlyForPodActions,
+      });
+    }
   });
+
+/** Actions that delete the pod: a pod no controller recreates is gone for good after them. */
+const POD_DELETING_ACTIONS: readonly string[] = ['restartPod', 'deletePod', 'evictPod'];
 
 const slackChannel = z
   .string()

@@ -135,6 +135,8 @@ export const RULE_MESSAGES = {
   taintOnlyForTaint: 'taint is only used by action taint; remove it or use action taint',
   memoryOnlyForIncreaseMemory:
     'memory is only used by action increaseMemory; remove it or use action increaseMemory',
+  deleteBarePodsOnlyForPodActions:
+    'deleteBarePods is only used by actions restartPod, deletePod and evictPod; remove it or use one of them',
   escalationOrder:
     "escalation levels must be in increasing 'after' order: each level's after must be longer than the previous level's",
   slackTargetNeedsChannel: 'an escalation target of type slack needs channel',

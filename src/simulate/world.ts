@@ -6,6 +6,7 @@
  *
  * Deterministic: uids and resourceVersions come from counters, never from a clock or randomness.
  */
+import { drainSkipReason, type DrainablePod } from '../effects/kubernetes/drain-rules.ts';
 import type { Effect, ProposedChange } from '../machines/index.ts';
 import { objectKey } from '../policy/index.ts';
 import type { Change, Condition, KubeManifest } from './model.ts';
@@ -447,8 +448,9 @@ export class World {
     const evicted: KubeManifest[] = [];
     for (const [key, object] of [...this.objects]) {
       if (object.kind !== 'Pod' || object.spec?.['nodeName'] !== node.metadata.name) continue;
-      const owners = (object.metadata['ownerReferences'] as { kind?: string }[] | undefined) ?? [];
-      if (owners.some((o) => o.kind === 'DaemonSet')) continue;
+      // The workers' rule: DaemonSet, mirror and finished pods stay, and so does a pod no
+      // controller would recreate.
+      if (drainSkipReason(object as DrainablePod) !== undefined) continue;
       evicted.push(...this.remove(key, '').deletes);
     }
     return {

@@ -13,7 +13,7 @@ import { kubeApis, type ActionContext, type KubeApis } from './context.ts';
 import { rollback, rolloutRestart, scale } from './deployments.ts';
 import { cordon, drain, taint, uncordon, untaint } from './nodes.ts';
 import { parseParams, type KubernetesActionKind } from './params.ts';
-import { deletePod, evictPod } from './pods.ts';
+import { deletePod, evictPod, refuseBarePod } from './pods.ts';
 
 async function healthyNodes(apis: KubeApis): Promise<number> {
   const nodes = (await apis.core.listNode()).items;
@@ -62,18 +62,34 @@ export function kubernetesProcessors(
       job: EffectJob,
       jobId: string,
     ) => Promise<EffectResult>,
+    /** Refuses before any budget is spent (a refused action costs no token). */
+    precheck?: (ctx: ActionContext, params: ReturnType<typeof parseParams<K>>) => Promise<void>,
   ): EffectProcessor {
     return async (job, processorContext) => {
       const params = parseParams(kind, job.effect);
+      const ctx = context(job, processorContext);
+      await precheck?.(ctx, params);
       await spend(job, processorContext.jobId);
-      return run(context(job, processorContext), params, job, processorContext.jobId);
+      return run(ctx, params, job, processorContext.jobId);
     };
   }
 
   return {
-    deletePod: processor('deletePod', (ctx, p) => deletePod(ctx, p)),
-    restartPod: processor('restartPod', (ctx, p) => deletePod(ctx, p)),
-    evictPod: processor('evictPod', (ctx, p) => evictPod(ctx, p)),
+    deletePod: processor(
+      'deletePod',
+      (ctx, p) => deletePod(ctx, p),
+      (ctx, p) => refuseBarePod(ctx, p, `delete pod ${p.namespace}/${p.name}`),
+    ),
+    restartPod: processor(
+      'restartPod',
+      (ctx, p) => deletePod(ctx, p),
+      (ctx, p) => refuseBarePod(ctx, p, `restart pod ${p.namespace}/${p.name}`),
+    ),
+    evictPod: processor(
+      'evictPod',
+      (ctx, p) => evictPod(ctx, p),
+      (ctx, p) => refuseBarePod(ctx, p, `evict pod ${p.namespace}/${p.name}`),
+    ),
     rolloutRestart: processor('rolloutRestart', (ctx, p) => rolloutRestart(ctx, p)),
     rollback: processor('rollback', (ctx, p, _job, jobId) => rollback(ctx, p, jobId)),
     scale: processor('scale', (ctx, p) => scale(ctx, p)),

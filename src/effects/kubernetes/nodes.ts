@@ -7,7 +7,6 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type V1Node,
-  type V1Pod,
   type V1Taint,
 } from '@kubernetes/client-node';
 import { httpStatus } from '../../adapters/kubernetes/errors.ts';
@@ -15,12 +14,14 @@ import { RetryLaterError, TerminalEffectError } from '../errors.ts';
 import type { EffectResult } from '../workers.ts';
 import { classify } from './api-errors.ts';
 import type { ActionContext } from './context.ts';
+import { drainSkipReason } from './drain-rules.ts';
 import { evictPod } from './pods.ts';
+
+export { drainSkipReason };
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const JSON_PATCH = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 export const CORDONED_BY = 'remedy.kube-remedy.io/cordoned-by';
-const MIRROR = 'kubernetes.io/config.mirror';
 
 export interface NodeTarget {
   node: string;
@@ -198,19 +199,6 @@ export async function untaint(
     outcome: `${ctx.dryRun ? 'would remove' : 'removed'} taint ${target.taint.key} from node ${target.node}`,
     inverse: null,
   };
-}
-
-/** Why a pod is left on a draining node, or undefined when it should be evicted. */
-export function drainSkipReason(pod: V1Pod): string | undefined {
-  if (pod.metadata?.annotations?.[MIRROR] !== undefined)
-    return 'mirror pod (managed by the kubelet)';
-  if (pod.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet')) return 'DaemonSet pod';
-  if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed')
-    return 'already finished';
-  if (pod.metadata?.deletionTimestamp !== undefined) return 'already terminating';
-  if (!pod.metadata?.ownerReferences?.some((o) => o.controller))
-    return 'no controller would recreate it (never forced)';
-  return undefined;
 }
 
 /**

@@ -31,10 +31,13 @@ export const nodeTarget = z.object({
   requireCondition: stillTrue.optional(),
 });
 
+/** Deleting a pod: refused when no controller recreates it, unless the policy allows that. */
+export const podDeletion = podTarget.extend({ deleteBarePod: z.boolean().default(false) });
+
 export const PARAMS = {
-  deletePod: podTarget,
-  restartPod: podTarget,
-  evictPod: podTarget,
+  deletePod: podDeletion,
+  restartPod: podDeletion,
+  evictPod: podDeletion,
   rolloutRestart: deploymentTarget,
   rollback: deploymentTarget.extend({
     /** Roll back to this revision; default: the one before the current. */

@@ -6,12 +6,39 @@ import { httpStatus } from '../../adapters/kubernetes/errors.ts';
 import type { EffectResult } from '../workers.ts';
 import { classify } from './api-errors.ts';
 import type { ActionContext } from './context.ts';
-import { RetryLaterError } from '../errors.ts';
+import { RetryLaterError, TerminalEffectError } from '../errors.ts';
 
 export interface PodTarget {
   namespace: string;
   name: string;
   uid: string;
+}
+
+/**
+ * Refuses to delete or evict a pod that no controller would recreate, unless the policy allowed
+ * it when it decided (the decision said so; the pod is read again here since it may have lost its
+ * owner meanwhile). A pod already gone passes: deleting it again is a harmless no-op.
+ */
+export async function refuseBarePod(
+  ctx: ActionContext,
+  pod: PodTarget & { deleteBarePod: boolean },
+  what: string,
+): Promise<void> {
+  if (pod.deleteBarePod) return;
+  let live;
+  try {
+    live = await ctx.core.readNamespacedPod({ name: pod.name, namespace: pod.namespace });
+  } catch (error) {
+    if (httpStatus(error) === 404) return;
+    throw classify(error, what);
+  }
+  if (live.metadata?.uid !== pod.uid) return;
+  if (!live.metadata.ownerReferences?.some((o) => o.controller === true)) {
+    throw new TerminalEffectError(
+      'bare-pod',
+      `${what}: pod ${pod.namespace}/${pod.name} has no controller that would recreate it, so it is not deleted; people decide (deleteBarePods on the detection allows it)`,
+    );
+  }
 }
 
 /** Deletes the pod so its controller starts a fresh one (the usual fix for a crash loop). */

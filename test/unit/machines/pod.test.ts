@@ -541,3 +541,75 @@ describe('the pod machine: safety', () => {
     expect(run.log.effects.at(-1)?.incidentId).toBe(`${POD_KEY}#10@${at(270)}`);
   });
 });
+
+describe('the pod machine: what its workload allows', () => {
+  /** The crash-looping pod, with no controller that would recreate it. */
+  const bare = (restarts: number) => {
+    const object = crashLoopingPod(restarts);
+    return { ...object, metadata: { ...object.metadata, ownerReferences: [] } };
+  };
+
+  it('hands a pod no controller recreates to people instead of deleting it for good', () => {
+    const run = pod();
+    run.send(observed(bare(1), at(1)));
+    run.send(observed(bare(2), at(2)));
+    const out = run.send(observed(bare(3), at(3)));
+    expect(run.matches('escalated')).toBe(true);
+    expect(out.effects.map((e) => e.effect.kind)).not.toContain('restartPod');
+    expect(run.context.incident?.decision?.reason).toMatch(
+      /^Pod shop\/api-7d9f-x2x has no controller that would recreate it, so restartPod would delete it for good; people decide \(deleteBarePods on the detection allows it\): container "api" is in CrashLoopBackOff/,
+    );
+  });
+
+  it('restarts such a pod when the detection allows deleting bare pods, and says so in the effect', () => {
+    const run = pod({
+      detections: {
+        CrashLoopBackOff: {
+          threshold: 3,
+          windowMs: 10 * MINUTE,
+          action: 'restartPod',
+          deleteBarePods: true,
+        },
+      },
+    });
+    run.send(observed(bare(1), at(1)));
+    run.send(observed(bare(2), at(2)));
+    const out = run.send(observed(bare(3), at(3)));
+    expect(run.value).toBe('remediating');
+    expect(out.effects.at(-1)?.effect).toMatchObject({ kind: 'restartPod', deleteBarePod: true });
+  });
+
+  it("rolls back the pod's Deployment, not the pod, when its rule says rollback", () => {
+    const run = pod({
+      detections: { CrashLoopBackOff: { threshold: 3, windowMs: 10 * MINUTE, action: 'rollback' } },
+    });
+    const object = (restarts: number) => {
+      const p = crashLoopingPod(restarts);
+      return {
+        ...p,
+        metadata: { ...p.metadata, labels: { app: 'api', 'pod-template-hash': '7d9f' } },
+      };
+    };
+    run.send(observed(object(1), at(1)));
+    run.send(observed(object(2), at(2)));
+    const out = run.send(observed(object(3), at(3)));
+    expect(out.effects.at(-1)?.effect).toMatchObject({
+      kind: 'rollback',
+      target: { kind: 'Deployment', namespace: 'shop', name: 'api' },
+    });
+  });
+
+  it('leaves a workload action on a pod of another kind of workload to people', () => {
+    const run = pod({
+      detections: {
+        CrashLoopBackOff: { threshold: 3, windowMs: 10 * MINUTE, action: 'rolloutRestart' },
+      },
+    });
+    // The fixture's ReplicaSet carries no pod-template-hash: a ReplicaSet of its own.
+    crashLoopUntilDetected(run);
+    expect(run.matches('escalated')).toBe(true);
+    expect(run.context.incident?.decision?.reason).toMatch(
+      /^action rolloutRestart acts on a Deployment and Pod shop\/api-7d9f-x2x belongs to ReplicaSet api-7d9f, so people decide/,
+    );
+  });
+});

@@ -22,7 +22,7 @@ const RESTART_POLICY = `
 
 const WEB_POD = `
   - kind: Pod
-    metadata: { name: web-1, namespace: shop, labels: { app: web } }
+    metadata: { name: web-1, namespace: shop, labels: { app: web }, ownerReferences: [{ kind: StatefulSet, name: web, controller: true }] }
     spec: { containers: [{ name: web }] }`;
 
 const CRASH = `
@@ -226,6 +226,7 @@ describe('replaying a recording', () => {
       uid: 'u-1',
       resourceVersion,
       labels: { app: 'web' },
+      ownerReferences: [{ kind: 'StatefulSet', name: 'web', uid: 'sts-web', controller: true }],
     },
     spec: { nodeName: 'n1', containers: [{ name: 'web' }] },
     status: {

@@ -1,0 +1,51 @@
+/**
+ * The workload a pod belongs to: the object a person would name when it misbehaves, and what an
+ * incident of the pod belongs to (docs/adr/0014-incidents-belong-to-workloads.md). Kubernetes
+ * replaces a ReplicaSet's pod under a new name and a StatefulSet's under the same name, and never
+ * replaces a pod without a controller; the workload outlives them all.
+ *
+ * - ReplicaSet made by a Deployment (named `<deployment>-<pod-template-hash>`) → the Deployment;
+ * - Job made by a CronJob (named `<cronjob>-<scheduled minute>`, 8 or more digits) → the CronJob;
+ * - any other controller (StatefulSet, DaemonSet, a bare ReplicaSet or Job, a custom one) → it;
+ * - no controller → the pod itself, which nothing will recreate.
+ */
+
+export interface WorkloadRef {
+  kind: string;
+  name: string;
+}
+
+/** Label the Deployment controller puts on its ReplicaSets' pods. */
+export const POD_TEMPLATE_HASH = 'pod-template-hash';
+
+const CRONJOB_SUFFIX = /^(.+)-\d{8,}$/;
+
+export function workloadOf(pod: {
+  name: string;
+  owner: { kind: string; name: string } | null;
+  labels?: Readonly<Record<string, string>> | undefined;
+}): WorkloadRef {
+  const owner = pod.owner;
+  if (owner === null) return { kind: 'Pod', name: pod.name };
+  if (owner.kind === 'ReplicaSet') {
+    const hash = pod.labels?.[POD_TEMPLATE_HASH];
+    if (hash !== undefined && hash !== '' && owner.name.endsWith(`-${hash}`)) {
+      return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
+    }
+  }
+  if (owner.kind === 'Job') {
+    const cron = CRONJOB_SUFFIX.exec(owner.name);
+    if (cron?.[1] !== undefined) return { kind: 'CronJob', name: cron[1] };
+  }
+  return { kind: owner.kind, name: owner.name };
+}
+
+/** `Deployment/shop/web`, `StatefulSet/db/pg`, `Pod/shop/debug-1`: the workload's key. */
+export function workloadKey(namespace: string, workload: WorkloadRef): string {
+  return `${workload.kind}/${namespace}/${workload.name}`;
+}
+
+/** Whether a controller will make a new pod when this one is deleted. */
+export function isReplaced(workload: WorkloadRef): boolean {
+  return workload.kind !== 'Pod';
+}
