@@ -56,7 +56,12 @@ export interface BudgetStore {
 }
 
 export type SpendOutcome =
-  { spent: true } | { spent: false; why: 'budget-exhausted' | NodeSlotRefusal; reason: string };
+  | {
+      spent: true;
+      /** Whether this take spent a token (not one an earlier attempt already held). */
+      tokenTaken: boolean;
+    }
+  | { spent: false; why: 'budget-exhausted' | NodeSlotRefusal; reason: string };
 
 /** Takes what the claim names, or nothing. `healthyNodes` is asked only for a node slot. */
 export async function spendBudget(
@@ -81,5 +86,5 @@ export async function spendBudget(
       return { spent: false, why: slot.why, reason: slot.reason };
     }
   }
-  return { spent: true };
+  return { spent: true, tokenTaken };
 }

@@ -30,6 +30,7 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   ownerReferences?: { kind: string; name: string; uid: string }[];
   creationTimestamp?: string;
+  deletionTimestamp?: string;
 }
 
 export interface ContainerStateWaiting {
@@ -571,6 +572,8 @@ export interface DeploymentOptions {
   replicas?: number;
   image?: string;
   labels?: Record<string, string>;
+  /** Pin the pods to one node (the scheduler is bypassed), e.g. the node a test's agent watches. */
+  nodeName?: string;
 }
 
 export async function createDeployment(
@@ -591,6 +594,7 @@ export async function createDeployment(
         metadata: { labels },
         spec: {
           terminationGracePeriodSeconds: 1,
+          ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
           containers: [
             {
               name: 'app',

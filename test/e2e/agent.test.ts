@@ -66,7 +66,15 @@ describe('the agent on a live cluster', () => {
     await createPolicy(client, ns, 'restart-cart', {
       selector: { kinds: ['Pod'], matchLabels: { app: 'cart' } },
       mode: 'auto',
-      detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
+      detections: [
+        {
+          type: 'CrashLoopBackOff',
+          threshold: 3,
+          window: '10m',
+          action: 'restartPod',
+          deleteBarePods: true,
+        },
+      ],
     });
     await createPod(client, ns, { name: 'cart-1', nodeName: node, labels: { app: 'cart' } });
     const running = await agent(node, scratch);
@@ -132,7 +140,15 @@ describe('the agent on a live cluster', () => {
     await createPolicy(client, ns, 'watch-web', {
       selector: { kinds: ['Pod'], matchLabels: { app: 'web' } },
       mode: 'dryRun',
-      detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
+      detections: [
+        {
+          type: 'CrashLoopBackOff',
+          threshold: 3,
+          window: '10m',
+          action: 'restartPod',
+          deleteBarePods: true,
+        },
+      ],
     });
     await createPod(client, ns, { name: 'web-1', nodeName: node, labels: { app: 'web' } });
     await agent(node, s);

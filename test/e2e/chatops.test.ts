@@ -57,7 +57,15 @@ describe('people in Slack, end to end', () => {
   it('asks in Slack, and restarts the pod once an approver clicks Approve', async () => {
     const { client, ns, slack, app, podStatus } = await start({
       mode: 'approval',
-      detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
+      detections: [
+        {
+          type: 'CrashLoopBackOff',
+          threshold: 3,
+          window: '10m',
+          action: 'restartPod',
+          deleteBarePods: true,
+        },
+      ],
     });
 
     for (const restartCount of [1, 2, 3, 4]) {
@@ -98,7 +106,15 @@ describe('people in Slack, end to end', () => {
     // Auto mode, but five restarts to confirm: one restart alone leaves the pod suspected.
     const { client, ns, slack, app, podStatus } = await start({
       mode: 'auto',
-      detections: [{ type: 'CrashLoopBackOff', threshold: 5, window: '30m', action: 'restartPod' }],
+      detections: [
+        {
+          type: 'CrashLoopBackOff',
+          threshold: 5,
+          window: '30m',
+          action: 'restartPod',
+          deleteBarePods: true,
+        },
+      ],
     });
     await makePodCrashLoop(client, ns, 'cart-1', { restartCount: 1 });
 

@@ -24,7 +24,13 @@ describe('evidence on detection, end to end', () => {
       policy: {
         mode: 'auto',
         detections: [
-          { type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' },
+          {
+            type: 'CrashLoopBackOff',
+            threshold: 3,
+            window: '10m',
+            action: 'restartPod',
+            deleteBarePods: true,
+          },
         ],
         evidence: { efs: { path: join(evidenceRoot, 'shop-team') } },
       },

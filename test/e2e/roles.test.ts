@@ -131,7 +131,15 @@ describe('each role on its own ServiceAccount', () => {
     await createPolicy(admin, ns, 'restart', {
       selector: { kinds: ['Pod'], matchLabels: { app: 'cart' } },
       mode: 'auto',
-      detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
+      detections: [
+        {
+          type: 'CrashLoopBackOff',
+          threshold: 3,
+          window: '10m',
+          action: 'restartPod',
+          deleteBarePods: true,
+        },
+      ],
     });
     await createPod(admin, ns, { name: 'cart-1', nodeName: node, labels: { app: 'cart' } });
     await run('agent', file, ['--node-name', node]);

@@ -44,14 +44,19 @@ export function kubernetesProcessors(
     };
   }
 
-  async function spend(job: EffectJob, jobId: string): Promise<void> {
-    const claim = options.budgets === undefined ? null : budgetClaim(job, jobId);
-    if (options.budgets === undefined || claim === null) return;
-    const outcome = await spendBudget(options.budgets, claim, {
+  /** Spends what the job must take; returns how to give back a token it took, if it took one. */
+  async function spend(job: EffectJob, jobId: string): Promise<() => Promise<void>> {
+    const budgets = options.budgets;
+    const claim = budgets === undefined ? null : budgetClaim(job, jobId);
+    if (budgets === undefined || claim === null) return () => Promise.resolve();
+    const outcome = await spendBudget(budgets, claim, {
       now: Date.now(),
       healthyNodes: () => healthyNodes(apis),
     });
     if (!outcome.spent) throw new TerminalEffectError(outcome.why, outcome.reason);
+    return outcome.tokenTaken
+      ? () => budgets.giveBack(claim.actionId, claim.scopes)
+      : () => Promise.resolve();
   }
 
   function processor<K extends KubernetesActionKind>(
@@ -62,14 +67,22 @@ export function kubernetesProcessors(
       job: EffectJob,
       jobId: string,
     ) => Promise<EffectResult>,
-    /** Refuses before any budget is spent (a refused action costs no token). */
+    /**
+     * Refuses after the budget check (a spent budget is answered without asking the API server)
+     * and before acting; a refusal gives back the token it took, since nothing was disrupted.
+     */
     precheck?: (ctx: ActionContext, params: ReturnType<typeof parseParams<K>>) => Promise<void>,
   ): EffectProcessor {
     return async (job, processorContext) => {
       const params = parseParams(kind, job.effect);
       const ctx = context(job, processorContext);
-      await precheck?.(ctx, params);
-      await spend(job, processorContext.jobId);
+      const giveBack = await spend(job, processorContext.jobId);
+      try {
+        await precheck?.(ctx, params);
+      } catch (error) {
+        await giveBack();
+        throw error;
+      }
       return run(ctx, params, job, processorContext.jobId);
     };
   }

@@ -44,7 +44,15 @@ describe('record, then simulate --replay', () => {
     const spec = {
       selector: { kinds: ['Pod'], matchLabels: { app: 'cart' } },
       mode: 'auto',
-      detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
+      detections: [
+        {
+          type: 'CrashLoopBackOff',
+          threshold: 3,
+          window: '10m',
+          action: 'restartPod',
+          deleteBarePods: true,
+        },
+      ],
     };
     await createPolicy(client, ns, 'restart-cart', spec);
     await createPod(client, ns, { name: 'cart-1', nodeName: node, labels: { app: 'cart' } });

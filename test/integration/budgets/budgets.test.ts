@@ -270,9 +270,15 @@ describe.each([
         healthyNodes: () => 4,
       });
     const incident = 'Node/w1#1@0';
-    expect(await spend(nodeJob('cordon', 'w1', incident, [nodes]), 1_000)).toEqual({ spent: true });
+    expect(await spend(nodeJob('cordon', 'w1', incident, [nodes]), 1_000)).toEqual({
+      spent: true,
+      tokenTaken: true,
+    });
     // The node is cordoned now, so it no longer counts as healthy; the drain still goes ahead.
-    expect(await spend(nodeJob('drain', 'w1', incident, [nodes]), 2_000)).toEqual({ spent: true });
+    expect(await spend(nodeJob('drain', 'w1', incident, [nodes]), 2_000)).toEqual({
+      spent: true,
+      tokenTaken: false,
+    });
     expect(await b.nodesDisrupted()).toEqual({ w1: incident });
     // Another node's incident: the policy's one token is spent, and the slot is taken.
     expect(await spend(nodeJob('cordon', 'w2', 'Node/w2#1@0', [nodes]), 3_000)).toMatchObject({

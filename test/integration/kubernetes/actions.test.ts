@@ -1,5 +1,6 @@
 import type { V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, inject, it } from 'vitest';
+import { Budgets } from '../../../src/budgets/budgets.ts';
 import type { EffectJob } from '../../../src/effects/catalogue.ts';
 import { RetryLaterError, TerminalEffectError } from '../../../src/effects/errors.ts';
 import { kubernetesProcessors } from '../../../src/effects/kubernetes/index.ts';
@@ -18,6 +19,7 @@ import {
 } from '../../cluster/fixtures.ts';
 import { adminKubeConfig, roleKubeConfig } from '../../support/kube.ts';
 import { captureLogger, eventually } from '../../support/logger.ts';
+import { redisForTest } from '../../support/redis.ts';
 
 const processors = kubernetesProcessors({ kc: adminKubeConfig() });
 
@@ -45,6 +47,34 @@ function run(
   const processor = table[kind];
   if (processor === undefined) throw new Error(`no processor ${kind}`);
   return processor(job, context);
+}
+
+/** A job of `kind` with budget scopes, through the given processors. */
+function runJob(
+  table: Record<string, EffectProcessor>,
+  kind: string,
+  effect: Record<string, unknown>,
+  scopes: { scope: string; limit: number; windowMs: number }[],
+) {
+  const processor = table[kind];
+  if (processor === undefined) throw new Error(`no processor ${kind}`);
+  return processor(
+    {
+      owner: 'agent-test',
+      actorKey: `Test/${kind}`,
+      incidentId: `inc-${kind}`,
+      step: 'remediate-1',
+      effect: { kind, ...effect },
+      requestedAt: Date.now(),
+      budget: { scopes },
+    },
+    {
+      jobId: `job-${kind}-${effect['deleteBarePod'] === true ? 'allowed' : 'guarded'}`,
+      signal: new AbortController().signal,
+      logger: captureLogger().logger,
+      attempt: 1,
+    },
+  );
 }
 
 async function podsOf(namespace: string, app: string): Promise<V1Pod[]> {
@@ -117,13 +147,51 @@ describe('Kubernetes remediation actions on a real API server', () => {
     const pod = await createPod(client, ns, { name: 'kept' });
     const result = await run(
       'deletePod',
-      { namespace: ns, name: 'kept', uid: pod.metadata.uid },
+      { namespace: ns, name: 'kept', uid: pod.metadata.uid, deleteBarePod: true },
       { dryRun: true },
     );
     expect(result.outcome).toBe(`would delete pod ${ns}/kept`);
     const still = await client.get<V1Pod>(`/api/v1/namespaces/${ns}/pods/kept`);
     expect(still.metadata?.deletionTimestamp).toBeUndefined();
   });
+
+  it.each(['restartPod', 'deletePod', 'evictPod'])(
+    '%s refuses a pod no controller would recreate and spends no budget on it, unless the policy allowed it',
+    async (kind) => {
+      const client = adminClient();
+      const ns = await freshNamespace(client, { prefix: 'act' });
+      const pod = await createPod(client, ns, { name: 'only-one' });
+      const scratch = await redisForTest();
+      const budgets = new Budgets(scratch.redis, scratch.prefix);
+      const guarded = kubernetesProcessors({ kc: adminKubeConfig(), budgets });
+      const scope = { scope: `policy/${ns}/restart`, limit: 5, windowMs: 60_000 };
+      try {
+        const target = { namespace: ns, name: 'only-one', uid: pod.metadata.uid };
+        const error: unknown = await runJob(guarded, kind, target, [scope]).catch(
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(TerminalEffectError);
+        expect((error as TerminalEffectError).code).toBe('bare-pod');
+        expect((error as Error).message).toMatch(
+          /has no controller that would recreate it, so it is not deleted; people decide/,
+        );
+        expect((await budgets.usage([scope]))[0]?.used).toBe(0);
+        const still = await client.get<V1Pod>(`/api/v1/namespaces/${ns}/pods/only-one`);
+        expect(still.metadata?.deletionTimestamp).toBeUndefined();
+        // The policy said deleteBarePods: the pod is deleted, and the budget counts it.
+        await runJob(guarded, kind, { ...target, deleteBarePod: true }, [scope]);
+        expect((await budgets.usage([scope]))[0]?.used).toBe(1);
+        await eventually(async () => {
+          expect(
+            (await client.request('GET', `/api/v1/namespaces/${ns}/pods/only-one`)).status,
+          ).toBe(404);
+        }, 30_000);
+      } finally {
+        await budgets.close();
+        await scratch.cleanup();
+      }
+    },
+  );
 
   it('waits on a PodDisruptionBudget instead of forcing the eviction, then evicts when it allows', async () => {
     const client = adminClient();
