@@ -43,7 +43,8 @@ const rand = random(42);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
 
 function policy(namespace: string, name: string, selector: Record<string, unknown>): Policy {
-  const nodes = (selector['kinds'] as string[] | undefined)?.includes('Node') === true;
+  const kinds = selector['kinds'] as string[] | undefined;
+  const nodes = kinds?.includes('Node') === true;
   const result = parsePolicy({
     metadata: { namespace, name, generation: 1 },
     spec: {
@@ -51,7 +52,9 @@ function policy(namespace: string, name: string, selector: Record<string, unknow
       detections: [
         nodes
           ? { type: 'NotReady', action: 'cordon' }
-          : { type: 'CrashLoopBackOff', action: 'restartPod' },
+          : kinds?.includes('Pod') === false
+            ? { type: 'RolloutFailed', action: 'rollback' }
+            : { type: 'CrashLoopBackOff', action: 'restartPod' },
       ],
     },
   });

@@ -36,6 +36,7 @@ import { roleHostOptions, roleSafetyMonitor } from './role-wiring.ts';
 import { untilSucceeds } from './retry.ts';
 import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
 import { SnapshotStore } from './snapshot-store.ts';
+import { UnsentNotificationStore } from './unsent-notifications.ts';
 
 export interface RoleDeps {
   config: Config;
@@ -84,6 +85,12 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     instance: deps.identity,
     logger: log,
   });
+  const unsent = new UnsentNotificationStore({
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    logger: log,
+  });
+  const slackChannel = config.slack?.channel;
   /** What each node's machine says about the pods on it, and which node each pod is on. */
   const inhibitions = new Map<string, Inhibition | null>();
   const podNodes = new Map<string, string>();
@@ -128,6 +135,8 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       queues,
       limits: settings.limits,
       evidenceWaitMs: config.evidence.waitBeforeActionMs,
+      slackChannel,
+      unsent,
       recorder,
       // Both are created below, before any actor exists.
       index: () => index,
@@ -176,6 +185,8 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     host,
     registry,
     queues,
+    slackChannel,
+    unsent,
     recorder,
     metrics,
     now: () => clock.now(),

@@ -16,7 +16,14 @@ import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
 import { startEffectWorkers } from '../effects/workers.ts';
 import type { ObservableObject } from '../observe/index.ts';
-import { parsePolicy, PolicyController, PolicyIndex, type PolicySource } from '../policy/index.ts';
+import {
+  parsePolicy,
+  PolicyController,
+  PolicyIndex,
+  policyKey,
+  type PolicySource,
+  type UnsentNotifications,
+} from '../policy/index.ts';
 import { KubernetesPolicySource, KubernetesPolicyStatusWriter } from '../policy/kubernetes.ts';
 import { prometheusFromConfig } from '../adapters/prometheus/index.ts';
 import {
@@ -28,6 +35,7 @@ import {
 import type { RoleDeps, RunningRole } from './agent.ts';
 import { toMachineEvent } from './control-events.ts';
 import { CONTROLLER_OWNER } from './effect-jobs.ts';
+import { policyRefOf } from './machine-policy.ts';
 import { ActorHost } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { restoreActors } from './restore.ts';
@@ -35,6 +43,7 @@ import { roleHostOptions, roleSafetyMonitor } from './role-wiring.ts';
 import { untilSucceeds } from './retry.ts';
 import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
 import { SnapshotStore } from './snapshot-store.ts';
+import { UnsentNotificationStore, unsentProblems } from './unsent-notifications.ts';
 
 export const CONTROLLER_LEASE = 'kube-remedy-controller';
 
@@ -95,6 +104,12 @@ export function startController(
     instance: deps.identity,
     logger: log,
   });
+  const unsent = new UnsentNotificationStore({
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    logger: log,
+  });
+  const slackChannel = config.slack?.channel;
   // Workers for the controller's queue run on every replica: jobs are locked, so any may take one.
   const workers = startEffectWorkers({
     connection: deps.bullConnection,
@@ -126,6 +141,8 @@ export function startController(
         queues,
         limits: settings.limits,
         evidenceWaitMs: config.evidence.waitBeforeActionMs,
+        slackChannel,
+        unsent,
         recorder,
         // Both are created below, before any actor exists.
         index: () => index,
@@ -159,6 +176,8 @@ export function startController(
       host,
       registry,
       queues,
+      slackChannel,
+      unsent,
       recorder,
       metrics,
       now: () => clock.now(),
@@ -201,15 +220,26 @@ export function startController(
               await reg.deliver(proposal.actorKey, proposal.event);
             },
           });
+    // Notifications the agents and this controller did not send for want of Slack, read once
+    // per flush; a policy that now configures Slack has nothing to say of them.
+    let unsentByPolicy = new Map<string, UnsentNotifications>();
     const statusController = new PolicyController({
       index,
       writer: new KubernetesPolicyStatusWriter(kc),
       logger: log,
-      reports: (ref) => ({
-        problems:
-          scaler?.problems(ref) ??
-          (index.policy(ref)?.scaling === undefined ? [] : [PROMETHEUS_NOT_CONFIGURED]),
-      }),
+      beforeFlush: async () => {
+        unsentByPolicy = await unsent.read([...index.policies()].map(policyRefOf));
+      },
+      reports: (ref) => {
+        const policy = index.policy(ref);
+        return {
+          problems: [
+            ...(scaler?.problems(ref) ??
+              (policy?.scaling === undefined ? [] : [PROMETHEUS_NOT_CONFIGURED])),
+            ...unsentProblems(policy, slackChannel, unsentByPolicy.get(policyKey(ref))),
+          ],
+        };
+      },
     });
     const policiesRunning = statusController.run(source, abort.signal);
     await policiesReady;

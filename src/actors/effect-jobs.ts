@@ -5,14 +5,19 @@
  */
 import { jobBudget, type BudgetLimits } from '../budgets/scopes.ts';
 import { stormEscalationReason } from '../budgets/storm.ts';
-import { effectJobId, type EffectJob, type Effect as JobEffect } from '../effects/catalogue.ts';
+import {
+  effectJobId,
+  type EffectJob,
+  type Integration,
+  type Effect as JobEffect,
+} from '../effects/catalogue.ts';
 import {
   DETECTION_EVIDENCE_STEP,
   type EffectRequest,
   type RemediationContext,
   type StormFact,
 } from '../machines/index.ts';
-import type { Policy } from '../policy/index.ts';
+import type { Policy, UnsentNotice } from '../policy/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 
 /** Who runs Kubernetes actions on Deployments: agents hold no rights on them. */
@@ -97,6 +102,12 @@ export interface JobContext {
    * (configuration `evidence.waitBeforeActionMs`). Default: DEFAULT_EVIDENCE_WAIT_MS; 0: no wait.
    */
   evidenceWaitMs?: number | undefined;
+  /**
+   * The installation's Slack channel for policies that name none (configuration `slack.channel`).
+   * Default: none, so only the policy's spec.slack or an escalation target's channel configures
+   * Slack for a notification.
+   */
+  slackChannel?: string | undefined;
 }
 
 export const DEFAULT_EVIDENCE_WAIT_MS = 15_000;
@@ -150,43 +161,79 @@ function detectionOf(actor: RemediationContext | undefined): string | undefined 
 }
 
 /**
- * What an integration needs from the policy, added to the effect: the machines know nothing of
- * channels, repositories or ticket projects. Returns undefined when the policy does not configure
- * the integration the effect needs, so the effect is not enqueued at all.
+ * Why an effect gets no job: the integration that would carry it out is not configured for it
+ * (or, for tickets, the incident has no detection to file one under).
  */
-export function withPolicyBlocks(effect: JobEffect, context: JobContext): JobEffect | undefined {
+export interface SkippedEffect {
+  integration: Integration;
+  why: string;
+}
+
+/** Said of a notification no Slack channel is configured for. */
+export const SLACK_NOT_CONFIGURED =
+  "no Slack channel: the policy has no spec.slack.channel, the installation no slack.channel, and the notification's escalation target none";
+
+/**
+ * The Slack channel a notification can start its incident's thread in: the policy's, else the
+ * installation's, else its escalation target's when that is a Slack channel. The workers' notifier
+ * picks the same way (src/chatops/notifier.ts); without one it has nowhere to post.
+ */
+export function notificationChannel(effect: JobEffect, context: JobContext): string | undefined {
+  const to = effect['to'] as { type?: unknown; channel?: unknown } | null | undefined;
+  const target = to?.type === 'slack' && typeof to.channel === 'string' ? to.channel : undefined;
+  return context.policy?.slack?.channel ?? context.slackChannel ?? target;
+}
+
+/**
+ * What an integration needs from the policy, added to the effect: the machines know nothing of
+ * channels, repositories or ticket projects. When neither the policy nor the installation
+ * configures the integration the effect needs, says so instead, and the effect is not enqueued
+ * at all: the one rule of which effects become jobs, for the roles and for `simulate`.
+ */
+export function withPolicyBlocks(
+  effect: JobEffect,
+  context: JobContext,
+): { effect: JobEffect } | { skipped: SkippedEffect } {
   const policy = context.policy;
   const detection = detectionOf(context.actor);
   const evidence = policy?.evidence === undefined ? {} : { evidence: policy.evidence };
+  const skipped = (integration: Integration, why: string) => ({ skipped: { integration, why } });
+  const add = (blocks: Record<string, unknown>) => ({ effect: { ...effect, ...blocks } });
   switch (effect.kind) {
     case 'notify':
     case 'escalate':
-      return {
-        ...effect,
+      if (notificationChannel(effect, context) === undefined) {
+        return skipped('slack', SLACK_NOT_CONFIGURED);
+      }
+      return add({
         chatops: {
           ...(policy?.slack === undefined ? {} : { channel: policy.slack.channel }),
           approvers: policy?.approvers ?? { users: [], groups: [] },
         },
         // To link the incident's evidence from the message, when it has some.
         ...(detection !== undefined || PEOPLE_TAKE_OVER.has(effect['purpose']) ? evidence : {}),
-      };
+      });
     case 'openPullRequest':
-      if (policy?.gitops === undefined) return undefined;
-      return { ...effect, gitops: policy.gitops, ...evidence };
+      if (policy?.gitops === undefined) return skipped('gitops', 'the policy has no spec.gitops');
+      return add({ gitops: policy.gitops, ...evidence });
     case 'openTicket':
     case 'updateTicket':
-      if (policy?.ticket === undefined || detection === undefined) return undefined;
-      return { ...effect, ticket: policy.ticket, detection, ...evidence };
+      if (policy?.ticket === undefined) return skipped('tickets', 'the policy has no spec.ticket');
+      if (detection === undefined) {
+        return skipped('tickets', 'the incident has no detection to file a ticket under');
+      }
+      return add({ ticket: policy.ticket, detection, ...evidence });
     case 'collectEvidence':
-      if (policy?.evidence === undefined) return undefined;
-      return {
-        ...effect,
+      if (policy?.evidence === undefined) {
+        return skipped('evidence', 'the policy has no spec.evidence');
+      }
+      return add({
         ...evidence,
         ...(detection === undefined ? {} : { detection }),
         ...(context.actor === undefined ? {} : { history: context.actor.history }),
-      };
+      });
     default:
-      return effect;
+      return { effect };
   }
 }
 
@@ -208,26 +255,52 @@ function budgetOf(request: EffectRequest, context: JobContext): EffectJob['budge
   });
 }
 
-/** The job for a machine's request, or undefined when its integration is not configured. */
-export function toEffectJob(request: EffectRequest, context: JobContext): EffectJob | undefined {
-  const effect = withPolicyBlocks(jobEffect(request.effect), context);
-  if (effect === undefined) return undefined;
+/** The job for a machine's request, or why there is none (its integration is not configured). */
+export function planEffectJob(
+  request: EffectRequest,
+  context: JobContext,
+): { job: EffectJob } | { skipped: SkippedEffect } {
+  const blocks = withPolicyBlocks(jobEffect(request.effect), context);
+  if ('skipped' in blocks) return blocks;
+  const effect = blocks.effect;
   const budget = budgetOf(request, context);
   const evidence = evidenceFirst(request, context);
   // Actions on Deployments run in the controller whoever asked (a pod actor's rollout restart).
   const executor = request.effect.target.kind === 'Deployment' ? CONTROLLER_OWNER : context.owner;
   return {
-    owner: context.owner,
-    ...(executor === context.owner ? {} : { executor }),
-    actorKey: request.actorKey,
-    incidentId: request.incidentId,
-    step: request.step,
-    effect,
-    policy: context.policyRef,
-    requestedAt: request.requestedAt,
-    ...(evidence === undefined ? {} : { evidenceFirst: evidence }),
-    ...(budget === undefined ? {} : { budget }),
+    job: {
+      owner: context.owner,
+      ...(executor === context.owner ? {} : { executor }),
+      actorKey: request.actorKey,
+      incidentId: request.incidentId,
+      step: request.step,
+      effect,
+      policy: context.policyRef,
+      requestedAt: request.requestedAt,
+      ...(evidence === undefined ? {} : { evidenceFirst: evidence }),
+      ...(budget === undefined ? {} : { budget }),
+    },
   };
+}
+
+/** The job for a machine's request, or undefined when its integration is not configured. */
+export function toEffectJob(request: EffectRequest, context: JobContext): EffectJob | undefined {
+  const planned = planEffectJob(request, context);
+  return 'job' in planned ? planned.job : undefined;
+}
+
+/**
+ * A notification that was not sent, for the policy's status: what it would have said, about
+ * which object, when.
+ */
+export function unsentNotice(
+  effect: { kind: string; purpose?: unknown; reason?: unknown },
+  object: string,
+  at: number,
+): UnsentNotice {
+  const purpose = typeof effect.purpose === 'string' ? effect.purpose : effect.kind;
+  const reason = typeof effect.reason === 'string' ? effect.reason : '';
+  return { at, object, what: purpose, reason };
 }
 
 /** Notifications that ask people to look: the moments an LLM's suggested cause helps. */
@@ -238,9 +311,10 @@ const ASKS_PEOPLE: ReadonlySet<unknown> = new Set([
 ]);
 
 /**
- * Jobs that go with a request: when a notification asks people to look and the policy enables
- * the LLM, a `suggestCause` job for the same incident, whose answer is attached to the Slack
- * thread (shown, never executed).
+ * Jobs that go with a request's job: when a notification asks people to look and the policy
+ * enables the LLM, a `suggestCause` job for the same incident, whose answer is attached to the
+ * Slack thread (shown, never executed). Only a notification that is sent has companions: with no
+ * job for the notification (Slack not configured), there is no thread to attach an answer to.
  */
 export function companionJobs(
   request: EffectRequest,
@@ -279,8 +353,14 @@ export function roleEffectSink(options: {
   policyOf: (ref: string) => Policy | undefined;
   limits: JobContext['limits'];
   evidenceWaitMs?: number | undefined;
+  slackChannel?: string | undefined;
   logger: Logger;
   onEnqueued?: (job: EffectJob) => void;
+  /**
+   * Told of each notification not sent because nothing configures Slack for it (the policy's
+   * status reports them); it logs. Other skipped effects are logged at debug level only.
+   */
+  onUnsent?: (policyRef: string, notice: UnsentNotice) => Promise<void>;
 }): (
   request: EffectRequest,
   actor: { key: string; policyRef: string },
@@ -294,15 +374,23 @@ export function roleEffectSink(options: {
       actor: context,
       limits: options.limits,
       evidenceWaitMs: options.evidenceWaitMs,
+      slackChannel: options.slackChannel,
     };
-    const job = toEffectJob(request, jobContext);
-    if (job === undefined) {
-      options.logger.debug(
-        { object: actor.key, effect: request.effect.kind },
-        'effect skipped: its integration is not configured in the policy',
-      );
+    const planned = planEffectJob(request, jobContext);
+    if ('skipped' in planned) {
+      const { integration, why } = planned.skipped;
+      if (integration === 'slack' && options.onUnsent !== undefined) {
+        const notice = unsentNotice(request.effect, actor.key, request.requestedAt);
+        await options.onUnsent(actor.policyRef, notice);
+      } else {
+        options.logger.debug(
+          { object: actor.key, effect: request.effect.kind, integration, why },
+          'effect skipped: its integration is not configured',
+        );
+      }
       return;
     }
+    const job = planned.job;
     for (const each of [job, ...companionJobs(request, job, jobContext)]) {
       await options.queues.enqueue(each);
       options.onEnqueued?.(each);
@@ -317,13 +405,16 @@ export const POLICY_KIND = 'AutoRemediationPolicy';
  * The one group escalation of a storm: an `escalate` job for the policy, told where the first
  * level of its escalation ladder goes (its own channel without a ladder). The job id follows from
  * the policy and the storm's start, so every agent that sees the storm enqueues the same job.
+ * Skipped, as any notification, when no Slack channel is configured for it.
  */
 export function stormEscalationJob(options: {
   owner: string;
   policy: Policy;
   startedAt: number;
   storm: StormFact;
-}): EffectJob {
+  /** The installation's Slack channel (configuration `slack.channel`). */
+  slackChannel?: string | undefined;
+}): { job: EffectJob } | { skipped: SkippedEffect; notice: UnsentNotice } {
   const { policy } = options;
   const { namespace, name } = policy.ref;
   const policyRef = `${namespace}/${name}`;
@@ -337,14 +428,27 @@ export function stormEscalationJob(options: {
     target: { kind: POLICY_KIND, namespace, name, uid: policy.uid ?? '', resourceVersion: '' },
     reason: stormEscalationReason(policyRef, options.storm),
   };
-  return {
+  const withBlocks = withPolicyBlocks(effect, {
     owner: options.owner,
-    actorKey,
-    incidentId: `${actorKey}#storm@${options.startedAt}`,
-    step: 'storm-escalation',
-    // A notify job always gets its policy's Slack settings.
-    effect: withPolicyBlocks(effect, { owner: options.owner, policyRef, policy }) ?? effect,
-    policy: policyRef,
-    requestedAt: options.startedAt,
+    policyRef,
+    policy,
+    slackChannel: options.slackChannel,
+  });
+  if ('skipped' in withBlocks) {
+    return {
+      skipped: withBlocks.skipped,
+      notice: unsentNotice(effect, actorKey, options.startedAt),
+    };
+  }
+  return {
+    job: {
+      owner: options.owner,
+      actorKey,
+      incidentId: `${actorKey}#storm@${options.startedAt}`,
+      step: 'storm-escalation',
+      effect: withBlocks.effect,
+      policy: policyRef,
+      requestedAt: options.startedAt,
+    },
   };
 }

@@ -16,6 +16,7 @@ import { roleEffectSink } from './effect-jobs.ts';
 import type { ActorHost, ActorHostOptions, EffectSink, EventSink } from './host.ts';
 import { parsePolicyRef, type ActorRegistry } from './registry.ts';
 import { liveContexts, policyEventTarget, SafetyMonitor, type SafetySettings } from './safety.ts';
+import type { UnsentNotificationStore } from './unsent-notifications.ts';
 
 type RoleEffectSinkOptions = Parameters<typeof roleEffectSink>[0];
 
@@ -50,12 +51,27 @@ export function roleHostOptions(
     queues: RoleEffectSinkOptions['queues'];
     limits: RoleEffectSinkOptions['limits'];
     evidenceWaitMs: number;
+    /** The installation's Slack channel (configuration `slack.channel`). */
+    slackChannel: string | undefined;
+    /** Where notifications not sent for want of Slack are counted. */
+    unsent: UnsentNotificationStore;
     recorder: EventRecorder;
     index: () => PolicyIndex;
     registry: () => ActorRegistry;
   },
 ): ActorHostOptions {
-  const { owner, queues, limits, evidenceWaitMs, recorder, index, registry, ...host } = options;
+  const {
+    owner,
+    queues,
+    limits,
+    evidenceWaitMs,
+    slackChannel,
+    unsent,
+    recorder,
+    index,
+    registry,
+    ...host
+  } = options;
   const policyOf = (ref: string): Policy | undefined => {
     const parsed = parsePolicyRef(ref);
     return parsed === undefined ? undefined : index().policy(parsed);
@@ -69,6 +85,8 @@ export function roleHostOptions(
       policyOf,
       limits,
       evidenceWaitMs,
+      slackChannel,
+      onUnsent: (ref, notice) => unsent.record(ref, notice),
       logger: host.logger,
       metrics: host.metrics,
     }),
@@ -109,12 +127,15 @@ export function roleSafetyMonitor(options: {
   host: ActorHost;
   registry: ActorRegistry;
   queues: { enqueue: (job: EffectJob) => Promise<unknown> };
+  /** The installation's Slack channel (configuration `slack.channel`). */
+  slackChannel: string | undefined;
+  unsent: UnsentNotificationStore;
   recorder: EventRecorder;
   metrics: RuntimeMetrics;
   now: () => number;
   logger: Logger;
 }): SafetyMonitor {
-  const { index, host, registry, queues, recorder, metrics } = options;
+  const { index, host, registry, queues, recorder, metrics, unsent } = options;
   return new SafetyMonitor({
     owner: options.owner,
     settings: options.settings,
@@ -127,6 +148,8 @@ export function roleSafetyMonitor(options: {
       await queues.enqueue(job);
       metrics.effectsEnqueued.inc({ integration: 'slack', kind: job.effect.kind });
     },
+    slackChannel: options.slackChannel,
+    onUnsent: (ref, notice) => unsent.record(ref, notice),
     recordStorm: (policy, message) =>
       void recorder.record(policyEventTarget(policy), {
         type: 'Warning',

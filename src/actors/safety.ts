@@ -21,7 +21,7 @@ import type { Storms } from '../budgets/storms.ts';
 import type { EffectJob } from '../effects/catalogue.ts';
 import type { ControlMessage } from '../effects/control-stream.ts';
 import type { RemediationContext, RuntimeFacts, StormFact } from '../machines/index.ts';
-import type { Policy, PolicyIndex } from '../policy/index.ts';
+import type { Policy, PolicyIndex, UnsentNotice } from '../policy/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { stormEscalationJob } from './effect-jobs.ts';
 import type { ActorHost } from './host.ts';
@@ -50,6 +50,13 @@ export interface SafetyMonitorOptions {
   sendFacts: (key: string, facts: Partial<RuntimeFacts>) => Promise<void>;
   /** Enqueues a job (the storm's group escalation). */
   enqueue: (job: EffectJob) => Promise<void>;
+  /** The installation's Slack channel (configuration `slack.channel`). Default: none. */
+  slackChannel?: string | undefined;
+  /**
+   * Told when a storm's group escalation is not sent because nothing configures Slack for it
+   * (by the runtime that opened the storm only, so a storm counts once).
+   */
+  onUnsent?: (policyRef: string, notice: UnsentNotice) => Promise<void>;
   /** Records on the policy that a storm started (the runtime that opened it does). */
   recordStorm?: (policy: Policy, message: string) => void;
   /** For a storm's start, ms since the epoch. */
@@ -285,13 +292,26 @@ export class SafetyMonitor {
   ): Promise<void> {
     const ref = policyRefOf(policy);
     if (this.escalated.get(ref) === startedAt) return;
-    const job = stormEscalationJob({ owner: this.options.owner, policy, startedAt, storm: fact });
-    await this.options.enqueue(job);
+    const planned = stormEscalationJob({
+      owner: this.options.owner,
+      policy,
+      startedAt,
+      storm: fact,
+      slackChannel: this.options.slackChannel,
+    });
+    if ('job' in planned) await this.options.enqueue(planned.job);
+    else if (opened) await this.options.onUnsent?.(ref, planned.notice);
     this.escalated.set(ref, startedAt);
     if (opened) {
-      const reason = typeof job.effect['reason'] === 'string' ? job.effect['reason'] : '';
-      this.log.warn({ policy: ref, startedAt }, 'storm opened; group escalation enqueued');
-      this.options.recordStorm?.(policy, reason);
+      // The Event on the policy tells the storm whether or not Slack does.
+      const reason = 'job' in planned ? planned.job.effect['reason'] : planned.notice.reason;
+      this.log.warn(
+        { policy: ref, startedAt },
+        'job' in planned
+          ? 'storm opened; group escalation enqueued'
+          : 'storm opened; no group escalation: Slack is not configured for the policy',
+      );
+      this.options.recordStorm?.(policy, typeof reason === 'string' ? reason : '');
     }
   }
 }

@@ -212,7 +212,8 @@ const slackSchema = z
         )
         .optional(),
       {
-        description: 'Channel for incidents whose policy names none (spec.slack.channel wins).',
+        description:
+          "Channel for incidents whose policy names none (spec.slack.channel wins). Every role reads it: without it, notifications of a policy without spec.slack are not sent (unless an escalation target names a channel), and the policy's status counts them.",
         env: ['KUBE_REMEDY_SLACK_CHANNEL'],
       },
     ),

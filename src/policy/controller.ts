@@ -62,6 +62,11 @@ export interface PolicyControllerOptions {
   writer: PolicyStatusWriter;
   /** Reports of other components (Degraded problems, recent actions). Default: none. */
   reports?: (ref: PolicyRef) => PolicyReports;
+  /**
+   * Gathers what `reports` answers from (e.g. counts other processes keep in Redis), once
+   * before each flush. If it fails, the flush goes on with what `reports` knew before.
+   */
+  beforeFlush?: (signal?: AbortSignal) => Promise<void>;
   /** Default: `() => new Date()`. Tests pass a fixed clock. */
   now?: () => Date;
   logger?: ControllerLogger;
@@ -81,6 +86,7 @@ export class PolicyController {
   private readonly index: PolicyIndex;
   private readonly writer: PolicyStatusWriter;
   private readonly reports: (ref: PolicyRef) => PolicyReports;
+  private readonly beforeFlush: ((signal?: AbortSignal) => Promise<void>) | undefined;
   private readonly now: () => Date;
   private readonly logger: ControllerLogger | undefined;
   private readonly debounceMs: number;
@@ -93,6 +99,7 @@ export class PolicyController {
     this.index = options.index;
     this.writer = options.writer;
     this.reports = options.reports ?? (() => ({}));
+    this.beforeFlush = options.beforeFlush;
     this.now = options.now ?? (() => new Date());
     this.logger = options.logger;
     this.debounceMs = options.debounceMs ?? 200;
@@ -187,6 +194,13 @@ export class PolicyController {
   }
 
   private async flushOnce(signal: AbortSignal | undefined): Promise<void> {
+    if (this.beforeFlush !== undefined) {
+      try {
+        await this.beforeFlush(signal);
+      } catch (error) {
+        this.logger?.warn({ err: error }, 'could not gather policy reports; using the last ones');
+      }
+    }
     for (const [key, known] of this.known) {
       if (signal?.aborted) return;
       const next = this.compute(known);

@@ -43,11 +43,14 @@ export {
 } from './policy-index.ts';
 export {
   policyStatus,
+  slackNotConfiguredProblem,
   statusDiffers,
   type Condition,
   type PolicyFacts,
   type PolicyProblem,
   type PolicyStatus,
+  type UnsentNotice,
+  type UnsentNotifications,
 } from './status.ts';
 export {
   PolicyController,

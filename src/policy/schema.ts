@@ -16,6 +16,7 @@ import {
   ACTIONS_FOR_DETECTION,
   actionMismatchMessage,
   DETECTION_TYPES,
+  detectionKindMessage,
   DURATION_PATTERN,
   ESCALATION_TARGET_TYPES,
   GITOPS_PROVIDERS,
@@ -28,6 +29,7 @@ import {
   SIGNAL_PER,
   TAINT_EFFECTS,
   TICKET_PROVIDERS,
+  unseenDetections,
 } from './vocabulary.ts';
 
 /** Patterns shared with the CRD (the drift test compares their source text). */
@@ -444,9 +446,11 @@ export const policySpecSchema = z
     if (kinds.includes('Node') && spec.detections.some((d) => !isNodeDetection(d.type))) {
       issue('detections', RULE_MESSAGES.nodePolicyOnlyNodeDetections);
     }
-    if (spec.detections.some((d) => d.type === 'RolloutFailed') && !kinds.includes('Deployment')) {
-      issue('detections', RULE_MESSAGES.rolloutFailedNeedsDeployment);
-    }
+    const unseen = unseenDetections(
+      spec.detections.map((d) => d.type),
+      kinds,
+    );
+    if (unseen.length > 0) issue('detections', detectionKindMessage(unseen, kinds));
     if (spec.scaling !== undefined && !kinds.includes('Deployment')) {
       issue('scaling', RULE_MESSAGES.scalingNeedsDeployment);
     }

@@ -45,6 +45,57 @@ export interface PolicyProblem {
   message: string;
 }
 
+/**
+ * A notification that was not sent because nothing configures Slack for it (neither the policy's
+ * spec.slack nor the installation's slack.channel; src/actors/effect-jobs.ts decides).
+ */
+export interface UnsentNotice {
+  /** When it would have been sent, ms since the epoch. */
+  at: number;
+  /** What it was about: `Kind/namespace/name` (`Kind/name` for nodes). */
+  object: string;
+  /** Its purpose: escalated, quarantined, resolved… */
+  what: string;
+  /** Why, in the words of the incident's Kubernetes Events. */
+  reason: string;
+}
+
+/** A policy's notifications not sent: how many since when, and the latest. */
+export interface UnsentNotifications {
+  count: number;
+  /** The earliest of them, ms since the epoch. */
+  since: number;
+  latest: UnsentNotice;
+}
+
+/** The latest notice's reason is quoted up to this many characters. */
+const MAX_QUOTED_REASON = 300;
+
+/**
+ * What the status says, once, of notifications not sent for want of Slack (condition Degraded,
+ * reason SlackNotConfigured): how many, since when, the latest, and what to set.
+ */
+export function slackNotConfiguredProblem(unsent: UnsentNotifications): PolicyProblem {
+  const { count, latest } = unsent;
+  const reason =
+    latest.reason.length > MAX_QUOTED_REASON
+      ? `${latest.reason.slice(0, MAX_QUOTED_REASON - 1)}…`
+      : latest.reason;
+  return {
+    reason: 'SlackNotConfigured',
+    message:
+      `Slack is not configured: ${count} ${plural(count, 'notification')} not sent since ` +
+      `${isoSeconds(unsent.since)} (latest: ${latest.what} ${latest.object} at ` +
+      `${isoSeconds(latest.at)}${reason === '' ? '' : `: ${reason}`}). The Kubernetes Events of ` +
+      "the objects tell what happened; set spec.slack.channel, or the installation's " +
+      'slack.channel, to have notifications posted',
+  };
+}
+
+function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 export interface PolicyFacts {
   agentNamespace: string;
   /** Whether the index holds the policy but ignores it for selecting Nodes outside agentNamespace. */

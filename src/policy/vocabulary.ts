@@ -35,12 +35,31 @@ export const DETECTION_TYPES = [
 ] as const;
 export type DetectionType = (typeof DETECTION_TYPES)[number];
 
-export const NODE_DETECTIONS: readonly DetectionType[] = [
-  'MemoryPressure',
-  'DiskPressure',
-  'PIDPressure',
-  'NotReady',
-];
+/**
+ * The kind of object each detection is seen on, as the analyzers' tables produce them
+ * (src/analyzers): a pod's containers crash-loop, fail to pull or are OOM-killed; a Node reports
+ * pressure or NotReady; a Deployment's rollout fails. A policy that does not select a detection's
+ * kind can never see it fire, so the CRD and the zod parse refuse it (`detectionKindMessage`).
+ *
+ * ImagePullBackOff is a Pod's: the Deployment analyzer can also name it when handed the pods of
+ * its newest ReplicaSet, but no engine gathers those (neither role sets the registry's
+ * `analyzerFactsFor`, nor does `simulate`); a Deployment whose new pods cannot pull their image
+ * shows RolloutFailed once its progress deadline passes.
+ */
+export const DETECTION_KIND: Readonly<Record<DetectionType, ObjectKind>> = {
+  CrashLoopBackOff: 'Pod',
+  ImagePullBackOff: 'Pod',
+  OOMKilled: 'Pod',
+  MemoryPressure: 'Node',
+  DiskPressure: 'Node',
+  PIDPressure: 'Node',
+  NotReady: 'Node',
+  RolloutFailed: 'Deployment',
+};
+
+export const NODE_DETECTIONS: readonly DetectionType[] = DETECTION_TYPES.filter(
+  (type) => DETECTION_KIND[type] === 'Node',
+);
 
 export const ACTIONS = [
   'restartPod',
@@ -118,8 +137,6 @@ export const RULE_MESSAGES = {
     "node detections (MemoryPressure, DiskPressure, PIDPressure, NotReady) need spec.selector.kinds [Node]: node policies select nodes only and live in kube-remedy's namespace",
   nodePolicyOnlyNodeDetections:
     'a policy selecting Nodes can only have node detections (MemoryPressure, DiskPressure, PIDPressure, NotReady); put workload detections in a policy selecting Pods or Deployments',
-  rolloutFailedNeedsDeployment:
-    'detection RolloutFailed watches Deployments: add Deployment to spec.selector.kinds',
   scalingNeedsDeployment:
     'spec.scaling changes Deployment replicas: add Deployment to spec.selector.kinds',
   ticketTargetNeedsTicket:
@@ -157,4 +174,39 @@ export function actionMismatchMessage(type: DetectionType, action: Action): stri
     ? `action ${action} is only valid for node detections (MemoryPressure, DiskPressure, PIDPressure, NotReady)`
     : `use one of ${ACTIONS_FOR_DETECTION[type].join(', ')}`;
   return `action ${action} cannot remediate ${type}: ${why}`;
+}
+
+/**
+ * The workload detections of a policy selecting no Nodes that can never fire, because the policy
+ * does not select the kind they are seen on (`DETECTION_KIND`), in the order written. Node
+ * detections and policies selecting Nodes have rules of their own (nodeDetectionsNeedNodeKind,
+ * nodePolicyOnlyNodeDetections).
+ */
+export function unseenDetections(
+  types: readonly DetectionType[],
+  kinds: readonly ObjectKind[],
+): DetectionType[] {
+  if (kinds.includes('Node')) return [];
+  return types.filter((type) => {
+    const kind = DETECTION_KIND[type];
+    return kind !== 'Node' && !kinds.includes(kind);
+  });
+}
+
+/**
+ * The message of the detections-fit-the-kinds rule, as the CRD's messageExpression builds it, for
+ * the non-empty result of `unseenDetections` (which all want the one workload kind not selected).
+ */
+export function detectionKindMessage(
+  unseen: readonly DetectionType[],
+  kinds: readonly ObjectKind[],
+): string {
+  const kind = DETECTION_KIND[unseen[0] ?? 'CrashLoopBackOff'];
+  const one = unseen.length === 1;
+  return (
+    `${one ? 'detection' : 'detections'} ${unseen.join(', ')} ${one ? 'is' : 'are'} seen on ` +
+    `${kind}s, but spec.selector.kinds [${kinds.join(', ')}] selects no ${kind}s, so ` +
+    `${one ? 'it' : 'they'} can never fire: add ${kind} to spec.selector.kinds (the selector ` +
+    `must then match the ${kind}s' own labels) or remove the ${one ? 'detection' : 'detections'}`
+  );
 }

@@ -45,7 +45,11 @@ describe('budgets and the storm breaker on a live cluster', () => {
     scratch = undefined;
   });
 
-  async function agent(node: string, s: RedisForTest): Promise<RunningKubeRemedy> {
+  async function agent(
+    node: string,
+    s: RedisForTest,
+    env: Record<string, string> = {},
+  ): Promise<RunningKubeRemedy> {
     const running = await startKubeRemedy(
       ['--role', 'agent', '--node-name', node, '--kubeconfig', inject('kube').kubeconfig],
       {
@@ -53,6 +57,7 @@ describe('budgets and the storm breaker on a live cluster', () => {
         KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
         KUBE_REMEDY_IDENTITY: `agent-${node}`,
         KUBE_REMEDY_BUDGET_REFRESH_INTERVAL: '1s',
+        ...env,
       },
     );
     processes.push(running);
@@ -111,6 +116,8 @@ describe('budgets and the storm breaker on a live cluster', () => {
       detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
       // One action per hour; the storm breaker is out of the way (more than 100% never happens).
       budget: { maxActions: 1, window: '1h', maxUnhealthyPercent: 100 },
+      // Where the person is asked.
+      slack: { channel: '#shop' },
     });
     for (const name of ['cart-1', 'cart-2'])
       await createPod(client, ns, { name, nodeName: node, labels: { app: 'cart' } });
@@ -191,8 +198,9 @@ describe('budgets and the storm breaker on a live cluster', () => {
     ];
     for (const pod of pods)
       await createPod(client, ns, { name: pod.name, nodeName: pod.node, labels: { app: 'web' } });
-    await agent(nodes[0], s);
-    await agent(nodes[1], s);
+    // The policy names no channel: people are told in the installation's.
+    await agent(nodes[0], s, { KUBE_REMEDY_SLACK_CHANNEL: '#ops' });
+    await agent(nodes[1], s, { KUBE_REMEDY_SLACK_CHANNEL: '#ops' });
     const failing = pods.slice(0, 3);
     const storedOf = (pod: (typeof pods)[number]) => stored(s, pod.node, `Pod/${ns}/${pod.name}`);
     // Both agents run an actor for each of their pods before anything fails.

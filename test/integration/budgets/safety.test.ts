@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { SimulatedClock } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toEffectJob } from '../../../src/actors/effect-jobs.ts';
+import { UnsentNotificationStore } from '../../../src/actors/unsent-notifications.ts';
 import { ActorHost } from '../../../src/actors/host.ts';
 import { toMachinePolicy } from '../../../src/actors/machine-policy.ts';
 import { liveContexts, SafetyMonitor, type SafetySettings } from '../../../src/actors/safety.ts';
@@ -40,6 +41,8 @@ import { parsedPolicy } from '../../unit/budgets/support.ts';
 const START = Date.parse('2026-11-28T10:00:00Z');
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+/** Where the storm policies post, so that their group escalation is sent. */
+const WITH_SLACK = { slack: { channel: '#shop' } };
 
 function settings(overrides: Partial<SafetySettings> = {}): SafetySettings {
   return {
@@ -118,6 +121,7 @@ describe('safety facts on real Redis', () => {
     queues: EffectQueues;
     settings?: SafetySettings;
     opened?: string[];
+    unsent?: UnsentNotificationStore;
   }): Promise<Runtime> {
     const s = await redis();
     const { owner } = options;
@@ -162,6 +166,9 @@ describe('safety facts on real Redis', () => {
         await options.queues.enqueue(job);
       },
       recordStorm: () => options.opened?.push(owner),
+      ...(options.unsent === undefined
+        ? {}
+        : { onUnsent: options.unsent.record.bind(options.unsent) }),
       now: () => clock.now(),
       logger,
     });
@@ -338,11 +345,20 @@ describe('safety facts on real Redis', () => {
 
   describe('the storm breaker', () => {
     async function twoAgents(
-      options: { quietMs?: number; pods?: number } = {},
+      options: {
+        quietMs?: number;
+        pods?: number;
+        spec?: Record<string, unknown>;
+        unsent?: UnsentNotificationStore;
+      } = {},
     ): Promise<{ a: Runtime; b: Runtime; opened: string[]; policy: Policy }> {
-      const policy = parsedPolicy('shop', 'web', { budget: { maxUnhealthyPercent: 50 } });
+      const policy = parsedPolicy('shop', 'web', {
+        budget: { maxUnhealthyPercent: 50 },
+        ...(options.spec ?? WITH_SLACK),
+      });
       const q = await queues();
       const opened: string[] = [];
+      const unsent = options.unsent === undefined ? {} : { unsent: options.unsent };
       const config = settings(
         options.quietMs === undefined ? {} : { stormQuietMs: options.quietMs },
       );
@@ -352,6 +368,7 @@ describe('safety facts on real Redis', () => {
         queues: q,
         opened,
         settings: config,
+        ...unsent,
       });
       const b = await runtime({
         owner: 'agent-b',
@@ -359,6 +376,7 @@ describe('safety facts on real Redis', () => {
         queues: q,
         opened,
         settings: config,
+        ...unsent,
       });
       for (let i = 1; i <= (options.pods ?? 3); i += 1) {
         await a.pod(`a-${i}`);
@@ -399,7 +417,9 @@ describe('safety facts on real Redis', () => {
       // escalated nothing yet, as an agent restarted after opening the storm would).
       const c = await runtime({
         owner: 'agent-c',
-        policies: [parsedPolicy('shop', 'web', { budget: { maxUnhealthyPercent: 50 } })],
+        policies: [
+          parsedPolicy('shop', 'web', { budget: { maxUnhealthyPercent: 50 }, ...WITH_SLACK }),
+        ],
         queues: await queues(),
         opened,
       });
@@ -444,6 +464,31 @@ describe('safety facts on real Redis', () => {
         'notify',
       ]);
       expect(await jobsIn('effects-kubernetes-agent-b')).toEqual([]);
+    });
+
+    it('escalates nothing when nothing configures Slack, and counts the storm once for the status', async () => {
+      const s = await redis();
+      const logs = captureLogger('debug');
+      const unsent = new UnsentNotificationStore({
+        redis: s.redis,
+        keyPrefix: s.prefix,
+        logger: logs.logger,
+      });
+      const { a, b, opened } = await twoAgents({ spec: {}, unsent });
+      await storm(a, b);
+      await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? a : b).monitor.refresh()),
+      );
+      // Held all the same, and the storm is recorded on the policy (its Event) by the opener.
+      expect(a.facts('a-3')?.storm).toEqual({ unhealthy: 4, targets: 6, maxUnhealthyPercent: 50 });
+      expect(opened).toHaveLength(1);
+      expect(await jobsIn('effects-slack')).toEqual([]);
+      const recorded = (await unsent.read(['shop/web'])).get('shop/web');
+      expect(recorded).toMatchObject({
+        count: 1,
+        latest: { object: 'AutoRemediationPolicy/shop/web', what: 'escalated' },
+      });
+      expect(recorded?.latest.reason).toMatch(/^storm under policy shop\/web: 4 of its 6 targets/);
     });
 
     it('lets go when the storm passes, and does not escalate a storm that returns within the quiet time', async () => {

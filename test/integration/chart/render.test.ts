@@ -369,9 +369,14 @@ describe('the Helm chart, rendered', () => {
       });
       if (role === 'agent') expect(config['nodeName']).toBe('kwok-node-0');
       // Integrations are configured in the workers only; Prometheus in the controller only.
+      // The agent and the controller know the installation's Slack channel (no secret), so that
+      // they enqueue notifications of policies without spec.slack, and only then.
       const workers = role === 'workers';
-      for (const integration of ['slack', 'llm', 'github', 'gitlab', 'jira'])
+      for (const integration of ['llm', 'github', 'gitlab', 'jira'])
         expect([integration, config[integration] !== undefined]).toEqual([integration, workers]);
+      expect(config['slack']?.['channel']).toBe('#ops');
+      for (const secret of ['botToken', 'signingSecret', 'buttonSecret'])
+        expect([secret, config['slack']?.[secret] !== undefined]).toEqual([secret, workers]);
       expect(config['prometheus']?.['url'] !== undefined).toBe(role === 'controller');
       if (workers) {
         expect(config).toMatchObject({
@@ -423,6 +428,15 @@ describe('the Helm chart, rendered', () => {
     for (const cm of ofKind(manifests, 'ConfigMap')) {
       expect(JSON.stringify(cm.data)).not.toMatch(/xoxb-|sk-|password\s*[:=]/i);
     }
+  });
+
+  it("tells every role the installation's Slack channel, only when Slack is on", async () => {
+    const channelOf = (manifests: Manifest[], role: (typeof ROLES)[number]) =>
+      envOf(containerOf(manifests, role)).get('KUBE_REMEDY_SLACK_CHANNEL')?.value;
+    const on = await render(EVERYTHING);
+    for (const role of ROLES) expect([role, channelOf(on, role)]).toEqual([role, '#ops']);
+    const off = await render({ workers: { slack: { channel: '#ops' } } });
+    for (const role of ROLES) expect([role, channelOf(off, role)]).toEqual([role, undefined]);
   });
 
   it('mounts the EFS evidence claim into the workers only, where KUBE_REMEDY_EVIDENCE_EFS_ROOT says', async () => {

@@ -1,12 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   companionJobs,
   DEFAULT_EVIDENCE_WAIT_MS,
+  jobEffect,
+  notificationChannel,
+  planEffectJob,
+  roleEffectSink,
   toEffectJob,
 } from '../../../src/actors/effect-jobs.ts';
-import { effectJobId } from '../../../src/effects/catalogue.ts';
+import { effectJobId, type EffectJob } from '../../../src/effects/catalogue.ts';
 import type { EffectRequest, RemediationContext } from '../../../src/machines/index.ts';
-import { parsePolicy, type Policy } from '../../../src/policy/index.ts';
+import { parsePolicy, type Policy, type UnsentNotice } from '../../../src/policy/index.ts';
+import type { Logger } from '../../../src/telemetry/index.ts';
 
 const target = {
   kind: 'Pod' as const,
@@ -107,18 +112,134 @@ describe('machine effects as jobs', () => {
   });
 
   it.each([
-    ['a ticket', { kind: 'openTicket', level: 2 }],
-    ['an evidence bundle', { kind: 'collectEvidence' }],
-    ['a pull request', { kind: 'openPullRequest', proposes: { kind: 'scale', from: 2, to: 4 } }],
-  ])('enqueues no %s when the policy does not configure where it goes', (_, effect) => {
-    expect(
-      toEffectJob(request(effect), {
-        owner: 'agent-n1',
-        policyRef: 'shop/p',
-        policy: policy({}),
-        actor,
-      }),
-    ).toBeUndefined();
+    ['a ticket', { kind: 'openTicket', level: 2 }, 'tickets'],
+    ['an evidence bundle', { kind: 'collectEvidence' }, 'evidence'],
+    [
+      'a pull request',
+      { kind: 'openPullRequest', proposes: { kind: 'scale', from: 2, to: 4 } },
+      'gitops',
+    ],
+    ['a notification', { kind: 'notify', purpose: 'escalated', to: null, level: null }, 'slack'],
+    ['an escalation', { kind: 'escalate', purpose: 'escalated', to: null, level: null }, 'slack'],
+  ])(
+    'enqueues no %s when the policy does not configure where it goes',
+    (_, effect, integration) => {
+      const context = { owner: 'agent-n1', policyRef: 'shop/p', policy: policy({}), actor };
+      expect(toEffectJob(request(effect), context)).toBeUndefined();
+      expect(planEffectJob(request(effect), context)).toEqual({
+        skipped: { integration, why: expect.any(String) as unknown },
+      });
+    },
+  );
+});
+
+describe('a notification and its Slack channel', () => {
+  const escalated = (to: Record<string, unknown> | null) =>
+    request({ kind: 'notify', purpose: 'escalated', to, level: to === null ? null : 0 });
+  const context = (spec: Record<string, unknown>, slackChannel?: string) => ({
+    owner: 'agent-n1',
+    policyRef: 'shop/p',
+    policy: policy(spec),
+    actor,
+    ...(slackChannel === undefined ? {} : { slackChannel }),
+  });
+  const ladder = (target: Record<string, unknown>) => ({
+    escalation: { levels: [{ after: '0s', targets: [target] }] },
+  });
+
+  it.each<
+    [
+      string,
+      Record<string, unknown> | null,
+      Record<string, unknown>,
+      string | undefined,
+      string | undefined,
+    ]
+  >([
+    ["the policy's", null, { slack: { channel: '#shop' } }, '#ops', '#shop'],
+    ["the installation's, when the policy names none", null, {}, '#ops', '#ops'],
+    [
+      "its escalation target's, when neither names one",
+      { type: 'slack', channel: '#oncall' },
+      ladder({ type: 'slack', channel: '#oncall' }),
+      undefined,
+      '#oncall',
+    ],
+    [
+      'none for a page without a channel to post it in',
+      { type: 'page', service: 'primary' },
+      ladder({ type: 'page', service: 'primary' }),
+      undefined,
+      undefined,
+    ],
+    [
+      "none for the policy's own channel when only a ladder target has one",
+      null,
+      ladder({ type: 'slack', channel: '#oncall' }),
+      undefined,
+      undefined,
+    ],
+  ])('is %s', (_name, to, spec, slackChannel, channel) => {
+    expect(notificationChannel(jobEffect(escalated(to).effect), context(spec, slackChannel))).toBe(
+      channel,
+    );
+    expect(toEffectJob(escalated(to), context(spec, slackChannel)) !== undefined).toBe(
+      channel !== undefined,
+    );
+  });
+
+  it("leaves the job's channel to the policy, so the workers' notifier still chooses", () => {
+    // The installation's channel stands in at the workers (slack.channel): the job says nothing.
+    const job = toEffectJob(escalated(null), context({}, '#ops'));
+    expect(job?.effect['chatops']).toEqual({ approvers: { users: [], groups: [] } });
+  });
+});
+
+describe("the roles' effect sink", () => {
+  const enqueued: EffectJob[] = [];
+  const unsent: [string, UnsentNotice][] = [];
+  const logs: string[] = [];
+  const logger = {
+    debug: (_fields: object, message: string) => logs.push(message),
+  } as unknown as Logger;
+  const sink = (spec: Record<string, unknown>) =>
+    roleEffectSink({
+      owner: 'agent-n1',
+      queues: { enqueue: (job) => Promise.resolve(enqueued.push(job)) },
+      policyOf: () => policy(spec),
+      limits: undefined,
+      logger,
+      onUnsent: (ref, notice) => Promise.resolve(void unsent.push([ref, notice])),
+    });
+  const actorRef = { key: 'Pod/shop/cart-1', policyRef: 'shop/p' };
+  const quarantined = request({ kind: 'notify', purpose: 'quarantined', to: null, level: null });
+
+  beforeEach(() => {
+    enqueued.length = 0;
+    unsent.length = 0;
+    logs.length = 0;
+  });
+
+  it('enqueues nothing for a notification without Slack, not even its LLM companion, and says so', async () => {
+    await sink({ llm: { enabled: true, model: 'small-model' } })(quarantined, actorRef, actor);
+    expect(enqueued).toEqual([]);
+    expect(unsent).toEqual([
+      ['shop/p', { at: 5, object: 'Pod/shop/cart-1', what: 'quarantined', reason: 'crash loop' }],
+    ]);
+  });
+
+  it('sends the notification and its LLM companion when the policy has Slack', async () => {
+    const spec = { slack: { channel: '#shop' }, llm: { enabled: true, model: 'small-model' } };
+    await sink(spec)(quarantined, actorRef, actor);
+    expect(enqueued.map((job) => job.effect.kind)).toEqual(['notify', 'suggestCause']);
+    expect(unsent).toEqual([]);
+  });
+
+  it('counts only notifications: other effects without their integration are logged at debug level', async () => {
+    await sink({})(request({ kind: 'collectEvidence' }), actorRef, actor);
+    expect(enqueued).toEqual([]);
+    expect(unsent).toEqual([]);
+    expect(logs).toEqual(['effect skipped: its integration is not configured']);
   });
 });
 
@@ -166,12 +287,13 @@ describe('evidence before an action that replaces pods', () => {
 
 describe('jobs that go with a request', () => {
   const notify = request({ kind: 'notify', purpose: 'approvalRequested', to: null, level: null });
+  const slack = { slack: { channel: '#shop' } };
 
   it('asks the LLM for a suggested cause when a notification asks people to look', () => {
     const context = {
       owner: 'agent-n1',
       policyRef: 'shop/p',
-      policy: policy({ llm: { enabled: true, model: 'small-model' } }),
+      policy: policy({ ...slack, llm: { enabled: true, model: 'small-model' } }),
       actor,
     };
     const job = toEffectJob(notify, context);
@@ -193,7 +315,7 @@ describe('jobs that go with a request', () => {
     const context = {
       owner: 'agent-n1',
       policyRef: 'shop/p',
-      policy: policy({ llm: { enabled: true, model: 'small-model' }, evidence }),
+      policy: policy({ ...slack, llm: { enabled: true, model: 'small-model' }, evidence }),
       actor,
     };
     const job = toEffectJob(notify, context);
@@ -212,7 +334,7 @@ describe('jobs that go with a request', () => {
     const context = {
       owner: 'agent-n1',
       policyRef: 'shop/p',
-      policy: policy({ evidence }),
+      policy: policy({ ...slack, evidence }),
       actor: scaling,
     };
     // A scale proposal collects no evidence until people take over.
@@ -222,7 +344,7 @@ describe('jobs that go with a request', () => {
   });
 
   it('asks nothing when the policy leaves the LLM off', () => {
-    const context = { owner: 'agent-n1', policyRef: 'shop/p', policy: policy({}), actor };
+    const context = { owner: 'agent-n1', policyRef: 'shop/p', policy: policy(slack), actor };
     const job = toEffectJob(notify, context);
     if (job === undefined) throw new Error('no notify job');
     expect(companionJobs(notify, job, context)).toEqual([]);

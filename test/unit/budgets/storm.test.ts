@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stormEscalationJob } from '../../../src/actors/effect-jobs.ts';
+import { SLACK_NOT_CONFIGURED, stormEscalationJob } from '../../../src/actors/effect-jobs.ts';
 import {
   isUnhealthy,
   stormVerdict,
@@ -105,6 +105,13 @@ describe('unhealthy targets', () => {
 
 describe("a storm's group escalation", () => {
   const storm = { unhealthy: 4, targets: 6, maxUnhealthyPercent: 50 };
+  /** The job, which these policies configure Slack for. */
+  const jobOf = (options: Parameters<typeof stormEscalationJob>[0]) => {
+    const planned = stormEscalationJob(options);
+    if (!('job' in planned)) throw new Error(`no job: ${planned.skipped.why}`);
+    return planned.job;
+  };
+  const withSlack = { slack: { channel: '#shop' } };
 
   it('tells the first level of the ladder once, in words naming how many targets are unhealthy', () => {
     const policy = parsedPolicy('shop', 'web', {
@@ -117,7 +124,7 @@ describe("a storm's group escalation", () => {
         ],
       },
     });
-    const job = stormEscalationJob({ owner: 'agent-n1', policy, startedAt: 1_000, storm });
+    const job = jobOf({ owner: 'agent-n1', policy, startedAt: 1_000, storm });
     expect(job).toMatchObject({
       owner: 'agent-n1',
       actorKey: 'AutoRemediationPolicy/shop/web',
@@ -140,19 +147,57 @@ describe("a storm's group escalation", () => {
   });
 
   it("goes to the policy's own channel without a ladder", () => {
-    const job = stormEscalationJob({
+    const job = jobOf({
       owner: 'controller',
-      policy: parsedPolicy('shop', 'web'),
+      policy: parsedPolicy('shop', 'web', withSlack),
       startedAt: 1_000,
       storm,
     });
     expect(job.effect).toMatchObject({ to: null, level: null });
   });
 
-  it('is the same job whoever enqueues it, and another job for another storm', () => {
+  it("goes to the installation's channel when the policy names none", () => {
     const policy = parsedPolicy('shop', 'web');
+    const job = jobOf({
+      owner: 'controller',
+      policy,
+      startedAt: 1_000,
+      storm,
+      slackChannel: '#ops',
+    });
+    expect(job.effect).toMatchObject({ kind: 'escalate', to: null });
+  });
+
+  it("goes to the ladder's Slack channel when neither the policy nor the installation names one", () => {
+    const policy = parsedPolicy('shop', 'web', {
+      escalation: { levels: [{ after: '0s', targets: [{ type: 'slack', channel: '#oncall' }] }] },
+    });
+    const job = jobOf({ owner: 'controller', policy, startedAt: 1_000, storm });
+    expect(job.effect).toMatchObject({ to: { type: 'slack', channel: '#oncall' }, level: 0 });
+  });
+
+  it('is not enqueued when nothing configures Slack, and says what it would have told', () => {
+    const policy = parsedPolicy('shop', 'web', {
+      escalation: { levels: [{ after: '0s', targets: [{ type: 'page', service: 'primary' }] }] },
+    });
+    const planned = stormEscalationJob({ owner: 'agent-n1', policy, startedAt: 1_000, storm });
+    expect(planned).toEqual({
+      skipped: { integration: 'slack', why: SLACK_NOT_CONFIGURED },
+      notice: {
+        at: 1_000,
+        object: 'AutoRemediationPolicy/shop/web',
+        what: 'escalated',
+        reason: expect.stringMatching(
+          /^storm under policy shop\/web: 4 of its 6 targets/,
+        ) as unknown,
+      },
+    });
+  });
+
+  it('is the same job whoever enqueues it, and another job for another storm', () => {
+    const policy = parsedPolicy('shop', 'web', withSlack);
     const id = (owner: string, startedAt: number) =>
-      effectJobId(stormEscalationJob({ owner, policy, startedAt, storm }));
+      effectJobId(jobOf({ owner, policy, startedAt, storm }));
     expect(id('agent-a', 1_000)).toBe(id('agent-b', 1_000));
     expect(id('agent-a', 1_000)).not.toBe(id('agent-a', 2_000));
   });

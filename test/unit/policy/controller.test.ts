@@ -209,6 +209,37 @@ describe('PolicyController', () => {
     });
   });
 
+  it('gathers what reports answer from once before each flush, and flushes anyway when that fails', async () => {
+    const index = new PolicyIndex({ agentNamespace: 'kube-remedy-system' });
+    const store = new StatusStore();
+    let gathered = 0;
+    let failing = false;
+    const controller = new PolicyController({
+      index,
+      writer: store,
+      beforeFlush: () => {
+        if (failing) return Promise.reject(new Error('redis is away'));
+        gathered += 1;
+        return Promise.resolve();
+      },
+      reports: () => ({
+        problems: gathered === 0 ? [] : [{ reason: 'Gathered', message: `gathered ${gathered}` }],
+      }),
+    });
+    controller.handle({ type: 'upsert', resource: resource('web', 1) });
+    controller.handle({ type: 'upsert', resource: resource('db', 1) });
+    await controller.flush();
+    expect(gathered).toBe(1);
+    expect(store.last('shop/web')?.conditions[2]?.message).toBe('gathered 1');
+    failing = true;
+    controller.handle({ type: 'upsert', resource: resource('web', 2) });
+    await controller.flush();
+    expect(store.last('shop/web')).toMatchObject({
+      observedGeneration: 2,
+      conditions: [{}, {}, { message: 'gathered 1' }],
+    });
+  });
+
   it('runs a source until aborted, flushing after events and then periodically', async () => {
     const { index, store } = setup();
     let deliver: (event: PolicyEvent) => void = () => undefined;

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { RULE_MESSAGES } from '../../../src/policy/vocabulary.ts';
+import { detectionKindMessage, RULE_MESSAGES } from '../../../src/policy/vocabulary.ts';
 
 export const CRD_FILE = fileURLToPath(
   new URL('../../../crds/autoremediationpolicies.yaml', import.meta.url),
@@ -63,6 +63,13 @@ export interface InvalidPolicy {
 }
 
 const spec = (changes: Record<string, unknown>) => ({ ...minimalSpec(), ...changes });
+/** A valid policy for Deployments only: roll back failed rollouts. */
+const deploymentSpec = (changes: Record<string, unknown>) =>
+  spec({
+    selector: { kinds: ['Deployment'] },
+    detections: [{ type: 'RolloutFailed', action: 'rollback' }],
+    ...changes,
+  });
 const nodeSpec = (changes: Record<string, unknown>) =>
   spec({
     selector: { kinds: ['Node'] },
@@ -137,7 +144,25 @@ export const INVALID_POLICIES: InvalidPolicy[] = [
   {
     name: 'RolloutFailed in a policy selecting only Pods',
     spec: spec({ detections: [{ type: 'RolloutFailed', action: 'rollback' }] }),
-    ...same(RULE_MESSAGES.rolloutFailedNeedsDeployment),
+    ...same(detectionKindMessage(['RolloutFailed'], ['Pod'])),
+  },
+  {
+    name: 'a crash-loop detection in a policy selecting only Deployments',
+    spec: deploymentSpec({ detections: [{ type: 'CrashLoopBackOff', action: 'rolloutRestart' }] }),
+    ...same(
+      'detection CrashLoopBackOff is seen on Pods, but spec.selector.kinds [Deployment] selects no Pods, so it can never fire: add Pod to spec.selector.kinds',
+    ),
+  },
+  {
+    name: 'two Pod detections beside RolloutFailed in a policy selecting only Deployments',
+    spec: deploymentSpec({
+      detections: [
+        { type: 'ImagePullBackOff', action: 'rollback' },
+        { type: 'RolloutFailed', action: 'rollback' },
+        { type: 'OOMKilled', action: 'notify' },
+      ],
+    }),
+    ...same(detectionKindMessage(['ImagePullBackOff', 'OOMKilled'], ['Deployment'])),
   },
   {
     name: 'scaling a policy that selects no Deployments',
@@ -146,21 +171,17 @@ export const INVALID_POLICIES: InvalidPolicy[] = [
   },
   {
     name: 'minReplicas above maxReplicas',
-    spec: spec({
-      selector: { kinds: ['Deployment'] },
-      scaling: scaling({ minReplicas: 5, maxReplicas: 3 }),
-    }),
+    spec: deploymentSpec({ scaling: scaling({ minReplicas: 5, maxReplicas: 3 }) }),
     ...same(RULE_MESSAGES.minReplicasAboveMax),
   },
   {
     name: 'require more signals than there are',
-    spec: spec({ selector: { kinds: ['Deployment'] }, scaling: scaling({ require: 2 }) }),
+    spec: deploymentSpec({ scaling: scaling({ require: 2 }) }),
     ...same(RULE_MESSAGES.requireAboveSignals),
   },
   {
     name: 'a signal whose down threshold is above its up threshold',
-    spec: spec({
-      selector: { kinds: ['Deployment'] },
+    spec: deploymentSpec({
       scaling: scaling({
         signals: [{ name: 'cpu', query: 'up', thresholds: { up: 0.3, down: 0.8 } }],
       }),
@@ -338,6 +359,16 @@ export const VALID_EDGE_CASES: { name: string; spec: Record<string, unknown> }[]
           { name: 'errors', query: 'b', per: 'replica', thresholds: { up: -1, down: -2.5 } },
         ],
       }),
+    }),
+  },
+  {
+    name: 'Pod detections and RolloutFailed in a policy selecting Pods and Deployments',
+    spec: spec({
+      selector: { kinds: ['Deployment', 'Pod'] },
+      detections: [
+        { type: 'ImagePullBackOff', action: 'rollback' },
+        { type: 'RolloutFailed', action: 'rollback' },
+      ],
     }),
   },
   {

@@ -12,6 +12,7 @@ import {
   ACTIONS_FOR_DETECTION,
   API_GROUP,
   API_VERSION,
+  DETECTION_KIND,
   DETECTION_TYPES,
   KIND,
   MODES,
@@ -168,6 +169,22 @@ describe('the AutoRemediationPolicy CRD', () => {
       table[type!] = [...actions!.matchAll(/'(\w+)'/g)].map((match) => match[1]!);
     }
     expect(table).toEqual(ACTIONS_FOR_DETECTION);
+  });
+
+  it('knows in CEL the kind each detection is seen on, as DETECTION_KIND does', () => {
+    // The rule and its messageExpression each state the table; every copy must be the same.
+    const rule = specSchema['x-kubernetes-validations']!.find((r) =>
+      r.rule.includes("'RolloutFailed': 'Deployment'"),
+    )!;
+    const tables = [rule.rule, rule.messageExpression ?? ''].flatMap((text) =>
+      [...text.matchAll(/\{('\w+': '\w+'(, )?)+\}/g)].map((match): Record<string, string> => {
+        const table: Record<string, string> = {};
+        for (const [, type, kind] of match[0].matchAll(/'(\w+)': '(\w+)'/g)) table[type!] = kind!;
+        return table;
+      }),
+    );
+    expect(tables).toHaveLength(2);
+    for (const table of tables) expect(table).toEqual(DETECTION_KIND);
   });
 
   it('gives every CEL rule a message, and uses every message of RULE_MESSAGES word for word', () => {

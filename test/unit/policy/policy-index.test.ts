@@ -32,7 +32,9 @@ function policy(name: string, shape: PolicyShape = {}): Policy {
       detections: [
         nodes
           ? { type: 'NotReady', action: 'cordon' }
-          : { type: 'CrashLoopBackOff', action: 'notify' },
+          : shape.kinds?.includes('Pod') === false
+            ? { type: 'RolloutFailed', action: 'notify' }
+            : { type: 'CrashLoopBackOff', action: 'notify' },
       ],
     },
   });

@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import {
+  NODE_CONDITION_RULES,
+  ROLLOUT_CONDITION_RULES,
+  TERMINATED_REASONS,
+  WAITING_REASONS,
+} from '../../../src/analyzers/index.ts';
 import { parsePolicy, type Policy, type PolicyResource } from '../../../src/policy/policy.ts';
+import {
+  DETECTION_KIND,
+  DETECTION_TYPES,
+  detectionKindMessage,
+  RULE_MESSAGES,
+  unseenDetections,
+  type DetectionType,
+  type ObjectKind,
+} from '../../../src/policy/vocabulary.ts';
 import { INVALID_POLICIES, loadExamples, minimalSpec, VALID_EDGE_CASES } from './corpus.ts';
 
 const resource = (spec: unknown, generation = 1) => ({
@@ -125,5 +140,82 @@ describe('parsePolicy', () => {
       resource({ ...minimalSpec(), selector: { kinds: ['Pod'], matchLabels } }),
     );
     expect(result.ok).toBe(false);
+  });
+});
+
+describe('a detection the selected kinds can never show', () => {
+  const withKinds = (kinds: string[], types: string[]) =>
+    parsePolicy(
+      resource({
+        selector: { kinds },
+        detections: types.map((type) => ({ type, action: 'notify' })),
+      }),
+    );
+
+  it.each([
+    ['CrashLoopBackOff on Deployments only', ['Deployment'], ['CrashLoopBackOff']],
+    ['ImagePullBackOff on Deployments only', ['Deployment'], ['ImagePullBackOff']],
+    ['OOMKilled on Deployments only', ['Deployment'], ['OOMKilled']],
+    ['RolloutFailed on Pods only', ['Pod'], ['RolloutFailed']],
+  ])('is refused: %s', (_name, kinds, types) => {
+    const result = withKinds(kinds, types);
+    expect(result.ok ? [] : result.problems).toEqual([
+      `spec.detections: ${detectionKindMessage(types as DetectionType[], kinds as ObjectKind[])}`,
+    ]);
+  });
+
+  it.each([
+    ['Pod detections on Pods', ['Pod'], ['CrashLoopBackOff', 'ImagePullBackOff', 'OOMKilled']],
+    ['RolloutFailed on Deployments', ['Deployment'], ['RolloutFailed']],
+    [
+      'every workload detection on Pods and Deployments',
+      ['Pod', 'Deployment'],
+      ['OOMKilled', 'RolloutFailed'],
+    ],
+    ['node detections on Nodes', ['Node'], ['NotReady', 'DiskPressure']],
+  ])('is not in the way: %s', (_name, kinds, types) => {
+    const result = withKinds(kinds, types);
+    expect(result.ok ? [] : result.problems).toEqual([]);
+  });
+
+  it('names the detection, the kind it is seen on, the kinds selected and the fix', () => {
+    expect(detectionKindMessage(['CrashLoopBackOff'], ['Deployment'])).toBe(
+      'detection CrashLoopBackOff is seen on Pods, but spec.selector.kinds [Deployment] selects no Pods, ' +
+        "so it can never fire: add Pod to spec.selector.kinds (the selector must then match the Pods' own labels) " +
+        'or remove the detection',
+    );
+  });
+
+  it('names every such detection at once, in the order written', () => {
+    const result = withKinds(['Deployment'], ['OOMKilled', 'RolloutFailed', 'CrashLoopBackOff']);
+    expect(result.ok ? [] : result.problems).toEqual([
+      'spec.detections: detections OOMKilled, CrashLoopBackOff are seen on Pods, but ' +
+        'spec.selector.kinds [Deployment] selects no Pods, so they can never fire: add Pod to ' +
+        "spec.selector.kinds (the selector must then match the Pods' own labels) or remove the detections",
+    ]);
+  });
+
+  it('leaves node detections to the node rules, which already say what to do', () => {
+    expect(unseenDetections(['DiskPressure', 'RolloutFailed'], ['Pod'])).toEqual(['RolloutFailed']);
+    expect(unseenDetections(['CrashLoopBackOff'], ['Node'])).toEqual([]);
+    const result = withKinds(['Pod'], ['DiskPressure']);
+    expect(result.ok ? [] : result.problems).toEqual([
+      `spec.detections: ${RULE_MESSAGES.nodeDetectionsNeedNodeKind}`,
+    ]);
+  });
+});
+
+describe('the kinds detections are seen on', () => {
+  // The analyzers' tables are the source: what each kind's analyzer names is of that kind.
+  it.each([
+    ['Pod', [...Object.values(WAITING_REASONS), ...Object.values(TERMINATED_REASONS)]],
+    ['Node', NODE_CONDITION_RULES.map((rule) => rule.type)],
+    ['Deployment', ROLLOUT_CONDITION_RULES.map((rule) => rule.type)],
+  ])('agree with what the %s analyzer names', (kind, types) => {
+    for (const type of types) expect([type, DETECTION_KIND[type]]).toEqual([type, kind]);
+  });
+
+  it('cover every detection type', () => {
+    expect(Object.keys(DETECTION_KIND).sort()).toEqual([...DETECTION_TYPES].sort());
   });
 });

@@ -3,6 +3,7 @@ import { parsePolicy, type ParseResult } from '../../../src/policy/policy.ts';
 import type { PolicyTally } from '../../../src/policy/policy-index.ts';
 import {
   policyStatus,
+  slackNotConfiguredProblem,
   statusDiffers,
   type Condition,
   type PolicyFacts,
@@ -193,6 +194,52 @@ describe('policyStatus', () => {
     expect(status.recentActions[0]!.object).toBe('Pod/shop/web-24');
     expect(status.recentActions[19]!.object).toBe('Pod/shop/web-5');
     expect(status.actions24h).toBe(25);
+  });
+});
+
+describe('notifications not sent for want of Slack', () => {
+  const unsent = {
+    count: 3,
+    since: Date.UTC(2026, 10, 28, 10, 0, 0, 250),
+    latest: {
+      at: Date.UTC(2026, 10, 28, 11, 59, 30),
+      object: 'Pod/shop/cart-1',
+      what: 'escalated',
+      reason: 'restartPod failed: pod shop/cart-1 no longer exists',
+    },
+  };
+
+  it('say once how many, since when, the latest, and what to set', () => {
+    expect(slackNotConfiguredProblem(unsent)).toEqual({
+      reason: 'SlackNotConfigured',
+      message:
+        'Slack is not configured: 3 notifications not sent since 2026-11-28T10:00:00Z (latest: ' +
+        'escalated Pod/shop/cart-1 at 2026-11-28T11:59:30Z: restartPod failed: pod shop/cart-1 ' +
+        'no longer exists). The Kubernetes Events of the objects tell what happened; set ' +
+        "spec.slack.channel, or the installation's slack.channel, to have notifications posted",
+    });
+  });
+
+  it('count one in the singular and quote a long reason in part', () => {
+    const long = { ...unsent, count: 1, latest: { ...unsent.latest, reason: 'x'.repeat(1000) } };
+    const { message } = slackNotConfiguredProblem(long);
+    expect(message).toMatch(/^Slack is not configured: 1 notification not sent since /);
+    expect(message).toContain(`: ${'x'.repeat(299)}…). The Kubernetes Events`);
+  });
+
+  it('make a policy in force Degraded, with reason SlackNotConfigured', () => {
+    const status = policyStatus(
+      parsed(minimalSpec()),
+      facts({ problems: [slackNotConfiguredProblem(unsent)] }),
+    );
+    expect(status.conditions[2]).toMatchObject({
+      type: 'Degraded',
+      status: 'True',
+      reason: 'SlackNotConfigured',
+      message: expect.stringMatching(
+        /^Slack is not configured: 3 notifications not sent/,
+      ) as unknown,
+    });
   });
 });
 

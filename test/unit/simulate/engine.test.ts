@@ -8,7 +8,7 @@ import {
 import { MemoryBudgets } from '../../../src/budgets/memory.ts';
 import { parseRecording } from '../../../src/simulate/recording.ts';
 import { parsePolicy, type Policy } from '../../../src/policy/index.ts';
-import { actions, entriesOf, examplePath, moves, runText } from './support.ts';
+import { actions, entriesOf, examplePath, moves, notifications, runText } from './support.ts';
 
 const RESTART_POLICY = `
   - apiVersion: remedy.kube-remedy.io/v1alpha1
@@ -47,6 +47,27 @@ describe('effect outcomes', () => {
     ]);
     const restart = result.effects.find((e) => e.kind === 'restartPod');
     expect(restart?.resultAt).toBe(result.scenario.start + 2 * 60_000 + 5_000);
+  });
+
+  it('tells Slack of the escalation only under a policy that names a channel, as the runtime does', async () => {
+    const failing = `timeline:${CRASH}\neffects:\n  - { match: { kind: restartPod }, result: failed, error: 'pods "web-1" is forbidden' }`;
+    const withoutSlack = await runText(scenario(failing));
+    const withSlack = await runText(
+      scenario(failing).replace('mode: auto', "mode: auto\n      slack: { channel: '#shop' }"),
+    );
+    // Either way the Event on the pod tells the escalation.
+    for (const result of [withoutSlack, withSlack]) {
+      const recorded = entriesOf(result, 'machine').flatMap((e) =>
+        e.type === 'machine' ? e.events.map((event) => event.reason) : [],
+      );
+      expect(recorded).toContain('Escalated');
+    }
+    const told = (result: typeof withSlack) =>
+      notifications(result)
+        .map(([, , , description]) => description)
+        .filter((description) => description?.startsWith('notify'));
+    expect(told(withoutSlack)).toEqual([]);
+    expect(told(withSlack)).toEqual(['notify Slack #shop (escalated)']);
   });
 
   it('can fail: the machine escalates with the worker’s error', async () => {

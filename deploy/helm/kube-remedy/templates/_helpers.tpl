@@ -255,6 +255,17 @@ annotations:
 {{- end }}
 {{- end }}
 
+{{/*
+The installation's Slack channel, for the roles that enqueue notifications: a policy without
+spec.slack gets notification jobs only when there is a channel to post them in. Not a secret.
+*/}}
+{{- define "kube-remedy.slackChannelEnv" -}}
+{{- with (and .Values.workers.slack.enabled .Values.workers.slack.channel) }}
+- name: KUBE_REMEDY_SLACK_CHANNEL
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+
 {{- define "kube-remedy.agentEnv" -}}
 - name: NODE_NAME
   valueFrom:
@@ -264,9 +275,11 @@ annotations:
 - name: NODE_OPTIONS
   value: {{ . | quote }}
 {{- end }}
+{{- include "kube-remedy.slackChannelEnv" . }}
 {{- end }}
 
 {{- define "kube-remedy.controllerEnv" -}}
+{{- include "kube-remedy.slackChannelEnv" . }}
 {{- $p := .Values.controller.prometheus }}
 {{- if $p.url }}
 - name: KUBE_REMEDY_PROMETHEUS_URL
