@@ -113,7 +113,15 @@ describe('budgets and the storm breaker on a live cluster', () => {
     await createPolicy(client, ns, 'restart-cart', {
       selector: { kinds: ['Pod'], matchLabels: { app: 'cart' } },
       mode: 'auto',
-      detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
+      detections: [
+        {
+          type: 'CrashLoopBackOff',
+          threshold: 3,
+          window: '10m',
+          action: 'restartPod',
+          deleteBarePods: true,
+        },
+      ],
       // One action per hour; the storm breaker is out of the way (more than 100% never happens).
       budget: { maxActions: 1, window: '1h', maxUnhealthyPercent: 100 },
       // Where the person is asked.
@@ -186,7 +194,15 @@ describe('budgets and the storm breaker on a live cluster', () => {
     await createPolicy(client, ns, 'restart-web', {
       selector: { kinds: ['Pod'], matchLabels: { app: 'web' } },
       mode: 'auto',
-      detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
+      detections: [
+        {
+          type: 'CrashLoopBackOff',
+          threshold: 3,
+          window: '10m',
+          action: 'restartPod',
+          deleteBarePods: true,
+        },
+      ],
       budget: { maxUnhealthyPercent: 50 },
     });
     // Two pods on each node; three of the four fail: two on the first node, one on the second.

@@ -264,6 +264,13 @@ export const INVALID_POLICIES: InvalidPolicy[] = [
     ...same(RULE_MESSAGES.taintOnlyForTaint),
   },
   {
+    name: 'deleteBarePods on an action that deletes no pod',
+    spec: spec({
+      detections: [{ type: 'CrashLoopBackOff', action: 'notify', deleteBarePods: true }],
+    }),
+    ...same(RULE_MESSAGES.deleteBarePodsOnlyForPodActions),
+  },
+  {
     name: 'a duration written in words',
     spec: spec({ cooldown: '5 minutes' }),
     serverMessage: 'spec.cooldown in body should match',
@@ -374,5 +381,11 @@ export const VALID_EDGE_CASES: { name: string; spec: Record<string, unknown> }[]
   {
     name: 'durations in milliseconds and decimals',
     spec: spec({ cooldown: '1500ms', verification: { window: '0.5h' } }),
+  },
+  {
+    name: 'a restart that may delete pods no controller recreates',
+    spec: spec({
+      detections: [{ type: 'CrashLoopBackOff', action: 'restartPod', deleteBarePods: true }],
+    }),
   },
 ];
