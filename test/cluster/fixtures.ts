@@ -574,6 +574,8 @@ export interface DeploymentOptions {
   labels?: Record<string, string>;
   /** Pin the pods to one node (the scheduler is bypassed), e.g. the node a test's agent watches. */
   nodeName?: string;
+  /** Schedule the pods only onto nodes with these labels (replacements too). */
+  nodeSelector?: Record<string, string>;
 }
 
 export async function createDeployment(
@@ -595,6 +597,7 @@ export async function createDeployment(
         spec: {
           terminationGracePeriodSeconds: 1,
           ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
+          ...(opts.nodeSelector ? { nodeSelector: opts.nodeSelector } : {}),
           containers: [
             {
               name: 'app',
