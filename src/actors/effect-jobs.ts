@@ -168,9 +168,12 @@ export function withPolicyBlocks(effect: JobEffect, context: JobContext): JobEff
       if (policy?.gitops === undefined) return undefined;
       return { ...effect, gitops: policy.gitops, ...evidence };
     case 'openTicket':
-    case 'updateTicket':
-      if (policy?.ticket === undefined || detection === undefined) return undefined;
-      return { ...effect, ticket: policy.ticket, detection, ...evidence };
+    case 'updateTicket': {
+      // An update names its problem itself: it is asked for as the incident closes.
+      const problem = typeof effect['detection'] === 'string' ? effect['detection'] : detection;
+      if (policy?.ticket === undefined || problem === undefined) return undefined;
+      return { ...effect, ticket: policy.ticket, detection: problem, ...evidence };
+    }
     case 'collectEvidence':
       if (policy?.evidence === undefined) return undefined;
       return {

@@ -3,6 +3,7 @@
  * event and returns what changes (a context patch), which Kubernetes Events to record and which
  * effects to ask for. setup.ts turns each into an action; tests can call them directly.
  */
+import type { DetectionType } from '../policy/vocabulary.ts';
 import { formatDuration } from '../util/duration.ts';
 import type {
   DeadlineName,
@@ -28,7 +29,7 @@ import {
 import { isCommand, type MachineEvent } from './events.ts';
 import { objectRef, planFor } from './plans.ts';
 import type { EscalationTarget } from './policy.ts';
-import { nextSightings, primaryDetection, restartCount } from './symptoms.ts';
+import { carries, nextSightings, primaryDetection, restartCount } from './symptoms.ts';
 import { deadlineAfter, timeOf } from './time.ts';
 
 export interface Outcome {
@@ -132,6 +133,53 @@ function levelRequests(
       at,
     ),
   );
+}
+
+/** The problem an incident is about, when a detection (not a scale proposal) opened it. */
+function problemOf(incident: Incident): DetectionType | null {
+  return incident.trigger.kind === 'detection' ? incident.trigger.detection.type : null;
+}
+
+/**
+ * Remembers that a ticket was asked for the incident's problem, so that the incident resolving it
+ * closes it. (The runtime asks for tickets only of detections: a scale has no fingerprint.)
+ */
+function ticketsAsked(
+  context: RemediationContext,
+  incident: Incident,
+  requests: readonly EffectRequest[],
+): Pick<RemediationContext, 'tickets'> {
+  const problem = problemOf(incident);
+  const open = context.tickets ?? [];
+  if (problem === null || open.includes(problem)) return {};
+  return requests.some((r) => r.effect.kind === 'openTicket')
+    ? { tickets: [...open, problem] }
+    : {};
+}
+
+/**
+ * Updates the ticket of the incident's problem, if one was asked for and not resolved since:
+ * resolving closes it (and forgets it), otherwise a comment says what happened.
+ */
+function ticketUpdate(
+  context: RemediationContext,
+  incident: Incident,
+  update: { step: string; reason: string; resolve: boolean; at: number },
+): { patch: Pick<RemediationContext, 'tickets'>; effects: EffectRequest[] } {
+  const problem = problemOf(incident);
+  const open = context.tickets ?? [];
+  if (problem === null || !open.includes(problem)) return { patch: {}, effects: [] };
+  const effect: Effect = {
+    kind: 'updateTicket',
+    target: objectRef(context),
+    reason: update.reason,
+    detection: problem,
+    resolve: update.resolve,
+  };
+  return {
+    patch: update.resolve ? { tickets: open.filter((t) => t !== problem) } : {},
+    effects: [request(context, incident, update.step, effect, update.at)],
+  };
 }
 
 function openIncident(
@@ -650,9 +698,18 @@ export const leaveOutOfService: Step = (context, event) => {
     target,
     reason,
   };
+  const at = timeOf(context, event);
+  // People still have work to do: the ticket says so and stays open.
+  const ticket = ticketUpdate(context, incident, {
+    step: 'left-out-of-service-ticket',
+    reason,
+    resolve: false,
+    at,
+  });
   return {
+    patch: ticket.patch,
     records: [{ type: 'Warning', reason: 'LeftOutOfService', message: reason }],
-    effects: [request(context, incident, 'left-out-of-service', notice, timeOf(context, event))],
+    effects: [request(context, incident, 'left-out-of-service', notice, at), ...ticket.effects],
   };
 };
 
@@ -797,11 +854,20 @@ export const notifyEscalationLevel: Step = (context, event) => {
     return { patch: { incident: handled(incident, event) } };
   }
   const next = nextEscalationAt(context, escalation.startedAt, level + 1);
+  const effects = levelRequests(
+    context,
+    incident,
+    `escalate-${incident.escalations}-level-${level + 1}`,
+    level,
+    reason,
+    at,
+  );
   return {
     patch: {
       incident: { ...handled(incident, event), escalation: { ...escalation, level: level + 1 } },
       deadlines:
         next === undefined ? context.deadlines : withDeadline(context, 'nextEscalation', next),
+      ...ticketsAsked(context, incident, effects),
     },
     records: [
       {
@@ -810,14 +876,7 @@ export const notifyEscalationLevel: Step = (context, event) => {
         message: `level ${level + 1}: telling ${targets.map(who).join(', ')}`,
       },
     ],
-    effects: levelRequests(
-      context,
-      incident,
-      `escalate-${incident.escalations}-level-${level + 1}`,
-      level,
-      reason,
-      at,
-    ),
+    effects,
   };
 };
 
@@ -899,6 +958,7 @@ export const startQuarantine: Step = (context, event) => {
         'quarantineEnds',
         deadlineAfter(oldestThatMustLeave, windowMs),
       ),
+      ...ticketsAsked(context, incident, tell),
     },
     records: [{ type: 'Warning', reason: 'Quarantined', message: reason }],
     effects: [
@@ -910,15 +970,25 @@ export const startQuarantine: Step = (context, event) => {
   };
 };
 
-export const liftQuarantine: Step = () => ({
-  records: [
-    {
-      type: 'Normal',
-      reason: 'QuarantineLifted',
-      message: 'remediations are allowed again: the quarantine window has passed',
-    },
-  ],
-});
+/**
+ * The quarantine ends by the clock, not because the problem is gone: its ticket gets a comment
+ * (whether the symptom is still seen) and stays open until an incident of the problem resolves.
+ */
+export const liftQuarantine: Step = (context, event) => {
+  const message = 'remediations are allowed again: the quarantine window has passed';
+  const records: RecordedEvent[] = [{ type: 'Normal', reason: 'QuarantineLifted', message }];
+  const incident = incidentOf(context);
+  const problem = incident && problemOf(incident);
+  if (!incident || problem === null) return { records };
+  const seen = carries(context.detections, problem) ? 'is still seen' : 'is not seen now';
+  const ticket = ticketUpdate(context, incident, {
+    step: 'quarantine-lifted-ticket',
+    reason: `${message}; ${problem} ${seen}`,
+    resolve: false,
+    at: timeOf(context, event),
+  });
+  return { patch: ticket.patch, records, effects: ticket.effects };
+};
 
 export const resolve: Step = (context, event) => {
   const incident = incidentOf(context);
@@ -933,9 +1003,20 @@ export const resolve: Step = (context, event) => {
     target: objectRef(context),
     reason: message,
   };
+  // The problem's ticket, whichever incident opened it, is closed with the resolution.
+  const ticket = ticketUpdate(context, incident, {
+    step: 'resolved-ticket',
+    reason: `${triggerText(incident)} is gone`,
+    resolve: true,
+    at,
+  });
   return {
+    patch: ticket.patch,
     records: [{ type: 'Normal', reason: 'Resolved', message }],
     // People who heard about the incident hear that it ended; nobody else is bothered.
-    effects: incident.announced ? [request(context, incident, 'resolved', notice, at)] : [],
+    effects: [
+      ...(incident.announced ? [request(context, incident, 'resolved', notice, at)] : []),
+      ...ticket.effects,
+    ],
   };
 };

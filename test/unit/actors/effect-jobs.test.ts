@@ -106,8 +106,28 @@ describe('machine effects as jobs', () => {
     });
   });
 
+  it('gives a ticket update the problem it names, asked for as the incident closes', () => {
+    const update = { kind: 'updateTicket', detection: 'OOMKilled', resolve: true };
+    const closed = { ...actor, incident: null } as RemediationContext;
+    const job = toEffectJob(request(update), {
+      owner: 'agent-n1',
+      policyRef: 'shop/p',
+      policy: policy({ ticket: { provider: 'github', project: 'shop/incidents' } }),
+      actor: closed,
+    });
+    expect(job?.effect).toEqual({
+      kind: 'updateTicket',
+      target,
+      reason: 'crash loop',
+      detection: 'OOMKilled',
+      resolve: true,
+      ticket: { provider: 'github', project: 'shop/incidents' },
+    });
+  });
+
   it.each([
     ['a ticket', { kind: 'openTicket', level: 2 }],
+    ['a ticket update', { kind: 'updateTicket', detection: 'CrashLoopBackOff', resolve: true }],
     ['an evidence bundle', { kind: 'collectEvidence' }],
     ['a pull request', { kind: 'openPullRequest', proposes: { kind: 'scale', from: 2, to: 4 } }],
   ])('enqueues no %s when the policy does not configure where it goes', (_, effect) => {
