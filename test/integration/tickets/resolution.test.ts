@@ -216,7 +216,8 @@ describe('the ticket of an escalated incident', () => {
       expect(t.closings()).toBe(2);
       const comments = t.state()?.comments ?? [];
       expect(comments).toHaveLength(1);
-      expect(comments[0]).toContain(
+      // "Resolved:" in bold, in Atlassian Document Format or Markdown.
+      expect(comments[0]?.replaceAll('**', '')).toContain(
         'Resolved: container "app" is in CrashLoopBackOff: back-off 40s restarting failed container=app (restarts: 4) is gone',
       );
       expect(enqueued.map((j) => [j.step, j.effect.kind, j.effect['resolve'] ?? null])).toEqual([
