@@ -1,9 +1,9 @@
 /**
  * The controller role: Deployments (with the pods of their newest ReplicaSets), policies and their
- * status, leader-elected. Every replica
- * campaigns for the Lease; only the leader runs deployment actors, consumes the controller's
- * control stream and writes policy status. On losing the lease it stops all of that at once
- * (snapshots stay in Redis), and the next leader restores the actors with their deadlines.
+ * status, leader-elected. Every replica campaigns for the Lease; only the leader runs deployment
+ * actors, consumes the controller's control stream and writes policy status. On losing the lease
+ * it stops all of that at once (snapshots stay in Redis), and the next leader restores the actors
+ * with their deadlines.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { EventRecorder } from '../adapters/kubernetes/events.ts';
