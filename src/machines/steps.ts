@@ -3,7 +3,6 @@
  * event and returns what changes (a context patch), which Kubernetes Events to record and which
  * effects to ask for. setup.ts turns each into an action; tests can call them directly.
  */
-import type { DetectionType } from '../policy/vocabulary.ts';
 import { formatDuration } from '../util/duration.ts';
 import type {
   DeadlineName,
@@ -30,6 +29,7 @@ import { isCommand, type MachineEvent } from './events.ts';
 import { objectRef, planFor } from './plans.ts';
 import type { EscalationTarget } from './policy.ts';
 import { carries, nextSightings, primaryDetection, restartCount } from './symptoms.ts';
+import { problemOf, ticketsAsked, ticketUpdate } from './tickets.ts';
 import { deadlineAfter, timeOf } from './time.ts';
 
 export interface Outcome {
@@ -133,53 +133,6 @@ function levelRequests(
       at,
     ),
   );
-}
-
-/** The problem an incident is about, when a detection (not a scale proposal) opened it. */
-function problemOf(incident: Incident): DetectionType | null {
-  return incident.trigger.kind === 'detection' ? incident.trigger.detection.type : null;
-}
-
-/**
- * Remembers that a ticket was asked for the incident's problem, so that the incident resolving it
- * closes it. (The runtime asks for tickets only of detections: a scale has no fingerprint.)
- */
-function ticketsAsked(
-  context: RemediationContext,
-  incident: Incident,
-  requests: readonly EffectRequest[],
-): Pick<RemediationContext, 'tickets'> {
-  const problem = problemOf(incident);
-  const open = context.tickets ?? [];
-  if (problem === null || open.includes(problem)) return {};
-  return requests.some((r) => r.effect.kind === 'openTicket')
-    ? { tickets: [...open, problem] }
-    : {};
-}
-
-/**
- * Updates the ticket of the incident's problem, if one was asked for and not resolved since:
- * resolving closes it (and forgets it), otherwise a comment says what happened.
- */
-function ticketUpdate(
-  context: RemediationContext,
-  incident: Incident,
-  update: { step: string; reason: string; resolve: boolean; at: number },
-): { patch: Pick<RemediationContext, 'tickets'>; effects: EffectRequest[] } {
-  const problem = problemOf(incident);
-  const open = context.tickets ?? [];
-  if (problem === null || !open.includes(problem)) return { patch: {}, effects: [] };
-  const effect: Effect = {
-    kind: 'updateTicket',
-    target: objectRef(context),
-    reason: update.reason,
-    detection: problem,
-    resolve: update.resolve,
-  };
-  return {
-    patch: update.resolve ? { tickets: open.filter((t) => t !== problem) } : {},
-    effects: [request(context, incident, update.step, effect, update.at)],
-  };
 }
 
 function openIncident(
@@ -700,16 +653,14 @@ export const leaveOutOfService: Step = (context, event) => {
   };
   const at = timeOf(context, event);
   // People still have work to do: the ticket says so and stays open.
-  const ticket = ticketUpdate(context, incident, {
-    step: 'left-out-of-service-ticket',
-    reason,
-    resolve: false,
-    at,
-  });
+  const ticket = ticketUpdate(context, incident, { reason, resolve: false });
   return {
     patch: ticket.patch,
     records: [{ type: 'Warning', reason: 'LeftOutOfService', message: reason }],
-    effects: [request(context, incident, 'left-out-of-service', notice, at), ...ticket.effects],
+    effects: [
+      request(context, incident, 'left-out-of-service', notice, at),
+      ...ticket.effects.map((e) => request(context, incident, 'left-out-of-service-ticket', e, at)),
+    ],
   };
 };
 
@@ -982,12 +933,17 @@ export const liftQuarantine: Step = (context, event) => {
   if (!incident || problem === null) return { records };
   const seen = carries(context.detections, problem) ? 'is still seen' : 'is not seen now';
   const ticket = ticketUpdate(context, incident, {
-    step: 'quarantine-lifted-ticket',
     reason: `${message}; ${problem} ${seen}`,
     resolve: false,
-    at: timeOf(context, event),
   });
-  return { patch: ticket.patch, records, effects: ticket.effects };
+  const at = timeOf(context, event);
+  return {
+    patch: ticket.patch,
+    records,
+    effects: ticket.effects.map((e) =>
+      request(context, incident, 'quarantine-lifted-ticket', e, at),
+    ),
+  };
 };
 
 export const resolve: Step = (context, event) => {
@@ -1005,10 +961,8 @@ export const resolve: Step = (context, event) => {
   };
   // The problem's ticket, whichever incident opened it, is closed with the resolution.
   const ticket = ticketUpdate(context, incident, {
-    step: 'resolved-ticket',
     reason: `${triggerText(incident)} is gone`,
     resolve: true,
-    at,
   });
   return {
     patch: ticket.patch,
@@ -1016,7 +970,7 @@ export const resolve: Step = (context, event) => {
     // People who heard about the incident hear that it ended; nobody else is bothered.
     effects: [
       ...(incident.announced ? [request(context, incident, 'resolved', notice, at)] : []),
-      ...ticket.effects,
+      ...ticket.effects.map((e) => request(context, incident, 'resolved-ticket', e, at)),
     ],
   };
 };
