@@ -1,21 +1,22 @@
 /**
- * The controller role: Deployments, policies and their status, leader-elected. Every replica
- * campaigns for the Lease; only the leader runs deployment actors, consumes the controller's
- * control stream and writes policy status. On losing the lease it stops all of that at once
- * (snapshots stay in Redis), and the next leader restores the actors with their deadlines.
+ * The controller role: Deployments (with the pods of their newest ReplicaSets), policies and their
+ * status, leader-elected. Every replica campaigns for the Lease; only the leader runs deployment
+ * actors, consumes the controller's control stream and writes policy status. On losing the lease
+ * it stops all of that at once (snapshots stay in Redis), and the next leader restores the actors
+ * with their deadlines.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { EventRecorder } from '../adapters/kubernetes/events.ts';
 import { startLeaderElection } from '../adapters/kubernetes/leader-election.ts';
 import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/list-watch.ts';
-import { DEPLOYMENTS } from '../adapters/kubernetes/resource.ts';
+import { DEPLOYMENTS, PODS, REPLICASETS } from '../adapters/kubernetes/resource.ts';
 import { Budgets } from '../budgets/budgets.ts';
 import { Storms } from '../budgets/storms.ts';
 import { startControlConsumer } from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
 import { startEffectWorkers } from '../effects/workers.ts';
-import type { ObservableObject } from '../observe/index.ts';
+import type { KubeObject, ObservableObject } from '../observe/index.ts';
 import {
   parsePolicy,
   PolicyController,
@@ -39,6 +40,14 @@ import { policyRefOf } from './machine-policy.ts';
 import { ActorHost } from './host.ts';
 import { ActorRegistry } from './registry.ts';
 import { restoreActors } from './restore.ts';
+import {
+  DEPLOYMENT_MADE_SELECTOR,
+  RolloutPods,
+  summarisePod,
+  summariseReplicaSet,
+  type PodSummary,
+  type ReplicaSetSummary,
+} from './rollout-pods.ts';
 import { roleHostOptions, roleSafetyMonitor } from './role-wiring.ts';
 import { untilSucceeds } from './retry.ts';
 import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
@@ -155,6 +164,8 @@ export function startController(
       agentNamespace: config.namespace,
       onChange: (change) => registry.governanceChanged(change),
     });
+    // What the Deployment analyzer reads beside a Deployment: its newest ReplicaSet's pods.
+    const rollouts = new RolloutPods();
     const registry = new ActorRegistry({
       host,
       index,
@@ -165,6 +176,8 @@ export function startController(
         const ref = governingPolicy(index, key);
         return ref === undefined ? undefined : safety.factsFor(ref);
       },
+      analyzerFactsFor: (_key, observation) =>
+        observation.kind === 'Deployment' ? rollouts.factsFor(observation) : undefined,
     });
     const reg = registry;
     const safety: SafetyMonitor = roleSafetyMonitor({
@@ -255,29 +268,74 @@ export function startController(
     );
     await safety.start();
 
+    // The pods of every Deployment's newest ReplicaSet (image pulls failing in a new rollout).
+    // Cluster-wide, only what ReplicaSets of Deployments made, and each object reduced to what
+    // the analyzer reads as it arrives: a summary per pod, never the object
+    // (docs/adr/0015-deployment-rollout-pods.md). A change analyzes the Deployment again.
+    const reanalyze = (keys: readonly string[]): void => {
+      const received = clock.now();
+      for (const key of keys) void reg.reanalyze(key, received);
+    };
+    const replicaSetWatch = startListWatch<ReplicaSetSummary>(kc, {
+      resource: REPLICASETS,
+      labelSelector: DEPLOYMENT_MADE_SELECTOR,
+      transform: summariseReplicaSet,
+      logger: log,
+      onEvent: (event) =>
+        reanalyze(
+          event.type === 'delete'
+            ? rollouts.deleteReplicaSet(event.object)
+            : rollouts.setReplicaSet(event.object),
+        ),
+      onSynced: () => metrics.watchSynced.set({ resource: 'replicasets' }, 1),
+      onRestart: (reason) => metrics.watchRestarts.inc({ resource: 'replicasets', reason }),
+    });
+    const podWatch = startListWatch<PodSummary>(kc, {
+      resource: PODS,
+      labelSelector: DEPLOYMENT_MADE_SELECTOR,
+      transform: (object) => summarisePod(object as unknown as KubeObject),
+      logger: log,
+      onEvent: (event) =>
+        reanalyze(
+          event.type === 'delete'
+            ? rollouts.deletePod(event.object)
+            : rollouts.setPod(event.object),
+        ),
+      onSynced: () => metrics.watchSynced.set({ resource: 'rollout-pods' }, 1),
+      onRestart: (reason) => metrics.watchRestarts.inc({ resource: 'rollout-pods', reason }),
+    });
+
     let synced = false;
     const present = new Set<string>();
-    const deploymentWatch: RunningListWatch = startListWatch<KubernetesObject>(kc, {
-      resource: DEPLOYMENTS,
-      logger: log,
-      onEvent: (event) => {
-        const received = clock.now();
-        const object = event.object as unknown as ObservableObject;
-        if (event.type === 'delete') void reg.delete(object);
-        else {
-          if (!synced)
-            present.add(
-              `Deployment/${event.object.metadata?.namespace ?? ''}/${event.object.metadata?.name ?? ''}`,
-            );
-          void reg.upsert(object, received);
-        }
-      },
-      onSynced: () => {
-        if (!synced) void reg.forgetMissing(present, new Set(['Deployment']));
-        synced = true;
-        metrics.watchSynced.set({ resource: 'deployments' }, 1);
-      },
-      onRestart: (reason) => metrics.watchRestarts.inc({ resource: 'deployments', reason }),
+    const watchDeployments = (): RunningListWatch =>
+      startListWatch<KubernetesObject>(kc, {
+        resource: DEPLOYMENTS,
+        logger: log,
+        onEvent: (event) => {
+          const received = clock.now();
+          const object = event.object as unknown as ObservableObject;
+          if (event.type === 'delete') void reg.delete(object);
+          else {
+            if (!synced)
+              present.add(
+                `Deployment/${event.object.metadata?.namespace ?? ''}/${event.object.metadata?.name ?? ''}`,
+              );
+            void reg.upsert(object, received);
+          }
+        },
+        onSynced: () => {
+          if (!synced) void reg.forgetMissing(present, new Set(['Deployment']));
+          synced = true;
+          metrics.watchSynced.set({ resource: 'deployments' }, 1);
+        },
+        onRestart: (reason) => metrics.watchRestarts.inc({ resource: 'deployments', reason }),
+      });
+    // Deployments once their pods are known: analyzed without them, a restored actor would see
+    // its rollout's problem vanish and come back. Not awaited, so a watch that cannot list (its
+    // rights missing) leaves the controller unready but still able to stop.
+    let deploymentWatch: RunningListWatch | undefined;
+    void Promise.all([replicaSetWatch.synced, podWatch.synced]).then(() => {
+      if (!abort.signal.aborted) deploymentWatch = watchDeployments();
     });
     scaler?.start();
     const controlRedis = redis.duplicate();
@@ -302,7 +360,9 @@ export function startController(
       stop: async () => {
         abort.abort();
         await Promise.all([
-          deploymentWatch.stop(),
+          deploymentWatch?.stop(),
+          replicaSetWatch.stop(),
+          podWatch.stop(),
           hpaWatch.stop(),
           consumer.stop(),
           scaler?.stop(),
@@ -312,7 +372,8 @@ export function startController(
         await reg.settled();
         await host.stopAll();
         controlRedis.disconnect();
-        metrics.watchSynced.set({ resource: 'deployments' }, 0);
+        for (const resource of ['deployments', 'replicasets', 'rollout-pods'])
+          metrics.watchSynced.set({ resource }, 0);
       },
     };
   }

@@ -217,12 +217,20 @@ export function withPolicyBlocks(
       if (policy?.gitops === undefined) return skipped('gitops', 'the policy has no spec.gitops');
       return add({ gitops: policy.gitops, ...evidence });
     case 'openTicket':
-    case 'updateTicket':
       if (policy?.ticket === undefined) return skipped('tickets', 'the policy has no spec.ticket');
       if (detection === undefined) {
         return skipped('tickets', 'the incident has no detection to file a ticket under');
       }
       return add({ ticket: policy.ticket, detection, ...evidence });
+    case 'updateTicket': {
+      // An update names its problem itself: it is asked for as the incident closes.
+      const problem = typeof effect['detection'] === 'string' ? effect['detection'] : detection;
+      if (policy?.ticket === undefined) return skipped('tickets', 'the policy has no spec.ticket');
+      if (problem === undefined) {
+        return skipped('tickets', 'the incident has no detection to file a ticket under');
+      }
+      return add({ ticket: policy.ticket, detection: problem, ...evidence });
+    }
     case 'collectEvidence':
       if (policy?.evidence === undefined) {
         return skipped('evidence', 'the policy has no spec.evidence');

@@ -3,9 +3,11 @@
  * policy index informed, spawns an actor when a policy governs the object and stops it (and
  * forgets its snapshot) when the object is deleted or no policy governs it any more. Each
  * observation is normalised; an unchanged one is dropped; a changed one goes to the actor whole,
- * with what the analyzers found in it.
+ * with what the analyzers found in it. When what the analyzers read beside an object changes (the
+ * pods of a Deployment's newest ReplicaSet), `reanalyze` sends its last observation again with
+ * what they find now.
  */
-import { analyze, type AnalyzerFacts } from '../analyzers/index.ts';
+import { analyze, type AnalyzerFacts, type Detection } from '../analyzers/index.ts';
 import type { MachineEvent, MachinePolicy, RuntimeFacts } from '../machines/index.ts';
 import {
   observe,
@@ -33,6 +35,12 @@ export interface RegistryOptions {
 }
 
 const refString = (ref: PolicyRef): string => `${ref.namespace}/${ref.name}`;
+
+function sameDetections(a: readonly Detection[], b: readonly Detection[]): boolean {
+  return (
+    a.length === b.length && a.every((d, i) => d.type === b[i]?.type && d.reason === b[i]?.reason)
+  );
+}
 
 /** A policy ref from its `namespace/name` string (the form actors and jobs carry). */
 export function parsePolicyRef(ref: string): PolicyRef | undefined {
@@ -126,32 +134,54 @@ export class ActorRegistry {
         if (compiled === undefined) return;
         this.options.host.spawn(key, compiled, ref, facts);
       }
-      const detections = analyze(
-        observation,
-        this.options.analyzerFactsFor?.(key, observation) ?? {},
-      );
-      const metrics = this.options.metrics;
-      await this.options.host.send(
-        key,
-        {
-          type: 'OBSERVED',
-          at: this.options.now(),
-          observation,
-          detections,
-          ...(facts ? { facts } : {}),
-        },
-        metrics &&
-          (() =>
-            metrics.eventToDecision.observe(
-              { machine: kind },
-              (this.options.now() - receivedAt) / 1000,
-            )),
-      );
-      metrics?.eventToPersisted.observe(
-        { machine: kind },
-        (this.options.now() - receivedAt) / 1000,
-      );
+      await this.observed(key, observation, this.analysis(key, observation), facts, receivedAt);
     });
+  }
+
+  /**
+   * Analyzes an object's last observation again, because what the analyzers read beside it
+   * changed (the pods of a Deployment's newest ReplicaSet). The actor gets the whole observation
+   * with what is found now, as from a watch event; nothing when it already has those detections.
+   */
+  reanalyze(key: string, receivedAt: number = this.options.now()): Promise<void> {
+    return this.enqueue(key, async () => {
+      const observation = this.last.get(key);
+      const current = this.options.host.snapshot(key);
+      if (observation === undefined || current === undefined) return;
+      const detections = this.analysis(key, observation);
+      if (sameDetections(current.context.detections, detections)) return;
+      const facts = this.options.factsFor?.(key, observation);
+      await this.observed(key, observation, detections, facts, receivedAt);
+    });
+  }
+
+  private analysis(key: string, observation: Observation): Detection[] {
+    return analyze(observation, this.options.analyzerFactsFor?.(key, observation) ?? {});
+  }
+
+  private async observed(
+    key: string,
+    observation: Observation,
+    detections: Detection[],
+    facts: Partial<RuntimeFacts> | undefined,
+    receivedAt: number,
+  ): Promise<void> {
+    const machine = observation.kind;
+    const metrics = this.options.metrics;
+    await this.options.host.send(
+      key,
+      {
+        type: 'OBSERVED',
+        at: this.options.now(),
+        observation,
+        detections,
+        ...(facts ? { facts } : {}),
+      },
+      metrics &&
+        (() =>
+          metrics.eventToDecision.observe({ machine }, (this.options.now() - receivedAt) / 1000)),
+    );
+    metrics?.eventToPersisted.observe({ machine }, (this.options.now() - receivedAt) / 1000);
   }
 
   delete(object: ObservableObject): Promise<void> {

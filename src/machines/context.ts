@@ -157,6 +157,13 @@ export interface RemediationContext {
   deadlines: Partial<Record<DeadlineName, number>>;
   /** The last HISTORY_LIMIT decisions, newest last. */
   history: HistoryEntry[];
+  /**
+   * The problems (detection types) a ticket was asked for and not yet resolved, at most one entry
+   * each. Kept apart from the incident, because the incident that resolves a problem may be a
+   * later one than the incident that opened its ticket (after a quarantine). Absent from
+   * snapshots that predate it: read as none.
+   */
+  tickets?: DetectionType[];
 }
 
 export const HISTORY_LIMIT = 12;
@@ -195,5 +202,6 @@ export function initialContext(input: MachineInput): RemediationContext {
     remediations: [],
     deadlines: {},
     history: [],
+    tickets: [],
   };
 }

@@ -4,7 +4,7 @@
  * derived from (actorKey, incidentId, step), so a replayed transition can never double an action.
  * `recordEvent` asks for a Kubernetes Event on the object, so `kubectl describe` tells the story.
  */
-import type { ObjectKind } from '../policy/vocabulary.ts';
+import type { DetectionType, ObjectKind } from '../policy/vocabulary.ts';
 import type { EscalationTarget } from './policy.ts';
 
 /** The object an effect acts on, with the preconditions a worker checks (uid, resourceVersion). */
@@ -67,6 +67,13 @@ export type NotificationEffect =
       expiresAt?: number;
     })
   | (Acting & { kind: 'openTicket'; level: number })
+  | (Acting & {
+      kind: 'updateTicket';
+      /** The problem whose ticket it is: its fingerprint is the actor key and this type. */
+      detection: DetectionType;
+      /** Resolve (close) the ticket after the comment; otherwise only comment. */
+      resolve: boolean;
+    })
   | (Acting & { kind: 'collectEvidence' });
 
 export type Effect = RemediationEffect | NotificationEffect;

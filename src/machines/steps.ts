@@ -28,7 +28,8 @@ import {
 import { isCommand, type MachineEvent } from './events.ts';
 import { objectRef, planFor } from './plans.ts';
 import type { EscalationTarget } from './policy.ts';
-import { nextSightings, primaryDetection, restartCount } from './symptoms.ts';
+import { carries, nextSightings, primaryDetection, restartCount } from './symptoms.ts';
+import { problemOf, ticketsAsked, ticketUpdate } from './tickets.ts';
 import { deadlineAfter, timeOf } from './time.ts';
 
 export interface Outcome {
@@ -650,9 +651,16 @@ export const leaveOutOfService: Step = (context, event) => {
     target,
     reason,
   };
+  const at = timeOf(context, event);
+  // People still have work to do: the ticket says so and stays open.
+  const ticket = ticketUpdate(context, incident, { reason, resolve: false });
   return {
+    patch: ticket.patch,
     records: [{ type: 'Warning', reason: 'LeftOutOfService', message: reason }],
-    effects: [request(context, incident, 'left-out-of-service', notice, timeOf(context, event))],
+    effects: [
+      request(context, incident, 'left-out-of-service', notice, at),
+      ...ticket.effects.map((e) => request(context, incident, 'left-out-of-service-ticket', e, at)),
+    ],
   };
 };
 
@@ -797,11 +805,20 @@ export const notifyEscalationLevel: Step = (context, event) => {
     return { patch: { incident: handled(incident, event) } };
   }
   const next = nextEscalationAt(context, escalation.startedAt, level + 1);
+  const effects = levelRequests(
+    context,
+    incident,
+    `escalate-${incident.escalations}-level-${level + 1}`,
+    level,
+    reason,
+    at,
+  );
   return {
     patch: {
       incident: { ...handled(incident, event), escalation: { ...escalation, level: level + 1 } },
       deadlines:
         next === undefined ? context.deadlines : withDeadline(context, 'nextEscalation', next),
+      ...ticketsAsked(context, incident, effects),
     },
     records: [
       {
@@ -810,14 +827,7 @@ export const notifyEscalationLevel: Step = (context, event) => {
         message: `level ${level + 1}: telling ${targets.map(who).join(', ')}`,
       },
     ],
-    effects: levelRequests(
-      context,
-      incident,
-      `escalate-${incident.escalations}-level-${level + 1}`,
-      level,
-      reason,
-      at,
-    ),
+    effects,
   };
 };
 
@@ -899,6 +909,7 @@ export const startQuarantine: Step = (context, event) => {
         'quarantineEnds',
         deadlineAfter(oldestThatMustLeave, windowMs),
       ),
+      ...ticketsAsked(context, incident, tell),
     },
     records: [{ type: 'Warning', reason: 'Quarantined', message: reason }],
     effects: [
@@ -910,15 +921,30 @@ export const startQuarantine: Step = (context, event) => {
   };
 };
 
-export const liftQuarantine: Step = () => ({
-  records: [
-    {
-      type: 'Normal',
-      reason: 'QuarantineLifted',
-      message: 'remediations are allowed again: the quarantine window has passed',
-    },
-  ],
-});
+/**
+ * The quarantine ends by the clock, not because the problem is gone: its ticket gets a comment
+ * (whether the symptom is still seen) and stays open until an incident of the problem resolves.
+ */
+export const liftQuarantine: Step = (context, event) => {
+  const message = 'remediations are allowed again: the quarantine window has passed';
+  const records: RecordedEvent[] = [{ type: 'Normal', reason: 'QuarantineLifted', message }];
+  const incident = incidentOf(context);
+  const problem = incident && problemOf(incident);
+  if (!incident || problem === null) return { records };
+  const seen = carries(context.detections, problem) ? 'is still seen' : 'is not seen now';
+  const ticket = ticketUpdate(context, incident, {
+    reason: `${message}; ${problem} ${seen}`,
+    resolve: false,
+  });
+  const at = timeOf(context, event);
+  return {
+    patch: ticket.patch,
+    records,
+    effects: ticket.effects.map((e) =>
+      request(context, incident, 'quarantine-lifted-ticket', e, at),
+    ),
+  };
+};
 
 export const resolve: Step = (context, event) => {
   const incident = incidentOf(context);
@@ -933,9 +959,18 @@ export const resolve: Step = (context, event) => {
     target: objectRef(context),
     reason: message,
   };
+  // The problem's ticket, whichever incident opened it, is closed with the resolution.
+  const ticket = ticketUpdate(context, incident, {
+    reason: `${triggerText(incident)} is gone`,
+    resolve: true,
+  });
   return {
+    patch: ticket.patch,
     records: [{ type: 'Normal', reason: 'Resolved', message }],
     // People who heard about the incident hear that it ended; nobody else is bothered.
-    effects: incident.announced ? [request(context, incident, 'resolved', notice, at)] : [],
+    effects: [
+      ...(incident.announced ? [request(context, incident, 'resolved', notice, at)] : []),
+      ...ticket.effects.map((e) => request(context, incident, 'resolved-ticket', e, at)),
+    ],
   };
 };

@@ -41,10 +41,9 @@ export type DetectionType = (typeof DETECTION_TYPES)[number];
  * pressure or NotReady; a Deployment's rollout fails. A policy that does not select a detection's
  * kind can never see it fire, so the CRD and the zod parse refuse it (`detectionKindMessage`).
  *
- * ImagePullBackOff is a Pod's: the Deployment analyzer can also name it when handed the pods of
- * its newest ReplicaSet, but no engine gathers those (neither role sets the registry's
- * `analyzerFactsFor`, nor does `simulate`); a Deployment whose new pods cannot pull their image
- * shows RolloutFailed once its progress deadline passes.
+ * ImagePullBackOff is a Pod's, and a Deployment's too (ALSO_SEEN_ON): the controller hands the
+ * Deployment analyzer the pods of its newest ReplicaSet (docs/adr/0015), so a rollout whose new
+ * pods cannot pull their image is seen before its progress deadline passes.
  */
 export const DETECTION_KIND: Readonly<Record<DetectionType, ObjectKind>> = {
   CrashLoopBackOff: 'Pod',
@@ -55,6 +54,11 @@ export const DETECTION_KIND: Readonly<Record<DetectionType, ObjectKind>> = {
   PIDPressure: 'Node',
   NotReady: 'Node',
   RolloutFailed: 'Deployment',
+};
+
+/** Detections a second kind shows as well (the CRD's CEL rule names the same exception). */
+export const ALSO_SEEN_ON: Readonly<Partial<Record<DetectionType, ObjectKind>>> = {
+  ImagePullBackOff: 'Deployment',
 };
 
 export const NODE_DETECTIONS: readonly DetectionType[] = DETECTION_TYPES.filter(
@@ -189,7 +193,10 @@ export function unseenDetections(
   if (kinds.includes('Node')) return [];
   return types.filter((type) => {
     const kind = DETECTION_KIND[type];
-    return kind !== 'Node' && !kinds.includes(kind);
+    const also = ALSO_SEEN_ON[type];
+    return (
+      kind !== 'Node' && !kinds.includes(kind) && (also === undefined || !kinds.includes(also))
+    );
   });
 }
 

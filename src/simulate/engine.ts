@@ -76,7 +76,14 @@ import type {
 } from './result.ts';
 import { keyOf, World, type WorldChange } from './world.ts';
 
-const NOTIFICATIONS: ReadonlySet<string> = new Set(['notify', 'openTicket', 'collectEvidence']);
+const NOTIFICATIONS: ReadonlySet<string> = new Set([
+  'notify',
+  'openTicket',
+  'updateTicket',
+  'collectEvidence',
+]);
+/** What tells people: counted as notifications in the summary. */
+const TELLS_PEOPLE: ReadonlySet<string> = new Set(['notify', 'openTicket', 'updateTicket']);
 
 /** A state value as people read it: `remediating`, `escalated (paging, holding)`. */
 export function stateText(value: unknown): string {
@@ -114,6 +121,8 @@ function describeAnyEffect(effect: Effect, channel: string | undefined): string 
     }
     case 'openTicket':
       return `open a ticket for ${objectName(effect.target)}`;
+    case 'updateTicket':
+      return `${effect.resolve ? 'resolve' : 'comment on'} the ${effect.detection} ticket of ${objectName(effect.target)}`;
     case 'collectEvidence':
       return `collect evidence of ${objectName(effect.target)}`;
     default:
@@ -905,7 +914,7 @@ export class Simulation {
             e.object === key &&
             e.events.some((ev) => ev.reason === 'Escalated'),
         ).length,
-        notifications: mine.filter((e) => e.kind === 'notify' || e.kind === 'openTicket').length,
+        notifications: mine.filter((e) => TELLS_PEOPLE.has(e.kind)).length,
       });
     }
     const actions = this.effects.filter((e) => !NOTIFICATIONS.has(e.kind));
@@ -919,8 +928,7 @@ export class Simulation {
         refusedByBudget: actions.filter((e) => e.outcome === 'refused').length,
         unanswered: actions.filter((e) => e.outcome === 'none' || e.outcome === 'pending').length,
       },
-      notifications: this.effects.filter((e) => e.kind === 'notify' || e.kind === 'openTicket')
-        .length,
+      notifications: this.effects.filter((e) => TELLS_PEOPLE.has(e.kind)).length,
       escalations: objects.reduce((n, o) => n + o.escalations, 0),
       people: { ...this.people },
     };

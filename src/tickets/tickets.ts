@@ -1,8 +1,8 @@
 /**
  * Tickets for incidents people must handle, one per problem: the fingerprint (actor key and
  * detection type) is stored in the ticket and searched for, so a recurrence or a later level of
- * the escalation ladder comments on the open ticket instead of opening another. Resolution
- * comments and moves it to done. Every comment carries the job's marker, so a retried job never
+ * the escalation ladder comments on the open ticket instead of opening another. An update
+ * comments; resolution comments and moves it to done. Every comment carries the job's marker, so a retried job never
  * comments twice; a ticket opened by a try whose result was lost is found by its fingerprint.
  */
 import { createHash } from 'node:crypto';
@@ -107,6 +107,20 @@ export function recurrenceDocument(facts: TicketFacts, marker: string): TicketDo
   };
 }
 
+/** What happened to the problem without resolving it (a quarantine lifted, a node left cordoned). */
+export function updateDocument(facts: TicketFacts, marker: string): TicketDocument {
+  return {
+    marker,
+    blocks: [
+      {
+        type: 'paragraph',
+        content: [{ text: 'Update: ', strong: true }, { text: facts.reason }],
+      },
+      factsList(facts),
+    ],
+  };
+}
+
 export function resolutionDocument(facts: TicketFacts, marker: string): TicketDocument {
   return {
     marker,
@@ -176,9 +190,7 @@ export async function updateTicket(input: {
   if (open === null) return { ticket: null, created: false, commented: false, resolved: false };
   let commented = false;
   if (!(await tracker.hasMarker(project, open, marker, signal))) {
-    const doc = input.resolve
-      ? resolutionDocument(facts, marker)
-      : recurrenceDocument(facts, marker);
+    const doc = input.resolve ? resolutionDocument(facts, marker) : updateDocument(facts, marker);
     await tracker.comment(project, open, doc, signal);
     commented = true;
   }

@@ -14,7 +14,12 @@ import {
   createPod,
   freshNamespace,
   makePodCrashLoop,
+  makePodImagePullBackOff,
   KubeClient,
+  STATUS_OWNER_ANNOTATION,
+  waitFor,
+  type List,
+  type Pod,
 } from '../cluster/fixtures.ts';
 import { CHART_DIR, helmOk, valuesArgs } from '../integration/chart/helm.ts';
 import { createPolicy, installCrd } from '../integration/policy/support.ts';
@@ -187,6 +192,63 @@ describe('each role on its own ServiceAccount', () => {
       (await client.request('DELETE', `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`)).status,
     ).toBe(403);
     expect((await client.request('GET', `/api/v1/namespaces/${home}/secrets`)).status).toBe(403);
+  });
+
+  it("the controller sees a new rollout's pods fail to pull their image, with list and watch on pods only", async () => {
+    const { file, client } = await roleKubeconfig('controller');
+    const ns = await freshNamespace(admin, { prefix: 'roles-pull' });
+    await createPolicy(admin, ns, 'rollouts', {
+      selector: { kinds: ['Deployment'], matchLabels: { app: 'shop' } },
+      mode: 'dryRun',
+      detections: [{ type: 'ImagePullBackOff', threshold: 1, window: '1m', action: 'rollback' }],
+    });
+    await createDeployment(admin, ns, { name: 'shop', replicas: 1 });
+    const pods = (): Promise<Pod[]> =>
+      admin
+        .get<List<Pod>>(`/api/v1/namespaces/${ns}/pods?labelSelector=app%3Dshop`)
+        .then((list) => list.items);
+    await waitFor('the first rollout to run', async () =>
+      (await pods()).some((p) => p.status?.phase === 'Running'),
+    );
+    await run('controller', file);
+
+    // A new rollout with an image that does not exist. Its pods are left to the fixtures (kwok
+    // would report them Running), which write what the kubelet writes when the pull fails.
+    await admin.patch(`/apis/apps/v1/namespaces/${ns}/deployments/shop`, {
+      spec: {
+        template: {
+          metadata: { annotations: { [STATUS_OWNER_ANNOTATION]: 'fixture' } },
+          spec: {
+            containers: [{ name: 'app', image: 'registry.example.com/shop/app:no-such-tag' }],
+          },
+        },
+      },
+    });
+    const fresh = await waitFor('a pod of the new ReplicaSet', async () =>
+      (await pods()).find((p) => p.metadata.annotations?.[STATUS_OWNER_ANNOTATION] !== undefined),
+    );
+    const replicaSet = fresh.metadata.ownerReferences?.[0]?.name ?? '';
+    await makePodImagePullBackOff(admin, ns, fresh.metadata.name);
+
+    // The Deployment's actor finds it on the pod of its newest ReplicaSet, long before the
+    // rollout's progress deadline, and says so on the Deployment.
+    const detected = await eventually(async () => {
+      const events = await admin.get<List<{ reason?: string; message?: string }>>(
+        `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.kind%3DDeployment,involvedObject.name%3Dshop`,
+      );
+      const found = events.items.find((e) => e.reason === 'Detected');
+      expect(found).toBeDefined();
+      return found?.message ?? '';
+    }, 30_000);
+    expect(detected).toBe(
+      `ImagePullBackOff confirmed: new ReplicaSet "${replicaSet}": pod "${fresh.metadata.name}": container "app" is in ImagePullBackOff: Back-off pulling image "registry.example.com/shop/app:no-such-tag": ErrImagePull: rpc error: code = NotFound desc = failed to pull and unpack image "registry.example.com/shop/app:no-such-tag": failed to resolve reference "registry.example.com/shop/app:no-such-tag": registry.example.com/shop/app:no-such-tag: not found`,
+    );
+
+    // Pods are listed and watched, never read one by one.
+    expect((await client.request('GET', `/api/v1/namespaces/${ns}/pods`)).status).toBe(200);
+    expect(
+      (await client.request('GET', `/api/v1/namespaces/${ns}/pods/${fresh.metadata.name}`)).status,
+    ).toBe(403);
   });
 
   it('the workers start with read-only rights and may change nothing in the cluster', async () => {

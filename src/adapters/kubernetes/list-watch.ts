@@ -28,6 +28,13 @@ export interface ListWatchOptions<T extends KubernetesObject> {
   namespace?: string;
   fieldSelector?: string;
   labelSelector?: string;
+  /**
+   * Reduces each object as it arrives, before it is kept (to report what a relist no longer
+   * finds) or delivered: a cluster-wide watch that needs a few fields keeps only those instead of
+   * every object whole. The result must keep `metadata.namespace` and `metadata.name`. Default:
+   * the object as it came.
+   */
+  transform?: (object: KubernetesObject) => T;
   /** Called for every change, one at a time, in order. */
   onEvent: (event: WatchEvent<T>) => void;
   /** Called after each complete list has been delivered. */
@@ -84,6 +91,7 @@ export function startListWatch<T extends KubernetesObject>(
     namespace: options.namespace,
   });
   const path = collectionPath(options.resource, options.namespace);
+  const transform = options.transform ?? ((object: KubernetesObject) => object as T);
 
   /** What the consumer has been told exists: key → the last object delivered. */
   let known = new Map<string, T>();
@@ -117,7 +125,7 @@ export function startListWatch<T extends KubernetesObject>(
     let continueToken: string | undefined;
     let version = '';
     do {
-      const page = await objects.list<T>(
+      const page = await objects.list<KubernetesObject>(
         options.resource.apiVersion,
         options.resource.kind,
         options.namespace,
@@ -133,7 +141,7 @@ export function startListWatch<T extends KubernetesObject>(
         // Items of a list carry no kind; give them theirs so consumers see whole objects.
         item.apiVersion ??= options.resource.apiVersion;
         item.kind ??= options.resource.kind;
-        fresh.set(keyOf(item), item);
+        fresh.set(keyOf(item), transform(item));
       }
       continueToken = page.metadata?._continue || undefined;
       version = page.metadata?.resourceVersion ?? version;
@@ -175,7 +183,7 @@ export function startListWatch<T extends KubernetesObject>(
         .watch(
           path,
           query,
-          (phase: string, object: T & { code?: number }) => {
+          (phase: string, object: KubernetesObject & { code?: number }) => {
             if (phase === 'ERROR') {
               finish(object.code === 410 ? 'gone' : { error: object });
               return;
@@ -186,12 +194,13 @@ export function startListWatch<T extends KubernetesObject>(
             failures = 0;
             object.apiVersion ??= options.resource.apiVersion;
             object.kind ??= options.resource.kind;
+            const kept = transform(object);
             if (phase === 'DELETED') {
-              known.delete(keyOf(object));
-              options.onEvent({ type: 'delete', object });
+              known.delete(keyOf(kept));
+              options.onEvent({ type: 'delete', object: kept });
             } else {
-              known.set(keyOf(object), object);
-              options.onEvent({ type: 'upsert', object });
+              known.set(keyOf(kept), kept);
+              options.onEvent({ type: 'upsert', object: kept });
             }
           },
           (error: unknown) => {

@@ -303,8 +303,8 @@ export const EXPECTED_CLUSTER_RIGHTS: Record<ChartRole, string[]> = {
   controller: rights({
     'apps/deployments': ['get', 'list', 'watch', 'patch'],
     'apps/deployments/scale': ['get', 'patch', 'update'],
-    'apps/replicasets': ['get', 'list', 'watch'],
-    'core/pods': ['get', 'list', 'watch'],
+    'apps/replicasets': ['list', 'watch'],
+    'core/pods': ['list', 'watch'],
     'autoscaling/horizontalpodautoscalers': ['get', 'list', 'watch'],
     'remedy.kube-remedy.io/autoremediationpolicies': ['get', 'list', 'watch'],
     'remedy.kube-remedy.io/autoremediationpolicies/status': ['get', 'patch', 'update'],

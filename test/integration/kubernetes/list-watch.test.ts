@@ -126,4 +126,55 @@ describe('the resilient list-watch on a real API server', () => {
       seen.events.filter((e) => e.object.metadata?.name === 'stays').length,
     ).toBeGreaterThanOrEqual(3);
   });
+
+  it('keeps and delivers only what its transform makes of the objects a label selects', async () => {
+    const client = adminClient();
+    const namespace = await freshNamespace(client, { prefix: 'lw-transform' });
+    await createPod(client, namespace, { name: 'chosen', labels: { tier: 'web' } });
+    await createPod(client, namespace, { name: 'other' });
+    type Kept = { metadata: { namespace: string; name: string }; node: string | null };
+    const events: WatchEvent<Kept>[] = [];
+    let syncs = 0;
+    const watch = startListWatch<Kept>(adminKubeConfig(), {
+      resource: PODS,
+      namespace,
+      labelSelector: 'tier',
+      transform: (object) => ({
+        metadata: {
+          namespace: object.metadata?.namespace ?? '',
+          name: object.metadata?.name ?? '',
+        },
+        node: (object as V1Pod).spec?.nodeName ?? null,
+      }),
+      onEvent: (event) => events.push(event),
+      onSynced: () => (syncs += 1),
+      logger: captureLogger().logger,
+      relistIntervalMs: 300,
+    });
+    running.push(watch);
+    await watch.synced;
+    expect(events[0]).toMatchObject({
+      type: 'upsert',
+      object: { metadata: { namespace, name: 'chosen' } },
+    });
+
+    await createPod(client, namespace, { name: 'later', labels: { tier: 'web' } });
+    await eventually(() => expect(events.map((e) => e.object.metadata.name)).toContain('later'));
+    // Scheduled: the change arrives reduced, as everything else.
+    await eventually(() =>
+      expect(
+        events.some((e) => e.object.metadata.name === 'chosen' && e.object.node !== null),
+      ).toBe(true),
+    );
+    await client.delete(`/api/v1/namespaces/${namespace}/pods/later`, { gracePeriodSeconds: 0 });
+    await eventually(() =>
+      expect(events.filter((e) => e.type === 'delete').map((e) => e.object.metadata)).toEqual([
+        { namespace, name: 'later' },
+      ]),
+    );
+    // Relists deliver the reduced objects too.
+    await eventually(() => expect(syncs).toBeGreaterThanOrEqual(2));
+    expect(events.map((e) => e.object.metadata.name)).not.toContain('other');
+    for (const event of events) expect(Object.keys(event.object)).toEqual(['metadata', 'node']);
+  });
 });

@@ -158,6 +158,33 @@ describe('tickets on Jira', () => {
     });
   });
 
+  it('comments once on an update that does not resolve, and leaves the ticket open', async () => {
+    const { openTicket, updateTicket } = processors();
+    await openTicket(job('openTicket', 'quarantine-0', jiraTicket, { level: 0 }), context('job-1'));
+    const lifted = job('updateTicket', 'quarantine-lifted-ticket', jiraTicket, {
+      resolve: false,
+      reason:
+        'remediations are allowed again: the quarantine window has passed; CrashLoopBackOff is still seen',
+    });
+    const first = await updateTicket(lifted, context('job-2'));
+    expect(first).toMatchObject({
+      commented: true,
+      resolved: false,
+      outcome: 'commented on ticket OPS-1',
+    });
+    // The job again (its result was lost): the marker says it is done.
+    await expect(updateTicket(lifted, context('job-2'))).resolves.toMatchObject({
+      commented: false,
+      outcome: 'ticket OPS-1 already has this update',
+    });
+    expect(jira.commentTexts('OPS-1')).toEqual([
+      expect.stringContaining(
+        'Update: remediations are allowed again: the quarantine window has passed; CrashLoopBackOff is still seen',
+      ) as unknown,
+    ]);
+    expect(jira.issue('OPS-1').status).toBe('todo');
+  });
+
   it('keeps different problems of one object apart', async () => {
     const { openTicket } = processors();
     await openTicket(job('openTicket', 's1', jiraTicket), context('job-1'));
@@ -304,6 +331,23 @@ describe('tickets as GitHub issues', () => {
       state: 'closed',
       stateReason: 'completed',
     });
+  });
+
+  it('comments once on an update that does not resolve, and leaves the issue open', async () => {
+    const { openTicket, updateTicket } = processors();
+    await openTicket(job('openTicket', 'quarantine-0', ticket, { level: 0 }), context('job-1'));
+    const left = job('updateTicket', 'left-out-of-service-ticket', ticket, {
+      resolve: false,
+      reason: 'Node worker-1 recovered but is still out of service; uncordon it by hand',
+    });
+    await updateTicket(left, context('job-2'));
+    await updateTicket(left, context('job-2'));
+    const comments = github.comments('shop/incidents', 1);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]).toContain(
+      '**Update:** Node worker-1 recovered but is still out of service; uncordon it by hand',
+    );
+    expect(github.issues('shop/incidents')[0]).toMatchObject({ state: 'open' });
   });
 
   it('does not take an open pull request with the label for a ticket', async () => {

@@ -111,8 +111,32 @@ describe('machine effects as jobs', () => {
     });
   });
 
+  it('gives a ticket update the problem it names, asked for as the incident closes', () => {
+    const update = { kind: 'updateTicket', detection: 'OOMKilled', resolve: true };
+    const closed = { ...actor, incident: null } as RemediationContext;
+    const job = toEffectJob(request(update), {
+      owner: 'agent-n1',
+      policyRef: 'shop/p',
+      policy: policy({ ticket: { provider: 'github', project: 'shop/incidents' } }),
+      actor: closed,
+    });
+    expect(job?.effect).toEqual({
+      kind: 'updateTicket',
+      target,
+      reason: 'crash loop',
+      detection: 'OOMKilled',
+      resolve: true,
+      ticket: { provider: 'github', project: 'shop/incidents' },
+    });
+  });
+
   it.each([
     ['a ticket', { kind: 'openTicket', level: 2 }, 'tickets'],
+    [
+      'a ticket update',
+      { kind: 'updateTicket', detection: 'CrashLoopBackOff', resolve: true },
+      'tickets',
+    ],
     ['an evidence bundle', { kind: 'collectEvidence' }, 'evidence'],
     [
       'a pull request',

@@ -81,6 +81,13 @@ function edgeViolations(edge: EdgeRecord, policy: MachinePolicy): string[] {
     ) {
       problems.push(`${where}: effect id ${request.effectId} is not incident/step`);
     }
+    // A ticket is updated only for a problem the ladder asked a ticket for, and not yet resolved.
+    if (
+      effect.kind === 'updateTicket' &&
+      !((edge.before.context as RemediationContext).tickets ?? []).includes(effect.detection)
+    ) {
+      problems.push(`${where}: updateTicket for ${effect.detection}, which has no open ticket`);
+    }
     if (TAKES_NODE_OUT.has(effect.kind)) {
       const o = after.observation;
       const counts = o?.kind === 'Node' && o.ready === 'True' && !o.unschedulable ? 1 : 0;

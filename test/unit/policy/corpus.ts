@@ -157,12 +157,12 @@ export const INVALID_POLICIES: InvalidPolicy[] = [
     name: 'two Pod detections beside RolloutFailed in a policy selecting only Deployments',
     spec: deploymentSpec({
       detections: [
-        { type: 'ImagePullBackOff', action: 'rollback' },
+        { type: 'CrashLoopBackOff', action: 'rollback' },
         { type: 'RolloutFailed', action: 'rollback' },
         { type: 'OOMKilled', action: 'notify' },
       ],
     }),
-    ...same(detectionKindMessage(['ImagePullBackOff', 'OOMKilled'], ['Deployment'])),
+    ...same(detectionKindMessage(['CrashLoopBackOff', 'OOMKilled'], ['Deployment'])),
   },
   {
     name: 'scaling a policy that selects no Deployments',
@@ -387,5 +387,9 @@ export const VALID_EDGE_CASES: { name: string; spec: Record<string, unknown> }[]
     spec: spec({
       detections: [{ type: 'CrashLoopBackOff', action: 'restartPod', deleteBarePods: true }],
     }),
+  },
+  {
+    name: "image pulls watched on Deployments only (their newest ReplicaSet's pods)",
+    spec: deploymentSpec({ detections: [{ type: 'ImagePullBackOff', action: 'rollback' }] }),
   },
 ];

@@ -154,7 +154,7 @@ describe('a detection the selected kinds can never show', () => {
 
   it.each([
     ['CrashLoopBackOff on Deployments only', ['Deployment'], ['CrashLoopBackOff']],
-    ['ImagePullBackOff on Deployments only', ['Deployment'], ['ImagePullBackOff']],
+    ['CrashLoopBackOff on Deployments only', ['Deployment'], ['CrashLoopBackOff']],
     ['OOMKilled on Deployments only', ['Deployment'], ['OOMKilled']],
     ['RolloutFailed on Pods only', ['Pod'], ['RolloutFailed']],
   ])('is refused: %s', (_name, kinds, types) => {
@@ -167,6 +167,11 @@ describe('a detection the selected kinds can never show', () => {
   it.each([
     ['Pod detections on Pods', ['Pod'], ['CrashLoopBackOff', 'ImagePullBackOff', 'OOMKilled']],
     ['RolloutFailed on Deployments', ['Deployment'], ['RolloutFailed']],
+    [
+      "ImagePullBackOff on Deployments (from their newest ReplicaSet's pods)",
+      ['Deployment'],
+      ['ImagePullBackOff'],
+    ],
     [
       'every workload detection on Pods and Deployments',
       ['Pod', 'Deployment'],

@@ -8,6 +8,7 @@ import {
 import { MemoryBudgets } from '../../../src/budgets/memory.ts';
 import { parseRecording } from '../../../src/simulate/recording.ts';
 import { parsePolicy, type Policy } from '../../../src/policy/index.ts';
+import { formatText } from '../../../src/simulate/report.ts';
 import { actions, entriesOf, examplePath, moves, notifications, runText } from './support.ts';
 
 const RESTART_POLICY = `
@@ -115,6 +116,50 @@ describe('effect outcomes', () => {
     );
     // The symptom never went away: verification fails and people take over.
     expect(moves(scripted, 'Pod/shop/web-1').at(-1)?.move).toMatch(/^verifying → escalated/);
+  });
+});
+
+describe('tickets', () => {
+  it('are closed when the incident that escalated to one resolves, and the report says so', async () => {
+    const result = await runText(`name: ticket
+description: a restart fails, people get a ticket, the pod recovers
+duration: 40m
+policies:
+  - apiVersion: remedy.kube-remedy.io/v1alpha1
+    kind: AutoRemediationPolicy
+    metadata: { name: restart, namespace: shop }
+    spec:
+      selector: { kinds: [Pod], matchLabels: { app: web } }
+      mode: auto
+      detections:
+        - { type: CrashLoopBackOff, threshold: 2, window: 10m, action: restartPod }
+      verification: { window: 5m }
+      ticket: { provider: jira, project: SHOP }
+      escalation:
+        levels:
+          - { after: 0s, targets: [{ type: ticket }] }
+objects:${WEB_POD}
+timeline:${CRASH}
+  - { at: 20m, object: Pod/shop/web-1, healthy: true }
+effects:
+  - { match: { kind: restartPod }, result: failed, error: 'pods "web-1" is forbidden', applies: false }
+`);
+    expect(notifications(result)).toEqual([
+      ['00:02:05', 'Pod/shop/web-1', 'escalate-1-level-1-0', 'open a ticket for Pod shop/web-1'],
+      [
+        '00:25:00',
+        'Pod/shop/web-1',
+        'resolved-ticket',
+        'resolve the CrashLoopBackOff ticket of Pod shop/web-1',
+      ],
+    ]);
+    expect(formatText(result)).toContain(
+      '↳ asks for updateTicket (resolved-ticket): resolve the CrashLoopBackOff ticket of Pod shop/web-1',
+    );
+    // People heard of it twice: the ticket, then the ticket closed. The policy names no Slack
+    // channel, so no notice of the end is sent (its Events still tell it).
+    expect(result.effects.map((e) => e.kind)).toEqual(['restartPod', 'openTicket', 'updateTicket']);
+    expect(result.summary.notifications).toBe(2);
   });
 });
 

@@ -23,7 +23,7 @@ export async function runText(text: string): Promise<SimulationResult> {
   return simulate(parseScenario(text, examplePath('inline.yaml')));
 }
 
-const NOTIFICATIONS = new Set(['notify', 'openTicket', 'collectEvidence']);
+const NOTIFICATIONS = new Set(['notify', 'openTicket', 'updateTicket', 'collectEvidence']);
 
 /** `[time since start, object, step, kind, outcome]` of every action (notifications left out). */
 export function actions(result: SimulationResult): string[][] {
