@@ -55,7 +55,11 @@ Examples:
     const logger = createLogger({ level: config.log.level, format: config.log.format });
     // Loaded on use: the roles pull in every client library, which other commands need not pay for.
     const { runUntilSignalled } = await import('./commands/run.ts');
-    process.exitCode = await runUntilSignalled(config, logger);
+    const code = await runUntilSignalled(config, logger);
+    process.exitCode = code;
+    // A start-up that never finished, or a stop past its time-out, may still hold the event
+    // loop: it must not keep the process alive (the timer itself does not).
+    setTimeout(() => process.exit(code), 500).unref();
   });
 
   const configCommand = program.command('config').description('show the configuration');

@@ -3,7 +3,7 @@
  * the Eviction API and put back in service by its agent, as one incident that spends one budget
  * token and holds the node's slot only while it acts.
  */
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Budgets } from '../../src/budgets/budgets.ts';
 import {
   adminClient,
@@ -19,14 +19,9 @@ import {
 } from '../cluster/fixtures.ts';
 import { createPolicy, installCrd } from '../integration/policy/support.ts';
 import { eventually } from '../support/logger.ts';
-import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../support/process.ts';
+import { agentEvents, startLiveAgent } from '../support/live-agent.ts';
+import type { RunningKubeRemedy } from '../support/process.ts';
 import { redisForTest, type RedisForTest } from '../support/redis.ts';
-
-interface KubeEvent {
-  reason?: string;
-  message?: string;
-  reportingComponent?: string;
-}
 
 describe('draining a node on a live cluster', () => {
   let scratch: RedisForTest | undefined;
@@ -67,16 +62,7 @@ describe('draining a node on a live cluster', () => {
       ).items.filter((p) => p.metadata.deletionTimestamp === undefined);
     await eventually(async () => expect(await podsOnNode()).toHaveLength(3), 30_000);
 
-    const agent = await startKubeRemedy(
-      ['--role', 'agent', '--node-name', node, '--kubeconfig', inject('kube').kubeconfig],
-      {
-        REDIS_URL: s.url,
-        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
-        KUBE_REMEDY_IDENTITY: `agent-${node}`,
-      },
-    );
-    processes.push(agent);
-    await waitReady(agent);
+    await startLiveAgent(node, s, processes);
     const budgets = new Budgets(s.redis, s.prefix);
     const unschedulable = async () =>
       (await client.get<{ spec?: { unschedulable?: boolean } }>(`/api/v1/nodes/${node}`)).spec
@@ -112,12 +98,7 @@ describe('draining a node on a live cluster', () => {
         windowMs: 3_600_000,
       };
       expect((await budgets.usage([scope]))[0]?.used).toBe(1);
-      const events = (
-        await client.get<List<KubeEvent>>(
-          `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${node}`,
-        )
-      ).items.filter((e) => e.reportingComponent === 'kube-remedy.io/kube-remedy-agent');
-      const reasons = events.map((e) => e.reason);
+      const reasons = (await agentEvents('default', node)).map((e) => e.reason);
       expect(reasons).toEqual(
         expect.arrayContaining([
           'Detected',

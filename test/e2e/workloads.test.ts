@@ -3,7 +3,7 @@
  * replaced by the ReplicaSet controller under a new name; a pod that no controller owns would be
  * gone for good, so kube-remedy leaves it alone and tells people.
  */
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   adminClient,
   createDeployment,
@@ -16,14 +16,9 @@ import {
 } from '../cluster/fixtures.ts';
 import { createPolicy, installCrd } from '../integration/policy/support.ts';
 import { eventually } from '../support/logger.ts';
-import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../support/process.ts';
+import { agentEvents, startLiveAgent, type KubeEvent } from '../support/live-agent.ts';
+import type { RunningKubeRemedy } from '../support/process.ts';
 import { redisForTest, type RedisForTest } from '../support/redis.ts';
-
-interface KubeEvent {
-  reason?: string;
-  message?: string;
-  reportingComponent?: string;
-}
 
 describe('restarts by workload, on a live cluster', () => {
   let scratch: RedisForTest | undefined;
@@ -45,16 +40,7 @@ describe('restarts by workload, on a live cluster', () => {
       mode: 'auto',
       detections: [{ type: 'CrashLoopBackOff', threshold: 3, window: '10m', action: 'restartPod' }],
     });
-    const agent = await startKubeRemedy(
-      ['--role', 'agent', '--node-name', node, '--kubeconfig', inject('kube').kubeconfig],
-      {
-        REDIS_URL: scratch.url,
-        KUBE_REMEDY_REDIS_KEY_PREFIX: scratch.prefix,
-        KUBE_REMEDY_IDENTITY: `agent-${node}`,
-      },
-    );
-    processes.push(agent);
-    await waitReady(agent);
+    await startLiveAgent(node, scratch, processes);
     return { client, ns, node };
   }
 
@@ -62,13 +48,6 @@ describe('restarts by workload, on a live cluster', () => {
     (
       await adminClient().get<List<Pod>>(`/api/v1/namespaces/${ns}/pods?labelSelector=app%3Dweb`)
     ).items.filter((p) => p.metadata.deletionTimestamp === undefined);
-
-  const agentEvents = async (ns: string, name: string): Promise<KubeEvent[]> =>
-    (
-      await adminClient().get<List<KubeEvent>>(
-        `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=${name}`,
-      )
-    ).items.filter((e) => e.reportingComponent === 'kube-remedy.io/kube-remedy-agent');
 
   /** The kubelet restarts the container again and again, until the pod is gone. */
   async function crashLoop(ns: string, name: string): Promise<void> {

@@ -136,7 +136,19 @@ export async function runUntilSignalled(config: Config, logger: Logger): Promise
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  const running = await startRole(config, logger);
+  const starting = startRole(config, logger);
+  const first = await Promise.race([
+    starting.then((running) => ({ running })),
+    signalled.then((signal) => ({ signal })),
+  ]);
+  if ('signal' in first) {
+    // Start-up waits on the cluster (the policy CRD installed, the first lists synced) and may
+    // never finish; nothing has acted yet and every snapshot is already in Redis, so exit.
+    logger.warn({ signal: first.signal }, 'signal before start-up finished: exiting');
+    starting.catch(() => undefined);
+    return 0;
+  }
+  const { running } = first;
   const signal = await signalled;
   const forced = new Promise<number>((resolve) => {
     const onSecond = (): void => {

@@ -207,6 +207,18 @@ describe('the node machine', () => {
 });
 
 describe("the node's slot", () => {
+  /** Pressure confirmed, the node cordoned (no drain) and seen cordoned: now verifying. */
+  function cordonedUnderPressure(): PureRun {
+    const run = nodeRun({
+      detections: pressure,
+      node: { drainAllowed: false, minHealthyNodes: 2 },
+    });
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    run.send(observed(node({ MemoryPressure: 'True' }, true), at(3)));
+    return run;
+  }
+
   const incidentOf = (run: PureRun) => run.context.incident?.id;
 
   it('is held by the incident from its cordon through its drain and verification, and let go once the node is back', () => {
@@ -230,13 +242,7 @@ describe("the node's slot", () => {
   });
 
   it('is let go when a person uncordons the node while it is being verified', () => {
-    const run = nodeRun({
-      detections: pressure,
-      node: { drainAllowed: false, minHealthyNodes: 2 },
-    });
-    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
-    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
-    run.send(observed(node({ MemoryPressure: 'True' }, true), at(3)));
+    const run = cordonedUnderPressure();
     expect(nodeSlotHolder(run.snapshot)).not.toBeNull();
     run.send(observed(node({ MemoryPressure: 'True' }, false), at(4)));
     expect(run.value).toBe('verifying');
@@ -244,13 +250,7 @@ describe("the node's slot", () => {
   });
 
   it('is let go when the incident is handed to people, though the node stays cordoned', () => {
-    const run = nodeRun({
-      detections: pressure,
-      node: { drainAllowed: false, minHealthyNodes: 2 },
-    });
-    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
-    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
-    run.send(observed(node({ MemoryPressure: 'True' }, true), at(3)));
+    const run = cordonedUnderPressure();
     run.fire('untilVerificationEnds');
     expect(run.matches('escalated')).toBe(true);
     expect(nodeSlotHolder(run.snapshot)).toBeNull();
@@ -259,15 +259,8 @@ describe("the node's slot", () => {
   it('is released by the runtime once, when its incident stops holding it, and after a restart whatever it was', () => {
     const released: [string, string | undefined][] = [];
     const keeper = new NodeSlotKeeper((node, incident) => released.push([node, incident]));
-    const run = nodeRun({
-      detections: pressure,
-      node: { drainAllowed: false, minHealthyNodes: 2 },
-    });
-    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
-    keeper.noteTransition(NODE_KEY, run.snapshot);
+    const run = cordonedUnderPressure();
     const incident = incidentOf(run);
-    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
-    run.send(observed(node({ MemoryPressure: 'True' }, true), at(3)));
     keeper.noteTransition(NODE_KEY, run.snapshot);
     expect(released).toEqual([]);
     run.fire('untilVerificationEnds');
