@@ -29,7 +29,7 @@ export function podObject(namespace: string, name: string, state: PodState): Pod
       namespace,
       uid: `uid-${namespace}-${name}`,
       resourceVersion: String(1000 + state.restarts),
-      labels: { app: 'bench' },
+      labels: { app: 'bench', 'pod-template-hash': '6d4f' },
       ownerReferences: [{ kind: 'ReplicaSet', name: 'bench-6d4f', controller: true }],
     },
     spec: {

@@ -12,13 +12,12 @@
 import type { Redis } from '../adapters/redis.ts';
 import {
   claimNodeSlot,
-  liveTokens,
   takeTokens,
   type BudgetDecision,
   type BudgetScope,
   type NodeSlotDecision,
   type NodeSlotRequest,
-  type Token,
+  type ScopeState,
 } from './rules.ts';
 
 export type { BudgetDecision, BudgetScope, NodeSlotDecision, NodeSlotRequest } from './rules.ts';
@@ -33,13 +32,6 @@ export interface BudgetUsage {
 /** Optimistic transactions that lost to a concurrent writer this many times in a row give up. */
 const MAX_ATTEMPTS = 50;
 
-function tokensOf(reply: string[]): Token[] {
-  const tokens: Token[] = [];
-  for (let i = 0; i + 1 < reply.length; i += 2)
-    tokens.push({ id: reply[i] as string, at: Number(reply[i + 1]) });
-  return tokens;
-}
-
 export class Budgets {
   private readonly redis: Redis;
   private readonly prefix: string;
@@ -47,6 +39,12 @@ export class Budgets {
   private tx: Redis | undefined;
   /** Takes queued on that connection, one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
+  /**
+   * Times that connection became ready. A reconnect drops WATCH (ioredis restores only the
+   * database and subscriptions), so a transaction that saw one starts again.
+   */
+  private connects = 0;
+  private closed = false;
 
   constructor(redis: Redis, keyPrefix: string) {
     this.redis = redis;
@@ -63,7 +61,14 @@ export class Budgets {
 
   /** Runs `work` alone on the transaction connection. */
   private exclusive<T>(work: (tx: Redis) => Promise<T>): Promise<T> {
-    this.tx ??= this.redis.duplicate();
+    if (this.closed) return Promise.reject(new Error('the budgets were closed'));
+    if (this.tx === undefined) {
+      const tx = this.redis.duplicate();
+      tx.on('ready', () => (this.connects += 1));
+      // Its commands fail on their own; without a listener ioredis would print each error.
+      tx.on('error', () => undefined);
+      this.tx = tx;
+    }
     const tx = this.tx;
     const run = this.chain.then(() => work(tx));
     this.chain = run.catch(() => undefined);
@@ -82,6 +87,7 @@ export class Budgets {
   ): Promise<T> {
     return this.exclusive(async (tx) => {
       for (let attempt = 1; ; attempt += 1) {
+        const epoch = this.connects;
         await tx.watch(...keys);
         let decided: Awaited<ReturnType<typeof decide>>;
         try {
@@ -94,9 +100,10 @@ export class Budgets {
           await tx.unwatch();
           return decided.result;
         }
+        if (this.connects !== epoch) continue; // WATCH was lost with the connection
         const multi = tx.multi();
         decided.write(multi);
-        if ((await multi.exec()) !== null) return decided.result;
+        if ((await multi.exec()) !== null && this.connects === epoch) return decided.result;
         if (attempt >= MAX_ATTEMPTS)
           throw new Error(
             `budget keys ${keys.join(', ')} kept changing during ${attempt} attempts`,
@@ -113,12 +120,10 @@ export class Budgets {
   ): Promise<BudgetDecision> {
     const keys = scopes.map((s) => this.key(s.scope));
     return this.transact(keys, async (tx) => {
-      const stored = await Promise.all(keys.map((k) => tx.zrange(k, '0', '-1', 'WITHSCORES')));
-      const outcome = takeTokens(
-        scopes.map((scope, i) => ({ scope, tokens: tokensOf(stored[i] ?? []) })),
-        actionId,
-        now,
+      const states = await Promise.all(
+        scopes.map((scope, i) => this.scopeState(tx, keys[i] as string, scope, actionId, now)),
       );
+      const outcome = takeTokens(states, now);
       if (!outcome.take) return { result: outcome.decision };
       return {
         result: outcome.decision,
@@ -134,6 +139,28 @@ export class Budgets {
     });
   }
 
+  /** The rule's view of one scope: three reads bounded by the set's size' logarithm. */
+  private async scopeState(
+    redis: Redis,
+    key: string,
+    scope: BudgetScope,
+    actionId: string,
+    now: number,
+  ): Promise<ScopeState> {
+    const from = `(${now - scope.windowMs}`;
+    const [held, live, oldest] = await Promise.all([
+      redis.zscore(key, actionId),
+      redis.zcount(key, from, '+inf'),
+      redis.zrangebyscore(key, from, '+inf', 'WITHSCORES', 'LIMIT', 0, 1),
+    ]);
+    return {
+      scope,
+      live,
+      oldestLiveAt: oldest[1] === undefined ? null : Number(oldest[1]),
+      holds: held !== null,
+    };
+  }
+
   /** Gives a token back, for an action that did not happen (precondition failed). */
   async giveBack(actionId: string, scopes: readonly BudgetScope[]): Promise<void> {
     const pipeline = this.redis.pipeline();
@@ -145,11 +172,7 @@ export class Budgets {
     return Promise.all(
       scopes.map(async (s) => ({
         scope: s.scope,
-        used: liveTokens(
-          s,
-          tokensOf(await this.redis.zrange(this.key(s.scope), '0', '-1', 'WITHSCORES')),
-          now,
-        ).length,
+        used: await this.redis.zcount(this.key(s.scope), `(${now - s.windowMs}`, '+inf'),
         limit: s.limit,
         windowMs: s.windowMs,
       })),
@@ -189,6 +212,7 @@ export class Budgets {
 
   /** Closes the connection takes run on (the shared one is the caller's). */
   async close(): Promise<void> {
+    this.closed = true;
     const tx = this.tx;
     this.tx = undefined;
     if (tx === undefined) return;

@@ -5,6 +5,7 @@
 import {
   claimNodeSlot,
   liveTokens,
+  scopeState,
   takeTokens,
   type BudgetDecision,
   type BudgetScope,
@@ -22,8 +23,7 @@ export class MemoryBudgets {
   /** Takes one token for `actionId` from every scope, or from none. */
   take(actionId: string, scopes: readonly BudgetScope[], now: number): BudgetDecision {
     const outcome = takeTokens(
-      scopes.map((scope) => ({ scope, tokens: this.taken.get(scope.scope) ?? [] })),
-      actionId,
+      scopes.map((scope) => scopeState(scope, this.taken.get(scope.scope) ?? [], actionId, now)),
       now,
     );
     if (outcome.take) {

@@ -29,10 +29,18 @@ export interface Token {
   at: number;
 }
 
-/** The tokens a scope holds now, expired ones included (the store drops them on write). */
-export interface ScopeTokens {
+/**
+ * What the rule needs to know of one scope at `now`: bounded by the scope's limit, whatever the
+ * store keeps (Redis answers it with a few O(log n) reads, never a whole set).
+ */
+export interface ScopeState {
   scope: BudgetScope;
-  tokens: readonly Token[];
+  /** Tokens inside the window. */
+  live: number;
+  /** When the oldest of them was taken; null when there is none. */
+  oldestLiveAt: number | null;
+  /** The action already holds a token of this scope (in the window or not yet dropped). */
+  holds: boolean;
 }
 
 export interface TakeResult {
@@ -46,28 +54,35 @@ export function liveTokens(scope: BudgetScope, tokens: readonly Token[], now: nu
   return tokens.filter((t) => t.at > now - scope.windowMs);
 }
 
+/** The rule's view of a scope kept as a list of tokens (the in-memory store). */
+export function scopeState(
+  scope: BudgetScope,
+  tokens: readonly Token[],
+  actionId: string,
+  now: number,
+): ScopeState {
+  const live = liveTokens(scope, tokens, now);
+  return {
+    scope,
+    live: live.length,
+    oldestLiveAt: live.length === 0 ? null : Math.min(...live.map((t) => t.at)),
+    holds: tokens.some((t) => t.id === actionId),
+  };
+}
+
 /** The reason of a take by an action that already holds its token. */
 export const ALREADY_TAKEN = 'budget already taken for this action';
 
-/** Takes one token for `actionId` from every scope, or from none. */
-export function takeTokens(
-  scopes: readonly ScopeTokens[],
-  actionId: string,
-  now: number,
-): TakeResult {
-  if (scopes.some((s) => s.tokens.some((t) => t.id === actionId))) {
-    return {
-      decision: { decision: 'allowed', reason: ALREADY_TAKEN },
-      take: false,
-    };
+/** Takes one token from every scope, or from none. */
+export function takeTokens(scopes: readonly ScopeState[], now: number): TakeResult {
+  if (scopes.some((s) => s.holds)) {
+    return { decision: { decision: 'allowed', reason: ALREADY_TAKEN }, take: false };
   }
-  for (const { scope, tokens } of scopes) {
-    const live = liveTokens(scope, tokens, now);
-    if (live.length >= scope.limit) {
-      const oldest = Math.min(...live.map((t) => t.at));
+  for (const { scope, live, oldestLiveAt } of scopes) {
+    if (live >= scope.limit) {
       const retryAfterMs = Math.max(
         0,
-        Number.isFinite(oldest) ? oldest + scope.windowMs - now : scope.windowMs,
+        oldestLiveAt === null ? scope.windowMs : oldestLiveAt + scope.windowMs - now,
       );
       return {
         decision: {

@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { claimNodeSlot, takeTokens, type BudgetScope } from '../../../src/budgets/rules.ts';
+import {
+  claimNodeSlot,
+  scopeState,
+  takeTokens,
+  type BudgetScope,
+  type Token,
+} from '../../../src/budgets/rules.ts';
+
+/** Takes for `actionId` from scopes holding these tokens, at `now`. */
+const take = (scopes: [BudgetScope, readonly Token[]][], actionId: string, now: number) =>
+  takeTokens(
+    scopes.map(([scope, tokens]) => scopeState(scope, tokens, actionId, now)),
+    now,
+  );
 
 const MINUTE = 60_000;
 const policy: BudgetScope = { scope: 'policy/shop/restart', limit: 2, windowMs: 10 * MINUTE };
@@ -27,23 +40,23 @@ describe('the action budget rule', () => {
       'allowed',
       true,
     ],
-  ] as const)('with %s: %s', (_name, tokens, decision, take) => {
-    const outcome = takeTokens([{ scope: policy, tokens }], 'new', 2 * MINUTE);
+  ] as const)('with %s: %s', (_name, tokens, decision, writes) => {
+    const outcome = take([[policy, tokens]], 'new', 2 * MINUTE);
     expect(outcome.decision.decision).toBe(decision);
-    expect(outcome.take).toBe(take);
+    expect(outcome.take).toBe(writes);
   });
 
   it('says which scope is spent and when its next token comes', () => {
-    const outcome = takeTokens(
+    const outcome = take(
       [
-        { scope: namespace, tokens: [] },
-        {
-          scope: policy,
-          tokens: [
+        [namespace, []],
+        [
+          policy,
+          [
             { id: 'a', at: MINUTE },
             { id: 'b', at: 2 * MINUTE },
           ],
-        },
+        ],
       ],
       'c',
       3 * MINUTE,
@@ -64,7 +77,7 @@ describe('the action budget rule', () => {
       { id: 'a', at: 0 },
       { id: 'b', at: 0 },
     ];
-    expect(takeTokens([{ scope: policy, tokens }], 'b', 1)).toEqual({
+    expect(take([[policy, tokens]], 'b', 1)).toEqual({
       take: false,
       decision: { decision: 'allowed', reason: 'budget already taken for this action' },
     });
