@@ -239,6 +239,9 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
           if (event.type === 'delete') podNodes.delete(podKey);
           else if (podNode) podNodes.set(podKey, podNode);
         }
+        // A deleted Node keeps no slot: nothing else would let go of it.
+        if (resource === NODES && event.type === 'delete')
+          nodeSlots.forget(event.object.metadata?.name ?? '');
         if (event.type === 'delete') void reg.delete(object);
         else {
           if (first)

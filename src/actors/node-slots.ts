@@ -11,6 +11,8 @@ export type ReleaseNodeSlot = (node: string, incidentId: string | undefined) => 
 export class NodeSlotKeeper {
   /** Node → the incident last seen holding its slot (null: none). Unknown after a restart. */
   private readonly holders = new Map<string, string | null>();
+  /** Node → the incident during which the node was seen cordoned. */
+  private readonly cordoned = new Map<string, string>();
   private readonly release: ReleaseNodeSlot;
 
   constructor(release: ReleaseNodeSlot) {
@@ -21,11 +23,25 @@ export class NodeSlotKeeper {
   noteTransition(key: string, snapshot: { value: unknown; context: RemediationContext }): void {
     if (!key.startsWith('Node/')) return;
     const node = key.slice('Node/'.length);
-    const holder = nodeSlotHolder(snapshot);
+    const incident = snapshot.context.incident?.id;
+    const o = snapshot.context.observation;
+    if (incident !== undefined && o?.kind === 'Node' && o.unschedulable)
+      this.cordoned.set(node, incident);
+    const holder = nodeSlotHolder(
+      snapshot,
+      incident !== undefined && this.cordoned.get(node) === incident,
+    );
     const before = this.holders.get(node);
     this.holders.set(node, holder);
     if (holder !== null || before === null) return;
     // Unknown before (a restarted process): whatever this node's incidents held is let go.
     this.release(node, before);
+  }
+
+  /** The Node was deleted: its slot, whoever holds it, is let go. */
+  forget(node: string): void {
+    this.holders.delete(node);
+    this.cordoned.delete(node);
+    this.release(node, undefined);
   }
 }

@@ -29,6 +29,9 @@ export interface BudgetUsage {
   windowMs: number;
 }
 
+/** How long an incident that let go of its node slot is remembered: longer than job retries. */
+const RELEASED_TTL_S = 24 * 3600;
+
 /** Optimistic transactions that lost to a concurrent writer this many times in a row give up. */
 const MAX_ATTEMPTS = 50;
 
@@ -57,6 +60,11 @@ export class Budgets {
 
   private get slotsKey(): string {
     return `${this.prefix}:nodes-disrupted`;
+  }
+
+  /** Incidents that let go of their node slot, kept a day (longer than any job retries). */
+  private get releasedKey(): string {
+    return `${this.prefix}:nodes-released`;
   }
 
   /** Runs `work` alone on the transaction connection. */
@@ -183,7 +191,11 @@ export class Budgets {
   takeNodeSlot(request: NodeSlotRequest): Promise<NodeSlotDecision> {
     const key = this.slotsKey;
     return this.transact([key], async (tx) => {
-      const outcome = claimNodeSlot(await tx.hgetall(key), request);
+      const [holders, ended] = await Promise.all([
+        tx.hgetall(key),
+        tx.sismember(this.releasedKey, request.incidentId),
+      ]);
+      const outcome = claimNodeSlot(holders, request, ended === 1);
       if (!outcome.take) return { result: outcome.decision };
       return {
         result: outcome.decision,
@@ -199,10 +211,17 @@ export class Budgets {
   async releaseNodeSlot(node: string, incidentId?: string): Promise<boolean> {
     const key = this.slotsKey;
     if (incidentId === undefined) return (await this.redis.hdel(key, node)) > 0;
+    const released = this.releasedKey;
     return this.transact([key], async (tx) => {
       const holder = await tx.hget(key, node);
-      if (holder !== incidentId) return { result: false };
-      return { result: true, write: (multi) => multi.hdel(key, node) };
+      return {
+        result: holder === incidentId,
+        write: (multi) => {
+          if (holder === incidentId) multi.hdel(key, node);
+          multi.sadd(released, incidentId);
+          multi.expire(released, RELEASED_TTL_S);
+        },
+      };
     });
   }
 

@@ -19,6 +19,8 @@ export class MemoryBudgets {
   private readonly taken = new Map<string, Token[]>();
   /** Node → the incident holding its slot. */
   private readonly slots = new Map<string, string>();
+  /** Incidents that let go of their slot. */
+  private readonly released = new Set<string>();
 
   /** Takes one token for `actionId` from every scope, or from none. */
   take(actionId: string, scopes: readonly BudgetScope[], now: number): BudgetDecision {
@@ -53,7 +55,11 @@ export class MemoryBudgets {
   }
 
   takeNodeSlot(request: NodeSlotRequest): NodeSlotDecision {
-    const outcome = claimNodeSlot(Object.fromEntries(this.slots), request);
+    const outcome = claimNodeSlot(
+      Object.fromEntries(this.slots),
+      request,
+      this.released.has(request.incidentId),
+    );
     if (outcome.take) this.slots.set(request.node, request.incidentId);
     return outcome.decision;
   }
@@ -61,6 +67,7 @@ export class MemoryBudgets {
   /** As `Budgets.releaseNodeSlot`: given `incidentId`, only that incident's hold is released. */
   releaseNodeSlot(node: string, incidentId?: string): boolean {
     const holder = this.slots.get(node);
+    if (incidentId !== undefined) this.released.add(incidentId);
     if (holder === undefined || (incidentId !== undefined && holder !== incidentId)) return false;
     this.slots.delete(node);
     return true;

@@ -98,7 +98,8 @@ export function takeTokens(scopes: readonly ScopeState[], now: number): TakeResu
   return { decision: { decision: 'allowed', reason: 'within budget' }, take: true };
 }
 
-export type NodeSlotRefusal = 'node-busy' | 'another-node-draining' | 'min-healthy-nodes';
+export type NodeSlotRefusal =
+  'node-busy' | 'another-node-draining' | 'min-healthy-nodes' | 'incident-ended';
 
 export type NodeSlotDecision =
   | { decision: 'allowed'; reason: string }
@@ -121,12 +122,27 @@ export interface NodeSlotResult {
   take: boolean;
 }
 
-/** Reserves the right to take `node` out of service, given who holds which node now. */
+/**
+ * Reserves the right to take `node` out of service, given who holds which node now. `ended`: the
+ * incident already let go of its slot (it ended, or was handed to people); a late retry of one
+ * of its jobs must not take the node out of service again, since nothing would let go of it.
+ */
 export function claimNodeSlot(
   holders: Readonly<Record<string, string>>,
   request: NodeSlotRequest,
+  ended = false,
 ): NodeSlotResult {
   const { node, incidentId, healthyNodes, minHealthyNodes } = request;
+  if (ended) {
+    return {
+      decision: {
+        decision: 'denied',
+        why: 'incident-ended',
+        reason: `incident ${incidentId} no longer holds node ${node} (it ended or was handed to people), so the node is not taken out of service again`,
+      },
+      take: false,
+    };
+  }
   const holder = holders[node];
   if (holder === incidentId) {
     return {

@@ -11,11 +11,16 @@ import type { RemediationContext } from './context.ts';
 /** Node states in which the incident still acts on the node or watches what it did. */
 const ACTING: ReadonlySet<string> = new Set(['remediating', 'verifying', 'uncordoning']);
 
-/** The incident whose hold on the node's slot is justified now, or null when none is. */
-export function nodeSlotHolder(snapshot: {
-  value: unknown;
-  context: RemediationContext;
-}): string | null {
+/**
+ * The incident whose hold on the node's slot is justified now, or null when none is.
+ * `cordonSeen`: the node was seen cordoned during this incident. Until it was, a schedulable
+ * node in the observation is the one from before the cordon (the cordon's result and the watch
+ * event that shows it arrive in either order), not a person's uncordon.
+ */
+export function nodeSlotHolder(
+  snapshot: { value: unknown; context: RemediationContext },
+  cordonSeen = true,
+): string | null {
   const state = typeof snapshot.value === 'string' ? snapshot.value : null;
   const { context } = snapshot;
   const incident = context.incident;
@@ -27,5 +32,6 @@ export function nodeSlotHolder(snapshot: {
   if (state === 'remediating') return incident.id;
   const o = context.observation;
   const tainted = incident.plan.some((e) => e.kind === 'taint');
-  return (o?.kind === 'Node' && o.unschedulable) || tainted ? incident.id : null;
+  const uncordoned = o?.kind === 'Node' && !o.unschedulable && cordonSeen;
+  return tainted || !uncordoned ? incident.id : null;
 }

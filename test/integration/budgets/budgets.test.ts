@@ -249,7 +249,12 @@ describe.each([
     scratch = redisBudgets = undefined;
   });
 
-  async function open(): Promise<BudgetStore & { nodesDisrupted: () => unknown }> {
+  async function open(): Promise<
+    BudgetStore & {
+      nodesDisrupted: () => unknown;
+      releaseNodeSlot: (node: string, incidentId?: string) => Promise<boolean> | boolean;
+    }
+  > {
     if (store === 'memory') return new MemoryBudgets();
     scratch = await redisForTest();
     redisBudgets = new Budgets(scratch.redis, scratch.prefix);
@@ -285,6 +290,22 @@ describe.each([
       spent: false,
       why: 'budget-exhausted',
     });
+  });
+
+  it('never lets a late retry of an incident that let go of its slot take the node again', async () => {
+    const b = await open();
+    const claim =
+      budgetClaim(nodeJob('drain', 'w1', 'Node/w1#1@0', []), 'x') ?? expect.fail('no claim');
+    expect(await spendBudget(b, claim, { now: 0, healthyNodes: () => 4 })).toMatchObject({
+      spent: true,
+    });
+    // The incident is handed to people: its slot is let go. Its drain, retried, finds it gone.
+    expect(await b.releaseNodeSlot('w1', 'Node/w1#1@0')).toBe(true);
+    expect(await spendBudget(b, claim, { now: 1, healthyNodes: () => 4 })).toMatchObject({
+      spent: false,
+      why: 'incident-ended',
+    });
+    expect(await b.nodesDisrupted()).toEqual({});
   });
 
   it('gives the token back when the node slot is refused', async () => {

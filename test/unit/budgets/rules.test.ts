@@ -116,6 +116,17 @@ describe('the node slot rule', () => {
     expect(outcome.decision).toMatchObject({ decision: 'denied', why });
   });
 
+  it('refuses a late retry of an incident that already let go of its slot', () => {
+    const outcome = claimNodeSlot({}, request, true);
+    expect(outcome.take).toBe(false);
+    expect(outcome.decision).toEqual({
+      decision: 'denied',
+      why: 'incident-ended',
+      reason:
+        'incident Node/w1#1@0 no longer holds node w1 (it ended or was handed to people), so the node is not taken out of service again',
+    });
+  });
+
   it('allows several nodes at once when the installation says so', () => {
     expect(claimNodeSlot({ w2: 'Node/w2#1@0' }, { ...request, maxAtOnce: 2 }).take).toBe(true);
   });

@@ -275,4 +275,36 @@ describe("the node's slot", () => {
       ['worker-1', undefined],
     ]);
   });
+
+  it('stays held when the cordon reports done before the watch shows the node cordoned', () => {
+    const released: [string, string | undefined][] = [];
+    const keeper = new NodeSlotKeeper((node, incident) => released.push([node, incident]));
+    const run = nodeRun({
+      detections: pressure,
+      node: { drainAllowed: false, minHealthyNodes: 2 },
+    });
+    run.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    keeper.noteTransition(NODE_KEY, run.snapshot);
+    // The result first: verifying, while the last observation still shows the node schedulable.
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    expect(run.value).toBe('verifying');
+    keeper.noteTransition(NODE_KEY, run.snapshot);
+    expect(released).toEqual([]);
+    // Then the watch: cordoned. Later a person uncordons it: now the slot is let go.
+    run.send(observed(node({ MemoryPressure: 'True' }, true), at(3)));
+    keeper.noteTransition(NODE_KEY, run.snapshot);
+    expect(released).toEqual([]);
+    run.send(observed(node({ MemoryPressure: 'True' }, false), at(4)));
+    keeper.noteTransition(NODE_KEY, run.snapshot);
+    expect(released).toEqual([['worker-1', incidentOf(run)]]);
+  });
+
+  it('is let go, whoever holds it, when the Node is deleted', () => {
+    const released: [string, string | undefined][] = [];
+    const keeper = new NodeSlotKeeper((node, incident) => released.push([node, incident]));
+    const run = cordonedUnderPressure();
+    keeper.noteTransition(NODE_KEY, run.snapshot);
+    keeper.forget('worker-1');
+    expect(released).toEqual([['worker-1', undefined]]);
+  });
 });
