@@ -52,9 +52,12 @@ export function jobEffect(effect: EffectRequest['effect']): JobEffect {
         ...(effect.deleteBarePod === true ? { deleteBarePod: true } : {}),
       };
     case 'rolloutRestart':
-      return { kind: effect.kind, ...workloadTarget(effect) };
     case 'rollback':
-      return { kind: 'rollback', ...workloadTarget(effect) };
+      return {
+        kind: effect.kind,
+        ...workloadTarget(effect),
+        ...(effect.fromReplicaSet === undefined ? {} : { fromReplicaSet: effect.fromReplicaSet }),
+      };
     case 'scale':
       return {
         kind: 'scale',

@@ -43,11 +43,20 @@ export type RemediationEffect =
       /** The policy allows deleting a pod that no controller recreates (deleteBarePods). */
       deleteBarePod?: true;
     })
-  | (Acting & { kind: 'rolloutRestart' })
+  | (Acting & {
+      kind: 'rolloutRestart';
+      /** Asked for a pod: the ReplicaSet of the failing pod (the worker refuses once it is not current). */
+      fromReplicaSet?: string;
+    })
   | (Acting & { kind: 'cordon' | 'uncordon' })
   | (Acting & { kind: 'drain'; minHealthyNodes: number })
   | (Acting & { kind: 'taint' | 'untaint'; taint: Taint })
-  | (Acting & { kind: 'rollback'; fromRevision: string | null })
+  | (Acting & {
+      kind: 'rollback';
+      fromRevision: string | null;
+      /** Asked for a pod: the ReplicaSet of the failing pod (the worker refuses once it is not current). */
+      fromReplicaSet?: string;
+    })
   | (Acting & { kind: 'scale'; from: number | null; to: number })
   | (Acting & { kind: 'openPullRequest'; proposes: ProposedChange });
 

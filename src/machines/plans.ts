@@ -101,6 +101,14 @@ function workloadTarget(
   };
 }
 
+/** For a pod's workload action: the ReplicaSet of the failing pod, which the worker holds it to. */
+function fromReplicaSet(context: RemediationContext): { fromReplicaSet?: string } {
+  const o = context.observation;
+  return o?.kind === 'Pod' && o.owner?.kind === 'ReplicaSet'
+    ? { fromReplicaSet: o.owner.name }
+    : {};
+}
+
 function detectionPlan(
   context: RemediationContext,
   detection: Detection,
@@ -135,7 +143,11 @@ function detectionPlan(
       const deployment = workloadTarget(context, rule.action);
       return 'escalate' in deployment
         ? deployment
-        : { plan: [{ kind: 'rolloutRestart', target: deployment, reason }] };
+        : {
+            plan: [
+              { kind: 'rolloutRestart', target: deployment, reason, ...fromReplicaSet(context) },
+            ],
+          };
     }
     case 'rollback': {
       if (isNode) return mismatch(rule.action, context);
@@ -154,6 +166,7 @@ function detectionPlan(
             reason,
             fromRevision:
               context.observation?.kind === 'Deployment' ? context.observation.revision : null,
+            ...fromReplicaSet(context),
           },
         ],
       };

@@ -24,6 +24,12 @@ export interface DeploymentTarget {
   namespace: string;
   name: string;
   uid?: string | undefined;
+  /**
+   * The ReplicaSet whose pods the decision saw failing (a pod's incident). The action refuses
+   * once the Deployment has moved on from it: another replica's incident, or a person, already
+   * acted, and acting again would roll back the good revision or restart it once more.
+   */
+  fromReplicaSet?: string | undefined;
 }
 
 async function readChecked(
@@ -57,13 +63,54 @@ async function readChecked(
 
 const dry = (ctx: ActionContext): { dryRun?: string } => (ctx.dryRun ? { dryRun: ctx.dryRun } : {});
 
+/** The ReplicaSets the Deployment owns. */
+async function ownedReplicaSets(
+  ctx: ActionContext,
+  deployment: V1Deployment,
+  namespace: string,
+): Promise<V1ReplicaSet[]> {
+  const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return (
+    await ctx.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })
+  ).items.filter((rs: V1ReplicaSet) =>
+    rs.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid),
+  );
+}
+
+/** Refuses when the Deployment's current ReplicaSet is no longer the one the decision saw. */
+function refuseIfMovedOn(
+  target: DeploymentTarget,
+  deployment: V1Deployment,
+  owned: readonly V1ReplicaSet[],
+  what: string,
+): void {
+  if (target.fromReplicaSet === undefined) return;
+  const current = owned.find((rs) => revisionOf(rs) === revisionOf(deployment))?.metadata?.name;
+  if (current !== target.fromReplicaSet) {
+    throw new TerminalEffectError(
+      'moved-on',
+      `${what}: the deployment has moved on from ReplicaSet ${target.fromReplicaSet} (its current one is ${current ?? 'unknown'}), so nothing is done again`,
+    );
+  }
+}
+
 /** `kubectl rollout restart`: new pods from the same template. */
 export async function rolloutRestart(
   ctx: ActionContext,
   target: DeploymentTarget,
 ): Promise<EffectResult> {
   const what = `restart rollout of deployment ${target.namespace}/${target.name}`;
-  await readChecked(ctx, target, what);
+  const deployment = await readChecked(ctx, target, what);
+  if (target.fromReplicaSet !== undefined) {
+    refuseIfMovedOn(
+      target,
+      deployment,
+      await ownedReplicaSets(ctx, deployment, target.namespace),
+      what,
+    );
+  }
   const stamp = new Date(ctx.requestedAt).toISOString();
   try {
     await ctx.apps.patchNamespacedDeployment(
@@ -111,17 +158,8 @@ async function rollbackOnce(
     };
   }
   const current = revisionOf(deployment);
-  const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  const owned = (
-    await ctx.apps.listNamespacedReplicaSet({
-      namespace: target.namespace,
-      labelSelector: selector,
-    })
-  ).items.filter((rs: V1ReplicaSet) =>
-    rs.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid),
-  );
+  const owned = await ownedReplicaSets(ctx, deployment, target.namespace);
+  refuseIfMovedOn(target, deployment, owned, what);
   const candidates = owned
     .filter((rs) =>
       target.toRevision === undefined

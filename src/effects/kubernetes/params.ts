@@ -16,6 +16,9 @@ export const deploymentTarget = z.object({
   uid: name.optional(),
 });
 
+/** A pod's workload action: refused once the Deployment moved on from the pods' ReplicaSet. */
+const fromReplicaSet = { fromReplicaSet: name.optional() };
+
 export const taintSpec = z.object({
   key: name,
   value: z.string().optional(),
@@ -38,8 +41,9 @@ export const PARAMS = {
   deletePod: podDeletion,
   restartPod: podDeletion,
   evictPod: podDeletion,
-  rolloutRestart: deploymentTarget,
+  rolloutRestart: deploymentTarget.extend(fromReplicaSet),
   rollback: deploymentTarget.extend({
+    ...fromReplicaSet,
     /** Roll back to this revision; default: the one before the current. */
     toRevision: z.number().int().positive().optional(),
   }),

@@ -301,6 +301,67 @@ describe('Kubernetes remediation actions on a real API server', () => {
     );
   });
 
+  it("rolls a Deployment back for its failing pods' ReplicaSet once, however many of its pods ask", async () => {
+    const client = adminClient();
+    const ns = await freshNamespace(client, { prefix: 'act' });
+    await createDeployment(client, ns, { name: 'shop', replicas: 2 });
+    const path = `/apis/apps/v1/namespaces/${ns}/deployments/shop`;
+    const revision = async () =>
+      (await client.get<V1Deployment>(path)).metadata?.annotations?.[
+        'deployment.kubernetes.io/revision'
+      ];
+    await waitFor('revision 1', async () => (await revision()) === '1');
+    await client.patch(
+      path,
+      {
+        spec: {
+          template: {
+            spec: { containers: [{ name: 'app', image: 'registry.example/shop:broken' }] },
+          },
+        },
+      },
+      'strategic',
+    );
+    await waitFor('revision 2', async () => (await revision()) === '2');
+    const failing = (
+      await adminClient().get<
+        List<{ metadata: { name: string; annotations?: Record<string, string> } }>
+      >(`/apis/apps/v1/namespaces/${ns}/replicasets`)
+    ).items.find((rs) => rs.metadata.annotations?.['deployment.kubernetes.io/revision'] === '2')
+      ?.metadata.name;
+    expect(failing).toBeDefined();
+
+    // The first failing pod's incident rolls back; the second pod's, a moment later, finds the
+    // Deployment already moved on from that ReplicaSet and leaves the good revision alone.
+    const first = await run(
+      'rollback',
+      { namespace: ns, name: 'shop', fromReplicaSet: failing },
+      { jobId: 'pod-a' },
+    );
+    expect(first).toMatchObject({ fromRevision: 2, toRevision: 1 });
+    await waitFor('revision 3', async () => (await revision()) === '3');
+    const second: unknown = await run(
+      'rollback',
+      { namespace: ns, name: 'shop', fromReplicaSet: failing },
+      { jobId: 'pod-b' },
+    ).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(TerminalEffectError);
+    expect((second as TerminalEffectError).code).toBe('moved-on');
+    expect((second as Error).message).toMatch(
+      new RegExp(`has moved on from ReplicaSet ${failing ?? ''} \\(its current one is `),
+    );
+    const restarted: unknown = await run(
+      'rolloutRestart',
+      { namespace: ns, name: 'shop', fromReplicaSet: failing },
+      { jobId: 'pod-c' },
+    ).catch((e: unknown) => e);
+    expect((restarted as TerminalEffectError).code).toBe('moved-on');
+    expect((await client.get<V1Deployment>(path)).spec?.template.spec?.containers[0]?.image).toBe(
+      'registry.k8s.io/pause:3.10',
+    );
+    expect(await revision()).toBe('3');
+  });
+
   it('scales through the scale subresource and refuses when someone else scaled first', async () => {
     const client = adminClient();
     const ns = await freshNamespace(client, { prefix: 'act' });

@@ -593,9 +593,11 @@ describe('the pod machine: what its workload allows', () => {
     run.send(observed(object(1), at(1)));
     run.send(observed(object(2), at(2)));
     const out = run.send(observed(object(3), at(3)));
+    // Held to the ReplicaSet of the failing pod: once the Deployment moved on, it is not redone.
     expect(out.effects.at(-1)?.effect).toMatchObject({
       kind: 'rollback',
       target: { kind: 'Deployment', namespace: 'shop', name: 'api' },
+      fromReplicaSet: 'api-7d9f',
     });
   });
 
