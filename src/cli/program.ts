@@ -55,11 +55,13 @@ Examples:
     const logger = createLogger({ level: config.log.level, format: config.log.format });
     // Loaded on use: the roles pull in every client library, which other commands need not pay for.
     const { runUntilSignalled } = await import('./commands/run.ts');
-    const code = await runUntilSignalled(config, logger);
-    process.exitCode = code;
-    // A start-up that never finished, or a stop past its time-out, may still hold the event
-    // loop: it must not keep the process alive (the timer itself does not).
-    setTimeout(() => process.exit(code), 500).unref();
+    try {
+      process.exitCode = await runUntilSignalled(config, logger);
+    } finally {
+      // A start-up that failed or never finished, or a stop past its time-out, may still hold
+      // the event loop (a server, a connection): it must not keep the process alive.
+      setTimeout(() => process.exit(process.exitCode ?? 1), 500).unref();
+    }
   });
 
   const configCommand = program.command('config').description('show the configuration');

@@ -5,7 +5,10 @@
  * replaces a pod without a controller; the workload outlives them all.
  *
  * - ReplicaSet made by a Deployment (named `<deployment>-<pod-template-hash>`) → the Deployment;
- * - Job made by a CronJob (named `<cronjob>-<scheduled minute>`, 8 or more digits) → the CronJob;
+ * - Job made by a CronJob (named `<cronjob>-<scheduled minute since the epoch>`: 8 digits, from
+ *   26,000,000, i.e. 2019, so a date stamp such as `backup-20241207` is no CronJob's) → the CronJob;
+ * - a mirror pod (its owner is the Node: the kubelet runs it from a file) → the pod itself, since
+ *   deleting the mirror restarts nothing;
  * - any other controller (StatefulSet, DaemonSet, a bare ReplicaSet or Job, a custom one) → it;
  * - no controller → the pod itself, which nothing will recreate.
  */
@@ -18,7 +21,9 @@ export interface WorkloadRef {
 /** Label the Deployment controller puts on its ReplicaSets' pods. */
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
 
-const CRONJOB_SUFFIX = /^(.+)-\d{8,}$/;
+const CRONJOB_SUFFIX = /^(.+)-(\d{8})$/;
+/** 2019-06-09 in minutes since the epoch: CronJobs named before it are long gone. */
+const EARLIEST_SCHEDULED_MINUTE = 26_000_000;
 
 export function workloadOf(pod: {
   name: string;
@@ -26,7 +31,7 @@ export function workloadOf(pod: {
   labels?: Readonly<Record<string, string>> | undefined;
 }): WorkloadRef {
   const owner = pod.owner;
-  if (owner === null) return { kind: 'Pod', name: pod.name };
+  if (owner === null || owner.kind === 'Node') return { kind: 'Pod', name: pod.name };
   if (owner.kind === 'ReplicaSet') {
     const hash = pod.labels?.[POD_TEMPLATE_HASH];
     if (hash !== undefined && hash !== '' && owner.name.endsWith(`-${hash}`)) {
@@ -35,7 +40,9 @@ export function workloadOf(pod: {
   }
   if (owner.kind === 'Job') {
     const cron = CRONJOB_SUFFIX.exec(owner.name);
-    if (cron?.[1] !== undefined) return { kind: 'CronJob', name: cron[1] };
+    if (cron?.[1] !== undefined && Number(cron[2]) >= EARLIEST_SCHEDULED_MINUTE) {
+      return { kind: 'CronJob', name: cron[1] };
+    }
   }
   return { kind: owner.kind, name: owner.name };
 }

@@ -2,20 +2,20 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it, inject, onTestFinished } from 'vitest';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { adminClient } from '../cluster/fixtures.ts';
+import { installCrd } from '../integration/policy/support.ts';
 import { cleanEnv, startCli } from '../support/cli.ts';
 import { redisForTest } from '../support/redis.ts';
 
 /** Starts `kube-remedy run` and waits for its "started" log line, which carries the HTTP address. */
 async function startRun(
   env: Record<string, string>,
+  kubeconfig: string = inject('kube').kubeconfig,
 ): Promise<{ child: ChildProcessWithoutNullStreams; base: string }> {
-  const child = startCli(
-    ['run', '--role', 'all', '--http-port', '0', '--kubeconfig', inject('kube').kubeconfig],
-    {
-      ...env,
-      KUBE_REMEDY_LOG_FORMAT: 'json',
-    },
-  );
+  const child = startCli(['run', '--role', 'all', '--http-port', '0', '--kubeconfig', kubeconfig], {
+    ...env,
+    KUBE_REMEDY_LOG_FORMAT: 'json',
+  });
   const lines = createInterface({ input: child.stderr });
   for await (const line of lines) {
     const record = JSON.parse(line) as { msg?: string; http?: string };
@@ -31,6 +31,8 @@ describe('kube-remedy run', () => {
   });
 
   it('serves health, readiness and metrics, then stops cleanly on SIGTERM', async () => {
+    // Its watches sync only once the policy CRD exists; another test file may not have run first.
+    await installCrd(adminClient());
     const scratch = await redisForTest();
     onTestFinished(() => scratch.cleanup());
     const started = await startRun(

@@ -26,7 +26,16 @@ export interface RunningProcess {
   roles: Pick<RunningRole, 'ready' | 'stop'>[];
 }
 
-export async function startRole(config: Config, logger: Logger): Promise<RunningProcess> {
+/**
+ * Starts the role's components. `onStop` gets the stop function before any component starts, so
+ * a signal that comes while start-up still waits (for the policy CRD, for a first list) stops
+ * what has started: the workers close, the controller gives up its Lease.
+ */
+export async function startRole(
+  config: Config,
+  logger: Logger,
+  onStop?: (stop: (reason: string) => Promise<void>) => void,
+): Promise<RunningProcess> {
   const version = packageVersion();
   const registry = createMetricsRegistry({ version, role: config.role });
   const metrics = createRuntimeMetrics(registry);
@@ -67,6 +76,24 @@ export async function startRole(config: Config, logger: Logger): Promise<Running
         await import('../../telemetry/inspect.ts')
       ).startInspector({ port: config.inspect.port, filter: config.inspect.filter, logger })
     : undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason }, 'stopping');
+      for (const role of roles.reverse()) {
+        await role
+          .stop()
+          .catch((error: unknown) => logger.error({ err: error }, 'stopping a role failed'));
+      }
+      await inspector?.stop();
+      await ops.close();
+      await redis.quit().catch(() => redis.disconnect());
+      await bullConnection.quit().catch(() => bullConnection.disconnect());
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  onStop?.(stop);
   const kc = loadKubeConfigFor(config, logger);
   if (config.role === 'workers' || config.role === 'all') {
     const { startWorkers } = await import('../../actors/workers.ts');
@@ -96,23 +123,6 @@ export async function startRole(config: Config, logger: Logger): Promise<Running
     }
   }
 
-  let stopping: Promise<void> | undefined;
-  const stop = (reason: string): Promise<void> => {
-    stopping ??= (async () => {
-      logger.info({ reason }, 'stopping');
-      for (const role of roles.reverse()) {
-        await role
-          .stop()
-          .catch((error: unknown) => logger.error({ err: error }, 'stopping a role failed'));
-      }
-      await inspector?.stop();
-      await ops.close();
-      await redis.quit().catch(() => redis.disconnect());
-      await bullConnection.quit().catch(() => bullConnection.disconnect());
-      logger.info('stopped');
-    })();
-    return stopping;
-  };
   return { stop, httpPort: ops.address.port, roles };
 }
 
@@ -136,17 +146,24 @@ export async function runUntilSignalled(config: Config, logger: Logger): Promise
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  const starting = startRole(config, logger);
+  let stopEarly: ((reason: string) => Promise<void>) | undefined;
+  const starting = startRole(config, logger, (stop) => (stopEarly = stop));
   const first = await Promise.race([
     starting.then((running) => ({ running })),
     signalled.then((signal) => ({ signal })),
   ]);
   if ('signal' in first) {
     // Start-up waits on the cluster (the policy CRD installed, the first lists synced) and may
-    // never finish; nothing has acted yet and every snapshot is already in Redis, so exit.
-    logger.warn({ signal: first.signal }, 'signal before start-up finished: exiting');
+    // never finish: stop what has started, within the shutdown time, and exit.
+    logger.warn({ signal: first.signal }, 'signal before start-up finished: stopping what started');
     starting.catch(() => undefined);
-    return 0;
+    const timeout = new Promise<number>((resolve) =>
+      setTimeout(() => {
+        logger.error({ timeoutMs: config.shutdownTimeout }, 'shutdown took too long; exiting');
+        resolve(1);
+      }, config.shutdownTimeout).unref(),
+    );
+    return Promise.race([(stopEarly?.(first.signal) ?? Promise.resolve()).then(() => 0), timeout]);
   }
   const { running } = first;
   const signal = await signalled;

@@ -45,6 +45,12 @@ describe('the workload of a pod', () => {
     expect(isReplaced(workload)).toBe(true);
   });
 
+  it('is the pod itself for a mirror pod, which deleting does not restart', () => {
+    const workload = workloadOf({ name: 'etcd-n1', owner: { kind: 'Node', name: 'n1' } });
+    expect(workload).toEqual({ kind: 'Pod', name: 'etcd-n1' });
+    expect(isReplaced(workload)).toBe(false);
+  });
+
   it('is the pod itself when no controller owns it, and nothing replaces such a pod', () => {
     const workload = workloadOf({ name: 'debug-1', owner: null });
     expect(workload).toEqual({ kind: 'Pod', name: 'debug-1' });
