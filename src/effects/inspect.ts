@@ -129,8 +129,8 @@ export function formatQueuesReport(report: QueuesReport): string {
   for (const b of report.budgets) lines.push(`  ${b.scope}: ${b.used}`);
   const nodes = Object.entries(report.nodesDisrupted);
   if (nodes.length > 0) {
-    lines.push('', 'Nodes being drained or cordoned by kube-remedy:');
-    for (const [node, action] of nodes) lines.push(`  ${node} (action ${action})`);
+    lines.push('', 'Nodes out of service for kube-remedy incidents:');
+    for (const [node, incident] of nodes) lines.push(`  ${node} (incident ${incident})`);
   }
   return `${lines.join('\n')}\n`;
 }

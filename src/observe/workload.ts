@@ -47,11 +47,6 @@ export function workloadOf(pod: {
   return { kind: owner.kind, name: owner.name };
 }
 
-/** `Deployment/shop/web`, `StatefulSet/db/pg`, `Pod/shop/debug-1`: the workload's key. */
-export function workloadKey(namespace: string, workload: WorkloadRef): string {
-  return `${workload.kind}/${namespace}/${workload.name}`;
-}
-
 /** Whether a controller will make a new pod when this one is deleted. */
 export function isReplaced(workload: WorkloadRef): boolean {
   return workload.kind !== 'Pod';

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MACHINE_TAGS } from '../../src/actors/host.ts';
 import { SnapshotStore } from '../../src/actors/snapshot-store.ts';
 import { bullPrefix } from '../../src/effects/queues.ts';
@@ -17,15 +17,9 @@ import {
 } from '../cluster/fixtures.ts';
 import { createPolicy, installCrd } from '../integration/policy/support.ts';
 import { eventually } from '../support/logger.ts';
-import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../support/process.ts';
+import { agentEvents, startLiveAgent } from '../support/live-agent.ts';
+import type { RunningKubeRemedy } from '../support/process.ts';
 import { redisForTest, type RedisForTest } from '../support/redis.ts';
-
-interface KubeEvent {
-  reason?: string;
-  message?: string;
-  involvedObject?: { name?: string };
-  reportingComponent?: string;
-}
 
 describe('the agent on a live cluster', () => {
   let scratch: RedisForTest | undefined;
@@ -36,26 +30,7 @@ describe('the agent on a live cluster', () => {
     scratch = undefined;
   });
 
-  async function agent(node: string, s: RedisForTest): Promise<RunningKubeRemedy> {
-    const running = await startKubeRemedy(
-      ['--role', 'agent', '--node-name', node, '--kubeconfig', inject('kube').kubeconfig],
-      {
-        REDIS_URL: s.url,
-        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
-        KUBE_REMEDY_IDENTITY: `agent-${node}`,
-      },
-    );
-    processes.push(running);
-    await waitReady(running);
-    return running;
-  }
-
-  async function ourEvents(namespace: string, name: string): Promise<KubeEvent[]> {
-    const list = await adminClient().get<List<KubeEvent>>(
-      `/api/v1/namespaces/${namespace}/events?fieldSelector=involvedObject.name=${name}`,
-    );
-    return list.items.filter((e) => e.reportingComponent === 'kube-remedy.io/kube-remedy-agent');
-  }
+  const agent = (node: string, s: RedisForTest) => startLiveAgent(node, s, processes);
 
   it('drives a crash-looping pod to detection, records it on the pod and enqueues the restart', async () => {
     scratch = await redisForTest();
@@ -89,7 +64,7 @@ describe('the agent on a live cluster', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     await eventually(async () => {
-      const reasons = (await ourEvents(ns, 'cart-1')).map((e) => e.reason);
+      const reasons = (await agentEvents(ns, 'cart-1')).map((e) => e.reason);
       expect(reasons).toContain('Detected');
     }, 30_000);
     // /metrics tells how fast the pod's actor decided, and how fast that was persisted.

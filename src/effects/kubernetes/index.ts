@@ -107,18 +107,11 @@ export function kubernetesProcessors(
     rollback: processor('rollback', (ctx, p, _job, jobId) => rollback(ctx, p, jobId)),
     scale: processor('scale', (ctx, p) => scale(ctx, p)),
     cordon: processor('cordon', (ctx, p, job) => cordon(ctx, p, job.actorKey)),
-    // Back in service: the incident's hold on the node ends (a later incident takes it anew).
-    uncordon: processor('uncordon', async (ctx, p, job) => {
-      const result = await uncordon(ctx, p);
-      if (!ctx.dryRun) await options.budgets?.releaseNodeSlot(p.node, job.incidentId);
-      return result;
-    }),
+    // The node's slot is let go by the agent when the incident no longer holds it
+    // (src/actors/node-slots.ts), which an uncordon leads to: one place decides.
+    uncordon: processor('uncordon', (ctx, p) => uncordon(ctx, p)),
     taint: processor('taint', (ctx, p) => taint(ctx, p)),
-    untaint: processor('untaint', async (ctx, p, job) => {
-      const result = await untaint(ctx, p);
-      if (!ctx.dryRun) await options.budgets?.releaseNodeSlot(p.node, job.incidentId);
-      return result;
-    }),
+    untaint: processor('untaint', (ctx, p) => untaint(ctx, p)),
     drain: processor('drain', (ctx, p, job) => drain(ctx, p, job.actorKey)),
   };
 }

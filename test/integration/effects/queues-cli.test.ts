@@ -51,10 +51,11 @@ describe('kube-remedy queues', () => {
     await budgets.take('a1', [{ scope: 'namespace/shop', limit: 5, windowMs: 60_000 }]);
     await budgets.takeNodeSlot({
       node: 'node-3',
-      incidentId: 'drain-3',
+      incidentId: 'Node/node-3#1@5',
       healthyNodes: 5,
       minHealthyNodes: 2,
     });
+    await budgets.close();
 
     const env = cleanEnv({ REDIS_URL: s.url, KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix });
     const json = await eventually(async () => {
@@ -79,13 +80,13 @@ describe('kube-remedy queues', () => {
         },
       ],
       budgets: [{ scope: 'namespace/shop', used: 1 }],
-      nodesDisrupted: { 'node-3': 'drain-3' },
+      nodesDisrupted: { 'node-3': 'Node/node-3#1@5' },
     });
 
     const text = await runCli(['queues'], env);
     expect(text.stdout).toMatch(/effects-kubernetes-agent-n1\s+0\s+0\s+0\s+1\s+0/);
     expect(text.stdout).toContain('deletePod Pod/shop/cart: not allowed to delete pod shop/cart');
-    expect(text.stdout).toContain('node-3 (action drain-3)');
+    expect(text.stdout).toContain('node-3 (incident Node/node-3#1@5)');
   });
 
   it('says clearly when Redis cannot be reached', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isReplaced, workloadKey, workloadOf } from '../../../src/observe/index.ts';
+import { isReplaced, workloadOf } from '../../../src/observe/index.ts';
 
 describe('the workload of a pod', () => {
   it.each([
@@ -55,6 +55,5 @@ describe('the workload of a pod', () => {
     const workload = workloadOf({ name: 'debug-1', owner: null });
     expect(workload).toEqual({ kind: 'Pod', name: 'debug-1' });
     expect(isReplaced(workload)).toBe(false);
-    expect(workloadKey('shop', workload)).toBe('Pod/shop/debug-1');
   });
 });
