@@ -37,6 +37,9 @@ import { untilSucceeds } from './retry.ts';
 import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
 import { SnapshotStore } from './snapshot-store.ts';
 import { UnsentNotificationStore } from './unsent-notifications.ts';
+import { WorkloadKeeper } from './workload-memory.ts';
+import { podWorkloadKey } from '../observe/workload.ts';
+import { RedisWorkloadStore } from '../workloads/store.ts';
 
 export interface RoleDeps {
   config: Config;
@@ -122,6 +125,15 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
         log.warn({ err: error, node: nodeName }, 'could not release the node slot; it stays held'),
     ),
   );
+  const workloadStore = new RedisWorkloadStore(redis, config.redis.keyPrefix);
+  const workloads: WorkloadKeeper = new WorkloadKeeper({
+    store: workloadStore,
+    // The registry is created below, before any actor exists.
+    deliver: (key, event): Promise<void> => registry.deliver(key, event),
+    facts: (key, facts): Promise<void> => registry.facts(key, facts),
+    now: () => clock.now(),
+    logger: log,
+  });
   const inhibitionOf = (podKey: string): Inhibition | null =>
     inhibitions.get(podNodes.get(podKey) ?? '') ?? null;
   const host: ActorHost = new ActorHost(
@@ -133,6 +145,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       metrics,
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
       queues,
+      workloads,
       limits: settings.limits,
       evidenceWaitMs: config.evidence.waitBeforeActionMs,
       slackChannel,
@@ -144,6 +157,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       onTransition: (key, snapshot) => {
         // The safety monitor is created below, before any actor exists.
         safety.noteTransition(key, snapshot.context);
+        if (key.startsWith(podKeyPrefix())) workloads.noteTransition(key, snapshot);
         if (!key.startsWith('Node/')) return;
         nodeSlots.noteTransition(key, snapshot);
         const nodeName = key.slice('Node/'.length);
@@ -161,7 +175,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     agentNamespace: config.namespace,
     onChange: (change) => registry.governanceChanged(change),
   });
-  const registry = new ActorRegistry({
+  const registry: ActorRegistry = new ActorRegistry({
     host,
     index,
     now: () => clock.now(),
@@ -170,9 +184,18 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     factsFor: (key) => {
       const ref = governingPolicy(index, key);
       return {
-        ...(key.startsWith(podKeyPrefix()) ? { inhibited: inhibitionOf(key) } : { healthyNodes }),
+        ...(key.startsWith(podKeyPrefix())
+          ? { inhibited: inhibitionOf(key), workloadMemory: true }
+          : { healthyNodes }),
         ...(ref === undefined ? {} : safety.factsFor(ref)),
       };
+    },
+    onSpawn: async (key, object) => {
+      if (!key.startsWith(podKeyPrefix())) return undefined;
+      const workload = podWorkloadKey(object);
+      const created = Date.parse(String(object.metadata?.creationTimestamp ?? ''));
+      if (workload === null || Number.isNaN(created)) return undefined;
+      return workloads.adoptFor(key, workload, created);
     },
   });
   const reg = registry;
@@ -218,6 +241,18 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   await countNodes();
   await safety.start();
   const nodeCounter = setInterval(() => void countNodes(), 30_000);
+  const workloadPoll = setInterval(
+    () =>
+      void workloads
+        .poll()
+        .catch((error: unknown) =>
+          log.warn(
+            { err: error },
+            'could not read the workload memory; pods waiting on it keep waiting',
+          ),
+        ),
+    settings.refreshIntervalMs,
+  );
   const synced = { pods: false, node: false };
   const watch = (
     resource: typeof PODS,
@@ -238,6 +273,21 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
           const podNode = (object as { spec?: { nodeName?: string } }).spec?.nodeName;
           if (event.type === 'delete') podNodes.delete(podKey);
           else if (podNode) podNodes.set(podKey, podNode);
+          // A pod going away lets go of the workload incident it holds: its replacement takes over.
+          const workload = podWorkloadKey(event.object);
+          if (
+            workload !== null &&
+            (event.type === 'delete' || event.object.metadata?.deletionTimestamp)
+          )
+            void workloads
+              .release(podKey, workload, received)
+              .catch((error: unknown) =>
+                log.warn(
+                  { err: error, object: podKey },
+                  'could not let go of the workload incident',
+                ),
+              );
+          if (event.type === 'delete') workloads.forget(podKey);
         }
         // A deleted Node keeps no slot: nothing else would let go of it.
         if (resource === NODES && event.type === 'delete')
@@ -303,6 +353,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     ready: () => synced.pods && synced.node,
     stop: async () => {
       clearInterval(nodeCounter);
+      clearInterval(workloadPoll);
       abort.abort();
       await Promise.all([podWatch.stop(), nodeWatch.stop(), consumer.stop(), policiesRunning]);
       await safety.stop();
@@ -311,6 +362,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       await host.stopAll();
       await queues.close();
       await budgets.close();
+      await workloadStore.close();
       controlRedis.disconnect();
     },
   };

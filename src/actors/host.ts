@@ -39,6 +39,7 @@ import {
   type RuntimeFacts,
   type TellingClock,
 } from '../machines/index.ts';
+import type { WorkloadClaimRequest } from '../machines/workload.ts';
 import type { ObjectKind } from '../policy/vocabulary.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
@@ -73,6 +74,12 @@ export interface ActorHostOptions {
   inspect?: (key: string) => Observer<InspectionEvent> | undefined;
   /** Told after every transition of any actor (node inhibition of pods is derived from it). */
   onTransition?: (key: string, snapshot: { value: unknown; context: RemediationContext }) => void;
+  /**
+   * Answers pod actors' claims on their workload's incident (`claimWorkload`), after the
+   * transition that asked is persisted; the answer comes back as a WORKLOAD event. Without it,
+   * no actor may be given the `workloadMemory` fact.
+   */
+  workloads?: { claim: (request: WorkloadClaimRequest) => void };
   /** First retry delay of a flush that could not persist. Default: 200 ms. */
   retryMs?: number;
   /**
@@ -143,6 +150,7 @@ class Entry implements ActorInfo {
   /** Effects and records waiting for the next flush; undefined while there are none. */
   effects: EffectRequest[] | undefined = undefined;
   records: RecordedEvent[] | undefined = undefined;
+  claims: WorkloadClaimRequest[] | undefined = undefined;
   dirty = false;
   flushing: Promise<void> = SETTLED;
   scheduled = false;
@@ -244,6 +252,7 @@ export class ActorHost {
         enqueueEffect: (_: unknown, params: EffectRequest) => this.collectEffect(params),
         recordEvent: ({ context }: { context: RemediationContext }, params: RecordedEvent) =>
           this.collectRecord(context.actorKey, params),
+        claimWorkload: (_: unknown, params: WorkloadClaimRequest) => this.collectClaim(params),
       },
     };
     this.provided = {
@@ -473,6 +482,13 @@ export class ActorHost {
     this.schedule(entry);
   }
 
+  private collectClaim(request: WorkloadClaimRequest): void {
+    const entry = this.entries.get(request.actorKey);
+    if (entry === undefined) return;
+    (entry.claims ??= []).push(request);
+    this.schedule(entry);
+  }
+
   private schedule(entry: Entry): void {
     if (entry.scheduled) return;
     entry.scheduled = true;
@@ -498,7 +514,12 @@ export class ActorHost {
 
   private async flush(entry: Entry): Promise<void> {
     let delay = this.options.retryMs ?? 200;
-    while (entry.dirty || (entry.effects?.length ?? 0) > 0 || (entry.records?.length ?? 0) > 0) {
+    while (
+      entry.dirty ||
+      (entry.effects?.length ?? 0) > 0 ||
+      (entry.records?.length ?? 0) > 0 ||
+      (entry.claims?.length ?? 0) > 0
+    ) {
       try {
         // Effects collected so far belong to transitions this save covers; later ones wait for
         // the next save, so no effect ever leaves before the state that asked for it is stored.
@@ -528,6 +549,14 @@ export class ActorHost {
           );
           effects.shift();
           if (effects.length === 0 && entry.effects === effects) entry.effects = undefined;
+        }
+        // Claims leave once the state that asked is stored; the answer is an event of its own.
+        const claims = entry.claims ?? [];
+        entry.claims = undefined;
+        for (const claim of claims) {
+          if (this.options.workloads === undefined) {
+            this.log.error({ object: entry.key }, 'claim on a workload with no workload memory');
+          } else this.options.workloads.claim(claim);
         }
         const records = entry.records ?? [];
         entry.records = undefined;

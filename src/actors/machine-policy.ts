@@ -39,6 +39,8 @@ export function toMachinePolicy(policy: Policy): MachinePolicy {
       };
     }
     if (d.deleteBarePods !== undefined) rule.deleteBarePods = d.deleteBarePods;
+    if (d.attempts !== undefined) rule.attempts = d.attempts;
+    if (d.then !== undefined) rule.then = d.then;
     detections[d.type] = rule;
   }
   const machinePolicy: MachinePolicy = {

@@ -30,6 +30,11 @@ export interface RegistryOptions {
   metrics?: RuntimeMetrics;
   /** Facts sent with every observation of an object (inhibition, HPA…). */
   factsFor?: (key: string, observation: Observation) => Partial<RuntimeFacts> | undefined;
+  /**
+   * Called once an actor is created for an object, before its first observation: an event to send
+   * it first (a replacement pod taking over its workload's verification), if any.
+   */
+  onSpawn?: (key: string, object: ObservableObject) => Promise<MachineEvent | undefined>;
   /** Extra input for the analyzers (a Deployment's newest ReplicaSet pods). */
   analyzerFactsFor?: (key: string, observation: Observation) => AnalyzerFacts | undefined;
 }
@@ -133,6 +138,11 @@ export class ActorRegistry {
         const compiled = this.machinePolicy(governance.policy);
         if (compiled === undefined) return;
         this.options.host.spawn(key, compiled, ref, facts);
+        const first = await this.options.onSpawn?.(key, object).catch((error: unknown) => {
+          this.options.logger.warn({ err: error, object: key }, 'could not prepare the new actor');
+          return undefined;
+        });
+        if (first !== undefined) await this.options.host.send(key, first);
       }
       await this.observed(key, observation, this.analysis(key, observation), facts, receivedAt);
     });

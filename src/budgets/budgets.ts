@@ -10,6 +10,7 @@
  * on a connection of their own.
  */
 import type { Redis } from '../adapters/redis.ts';
+import { WatchedTransactions, type Decided } from '../adapters/redis-transactions.ts';
 import {
   claimNodeSlot,
   takeTokens,
@@ -38,20 +39,13 @@ const MAX_ATTEMPTS = 50;
 export class Budgets {
   private readonly redis: Redis;
   private readonly prefix: string;
-  /** The connection WATCH runs on, opened on the first take. */
-  private tx: Redis | undefined;
-  /** Takes queued on that connection, one at a time. */
-  private chain: Promise<unknown> = Promise.resolve();
-  /**
-   * Times that connection became ready. A reconnect drops WATCH (ioredis restores only the
-   * database and subscriptions), so a transaction that saw one starts again.
-   */
-  private connects = 0;
-  private closed = false;
+  /** Takes run one at a time on a connection of their own (WATCH belongs to a connection). */
+  private readonly transactions: WatchedTransactions;
 
   constructor(redis: Redis, keyPrefix: string) {
     this.redis = redis;
     this.prefix = `${keyPrefix}:budget`;
+    this.transactions = new WatchedTransactions(redis, 'budget keys', MAX_ATTEMPTS);
   }
 
   private key(scope: string): string {
@@ -67,57 +61,11 @@ export class Budgets {
     return `${this.prefix}:nodes-released`;
   }
 
-  /** Runs `work` alone on the transaction connection. */
-  private exclusive<T>(work: (tx: Redis) => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('the budgets were closed'));
-    if (this.tx === undefined) {
-      const tx = this.redis.duplicate();
-      tx.on('ready', () => (this.connects += 1));
-      // Its commands fail on their own; without a listener ioredis would print each error.
-      tx.on('error', () => undefined);
-      this.tx = tx;
-    }
-    const tx = this.tx;
-    const run = this.chain.then(() => work(tx));
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
-
-  /**
-   * WATCH `keys`, read, decide; when the decision writes, EXEC the writes unless a watched key
-   * changed meanwhile (then all of it again). Returns the decision that was stored.
-   */
   private transact<T>(
     keys: readonly string[],
-    decide: (
-      tx: Redis,
-    ) => Promise<{ result: T; write?: (multi: ReturnType<Redis['multi']>) => void }>,
+    decide: (tx: Redis) => Promise<Decided<T>>,
   ): Promise<T> {
-    return this.exclusive(async (tx) => {
-      for (let attempt = 1; ; attempt += 1) {
-        const epoch = this.connects;
-        await tx.watch(...keys);
-        let decided: Awaited<ReturnType<typeof decide>>;
-        try {
-          decided = await decide(tx);
-        } catch (error) {
-          await tx.unwatch();
-          throw error;
-        }
-        if (decided.write === undefined) {
-          await tx.unwatch();
-          return decided.result;
-        }
-        if (this.connects !== epoch) continue; // WATCH was lost with the connection
-        const multi = tx.multi();
-        decided.write(multi);
-        if ((await multi.exec()) !== null && this.connects === epoch) return decided.result;
-        if (attempt >= MAX_ATTEMPTS)
-          throw new Error(
-            `budget keys ${keys.join(', ')} kept changing during ${attempt} attempts`,
-          );
-      }
-    });
+    return this.transactions.run(keys, decide);
   }
 
   /** Takes one token for `actionId` from every scope, or from none (rules.ts `takeTokens`). */
@@ -230,12 +178,7 @@ export class Budgets {
   }
 
   /** Closes the connection takes run on (the shared one is the caller's). */
-  async close(): Promise<void> {
-    this.closed = true;
-    const tx = this.tx;
-    this.tx = undefined;
-    if (tx === undefined) return;
-    await this.chain;
-    await tx.quit().catch(() => tx.disconnect());
+  close(): Promise<void> {
+    return this.transactions.close();
   }
 }

@@ -584,7 +584,7 @@ const budgetSchema = z
     }),
     refreshInterval: field(durationMs().default(15_000), {
       description:
-        "How often agents and the controller re-read the budgets and their policies' unhealthy targets from Redis (also at once after an action, a refused action or a change of health), to hold automation when a budget is spent or a storm is on.",
+        "How often agents and the controller re-read the budgets and their policies' unhealthy targets from Redis (also at once after an action, a refused action or a change of health), to hold automation when a budget is spent or a storm is on; and how often an agent looks again at the workloads its waiting pods joined (another agent's pod may lead their incident).",
       env: ['KUBE_REMEDY_BUDGET_REFRESH_INTERVAL'],
       defaultText: '15s',
     }),

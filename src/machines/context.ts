@@ -8,6 +8,7 @@ import type { Observation } from '../observe/index.ts';
 import type { ObjectKind } from '../policy/vocabulary.ts';
 import type { RemediationEffect } from './effects.ts';
 import type { MachinePolicy } from './policy.ts';
+import type { WorkloadFact } from './workload.ts';
 
 /** Another actor owns this problem (a pod on a node under pressure is the node's problem). */
 export interface Inhibition {
@@ -35,6 +36,14 @@ export interface RuntimeFacts {
    * its targets are unhealthy at once. Absent from snapshots that predate it: read as no storm.
    */
   storm?: StormFact | null;
+  /**
+   * Pods: the runtime keeps the memory of each pod's workload (docs/adr/0014, part 4), so a
+   * confirmed symptom is first claimed from the workload: one incident for all its pods. Absent
+   * (tests of the machine alone, old snapshots): the pod decides alone.
+   */
+  workloadMemory?: boolean;
+  /** Pods waiting on their workload (`joined`): where its incident or hold stands now. */
+  workload?: WorkloadFact | null;
 }
 
 /** How many of the policy's targets were unhealthy when the storm breaker tripped. */
@@ -61,7 +70,9 @@ export type DecisionKind =
   | 'askApproval'
   | 'propose'
   | 'remediate'
-  | 'standDown';
+  | 'standDown'
+  | 'claim'
+  | 'join';
 
 /** Every decision comes with its reason, in the words logs, Events and Slack will show. */
 export interface Decision {
@@ -97,6 +108,25 @@ export interface Incident {
   announced: boolean;
   /** Ids of the commands already handled (bounded), so a redelivered one is ignored. */
   commands: string[];
+  /**
+   * Remediations asked for in this incident so far: its position on the policy's ladder (the
+   * rule's action `attempts` times, then its `then`). Absent from older snapshots: read as 0.
+   */
+  attempts?: number;
+  /** When the latest remediation was asked for: pods created after it replace the pod it removed. */
+  actedAt?: number;
+  /**
+   * Pods with workload memory: what the workload answered when the symptom was claimed. `lead`:
+   * this pod decides for the workload; `member`: another pod does (`joinedTo` names it); `held`:
+   * the workload is quarantined or cooling down; `alone`: the workload did not answer in time.
+   */
+  claim?: 'lead' | 'member' | 'held' | 'alone';
+  /** For a member: the workload's incident it waits on and which pod actor decides it. */
+  joinedTo?:
+    | { incidentId: string; holder: string | null }
+    | { held: 'quarantined' | 'coolingDown'; until: number };
+  /** The workload (`namespace/Kind/name`) whose incident this is, for pods with workload memory. */
+  workload?: string;
 }
 
 export interface DetectionWindow {
@@ -118,6 +148,7 @@ export const DEADLINE_NAMES = [
   'snoozeEnds',
   'recoveryHolds',
   'quarantineEnds',
+  'workloadFree',
 ] as const;
 export type DeadlineName = (typeof DEADLINE_NAMES)[number];
 

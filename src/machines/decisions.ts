@@ -14,6 +14,7 @@ import {
 } from './effects.ts';
 import { objectRef, planFor } from './plans.ts';
 import { incidentSymptomIn } from './symptoms.ts';
+import { needsClaim } from './workload.ts';
 
 export function remediationsInWindow(context: RemediationContext, now: number): number {
   const since = now - context.policy.quarantine.windowMs;
@@ -79,6 +80,37 @@ function triggerReason(incident: Incident): string {
     : incident.trigger.reason;
 }
 
+/**
+ * A pod with workload memory asks its workload first (one incident per workload and symptom),
+ * then waits when another pod of it decides, or when the workload is held.
+ */
+function workloadDecision(context: RemediationContext, incident: Incident): Decision | null {
+  if (needsClaim(context)) {
+    return {
+      decision: 'claim',
+      reason: `asking ${incident.workload ?? 'the workload'} whether one of its pods already handles this`,
+    };
+  }
+  const joined = incident.joinedTo;
+  if (incident.claim === 'member' && joined !== undefined && 'incidentId' in joined) {
+    return {
+      decision: 'join',
+      reason: `${joined.holder ?? 'another pod'} already handles it for ${incident.workload ?? 'the workload'} (incident ${joined.incidentId}); this pod waits`,
+    };
+  }
+  if (incident.claim === 'held' && joined !== undefined && 'held' in joined) {
+    const what =
+      joined.held === 'quarantined'
+        ? 'is quarantined: its remediations did not hold'
+        : 'is cooling down after its last incident';
+    return {
+      decision: 'join',
+      reason: `${incident.workload ?? 'the workload'} ${what}, until ${new Date(joined.until).toISOString()}; this pod waits`,
+    };
+  }
+  return null;
+}
+
 /** The decision as if the mode were not dryRun. */
 function decideForReal(context: RemediationContext, incident: Incident, now: number): Decision {
   const why = triggerReason(incident);
@@ -89,6 +121,8 @@ function decideForReal(context: RemediationContext, incident: Incident, now: num
         reason: `the symptom cleared before anything was done (${why})`,
       };
     }
+    const workload = workloadDecision(context, incident);
+    if (workload !== null) return workload;
     const done = remediationsInWindow(context, now);
     const { maxRemediations, windowMs } = context.policy.quarantine;
     if (done >= maxRemediations) {
@@ -132,6 +166,7 @@ function decideForReal(context: RemediationContext, incident: Incident, now: num
 const WOULD: Partial<Record<Decision['decision'], string>> = {
   quarantine: 'would stop remediating',
   wait: 'would wait:',
+  join: 'would wait:',
   escalate: 'would escalate',
   propose: 'would',
   remediate: 'would',

@@ -8,6 +8,7 @@ import type { Detection } from '../analyzers/types.ts';
 import type { Observation } from '../observe/index.ts';
 import type { RuntimeFacts } from './context.ts';
 import type { MachinePolicy } from './policy.ts';
+import type { ClaimAnswer, WorkloadIncident } from './workload.ts';
 
 interface Timed {
   /** When it was true, ms since the epoch. */
@@ -111,6 +112,27 @@ export interface TriggerEvent extends Timed {
   reason?: string;
 }
 
+/** The workload's answer to a claim (`claimWorkload`): who decides the incident. */
+export interface WorkloadEvent extends Timed {
+  type: 'WORKLOAD';
+  /** The incident the claim was made for. */
+  incidentId: string;
+  answer: ClaimAnswer;
+}
+
+/**
+ * A new pod replaces the one a remediation of its workload removed, and takes over the
+ * workload's verification of it (sent before its first observation).
+ */
+export interface AdoptEvent extends Timed {
+  type: 'ADOPT';
+  /** `namespace/Kind/name` of the workload. */
+  workload: string;
+  incident: WorkloadIncident;
+  /** The workload's remediations of the symptom, for quarantine. */
+  remediations: number[];
+}
+
 export type RuntimeEvent =
   | ObservedEvent
   | FactsEvent
@@ -119,7 +141,9 @@ export type RuntimeEvent =
   | ProposalEvent
   | ScaleProposedEvent
   | ResumeEvent
-  | PolicyEvent;
+  | PolicyEvent
+  | WorkloadEvent
+  | AdoptEvent;
 
 export type MachineEvent = RuntimeEvent | CommandEvent | TriggerEvent;
 

@@ -3,11 +3,12 @@
  * each under its name, which is what the diagrams show.
  */
 import { MAX_RETURN_ATTEMPTS, type DecisionKind, type RemediationContext } from './context.ts';
-import { nodeCapacity } from './decisions.ts';
+import { nodeCapacity, remediationsInWindow } from './decisions.ts';
 import { TAKES_NODE_OUT, undoOf } from './effects.ts';
 import { isCommand, type MachineEvent } from './events.ts';
 import { carries, incidentSymptomIn, primaryDetection } from './symptoms.ts';
 import { timeOf } from './time.ts';
+import { incidentRule, ladderStep } from './workload.ts';
 
 type Predicate<P = undefined> = (
   context: RemediationContext,
@@ -127,3 +128,35 @@ export const isAwaitedNextStepUnsafe: Predicate = (c, e) =>
   isAwaitedEffect(c, e, undefined) &&
   hasNextStep(c, e, undefined) &&
   nextStepUnsafe(c, e, undefined);
+
+/** The workload's answer to the claim this incident is waiting for. */
+export const isAwaitedClaim: Predicate = (c, e) =>
+  e.type === 'WORKLOAD' && c.incident !== null && e.incidentId === c.incident.id;
+
+/**
+ * A pod waiting on its workload may decide again: the incident it joined ended (or another one
+ * began, which it will join), and no quarantine or cooldown of the workload holds any more.
+ */
+export const workloadFree: Predicate = (c, e) => {
+  const fact = e.type === 'FACTS' || e.type === 'OBSERVED' ? e.facts?.workload : undefined;
+  const joined = c.incident?.joinedTo;
+  if (fact === undefined || fact === null || joined === undefined) return false;
+  const open = 'incidentId' in joined ? joined.incidentId : null;
+  const held = fact.heldUntil !== null && fact.heldUntil > timeOf(c, e);
+  return !held && (fact.incidentId === null || fact.incidentId !== open);
+};
+
+/**
+ * The remediation did not hold and the incident goes on: the ladder has a next step, or
+ * quarantine is due (which the decision says). Otherwise people take over.
+ */
+export const anotherTry: Predicate = (c, e) => {
+  const rule = incidentRule(c);
+  if (rule === undefined || c.incident === null) return false;
+  if (ladderStep(rule, c.incident.attempts ?? 0) !== null) return true;
+  const { maxRemediations } = c.policy.quarantine;
+  return c.incident.claim !== undefined && remediationsInWindow(c, timeOf(c, e)) >= maxRemediations;
+};
+
+/** A replacement pod may take over its workload's verification: not in a dry run. */
+export const mayAdopt: Predicate = (c, e) => e.type === 'ADOPT' && c.policy.mode !== 'dryRun';

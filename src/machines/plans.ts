@@ -14,6 +14,7 @@ import {
   type Taint,
 } from './effects.ts';
 import type { Action, DetectionRule } from './policy.ts';
+import { ladderStep } from './workload.ts';
 
 export type PlanResult = { plan: RemediationEffect[] } | { escalate: string };
 
@@ -244,7 +245,19 @@ export function planFor(context: RemediationContext, incident: Incident): PlanRe
     const detection = incident.trigger.detection;
     const rule = context.policy.detections[detection.type];
     if (!rule) return { escalate: `the policy no longer has a rule for ${detection.type}` };
-    result = detectionPlan(context, detection, rule);
+    const done = incident.attempts ?? 0;
+    const next = ladderStep(rule, done);
+    if (next === null) {
+      const tried = rule.then === 'rollback' ? `${rule.action}, then rollback,` : rule.action;
+      return {
+        escalate: `${tried} did not hold (${done} remediation${done === 1 ? '' : 's'} in this incident), so people decide`,
+      };
+    }
+    result = detectionPlan(
+      context,
+      detection,
+      next === 'then' ? { ...rule, action: 'rollback' } : rule,
+    );
   }
   if ('plan' in result && context.policy.mode === 'gitops') {
     return { plan: result.plan.map(asProposal) };

@@ -2,6 +2,7 @@
  * The pod machine: crash loops, image pulls and OOM kills of one pod. A pod on a node the node
  * machine is handling is the node's problem: the pod machine waits (`inhibited`) instead of acting.
  */
+import { and } from 'xstate';
 import { initialContext } from './context.ts';
 import { remediationSetup } from './setup.ts';
 import {
@@ -26,20 +27,37 @@ export const podMachine = remediationSetup.createMachine({
   description: 'Detects and remediates the problems of one pod under its policy.',
   context: ({ input }) => initialContext(input),
   initial: 'healthy',
-  on: ignoredEverywhere,
+  on: {
+    ...ignoredEverywhere,
+    WORKLOAD: { actions: 'noteIgnored' },
+    ADOPT: { actions: 'noteIgnored' },
+  },
   states: {
-    healthy,
+    healthy: {
+      ...healthy,
+      on: {
+        // A new pod that replaces the one its workload's remediation removed.
+        // (A dry run never remediates, so it has no verification to take over.)
+        ADOPT: { guard: 'mayAdopt', target: 'verifying', actions: 'adoptVerification' },
+      },
+    },
     suspect,
     detected: {
       id: 'detected',
       description:
-        'Confirmed. Decides once, with a reason: stand down, quarantine, wait for the node, escalate, dry run, ask for approval, propose, or remediate.',
+        'Confirmed. Decides once, with a reason: stand down, ask the workload, join its incident, quarantine, wait for the node, escalate, dry run, ask for approval, propose, or remediate.',
       entry: 'takeDecision',
       always: [
         {
           guard: decision('standDown'),
           target: 'healthy',
           actions: [{ type: 'recordDecision', params: { as: 'standDown' } }, close('stood down')],
+        },
+        { guard: decision('claim'), target: 'claiming', actions: 'requestClaim' },
+        {
+          guard: decision('join'),
+          target: 'joined',
+          actions: { type: 'recordDecision', params: { as: 'join' } },
         },
         { guard: decision('quarantine'), target: 'quarantined', actions: 'startQuarantine' },
         {
@@ -61,6 +79,58 @@ export const podMachine = remediationSetup.createMachine({
         { guard: decision('propose'), target: 'remediating', actions: 'requestPlanStep' },
         { guard: decision('remediate'), target: 'remediating', actions: 'requestPlanStep' },
       ],
+    },
+    claiming: {
+      id: 'claiming',
+      description:
+        "Asks the pod's workload whether another of its pods already handles this symptom: one incident per workload. Without an answer by effectTimeoutMs the pod decides alone.",
+      after: {
+        untilEffectTimesOut: {
+          target: 'detected',
+          actions: [reach('effectTimesOut'), 'decideAlone'],
+        },
+      },
+      on: {
+        WORKLOAD: { guard: 'isAwaitedClaim', target: 'detected', actions: 'settleClaim' },
+        // After a restore nobody is answering: ask again (a claim by its holder is answered alike).
+        RESUME: { target: 'claiming', reenter: true, actions: ['noteTime', 'askClaimAgain'] },
+      },
+    },
+    joined: {
+      id: 'joined',
+      description:
+        'Another pod of the workload leads this incident, or the workload is quarantined or cooling down: this pod waits until the workload is free, then looks again.',
+      after: {
+        untilWorkloadFree: {
+          target: 'healthy',
+          actions: [reach('workloadFree'), close('the workload is free again')],
+        },
+      },
+      on: {
+        FACTS: {
+          guard: 'workloadFree',
+          target: 'healthy',
+          actions: ['rememberFacts', close('the workload is free again')],
+        },
+        OBSERVED: [
+          {
+            guard: 'workloadFree',
+            target: 'healthy',
+            actions: ['rememberObservation', close('the workload is free again')],
+          },
+          {
+            guard: 'symptomClearedInObservation',
+            target: 'healthy',
+            actions: ['rememberObservation', close('symptom cleared')],
+          },
+        ],
+        ESCALATE: {
+          guard: 'isFreshCommand',
+          target: 'escalated',
+          actions: escalation('escalatedByPerson'),
+        },
+        ...resume('joined'),
+      },
     },
     inhibited: {
       id: 'inhibited',
@@ -123,7 +193,7 @@ export const podMachine = remediationSetup.createMachine({
     verifying: {
       id: 'verifying',
       description:
-        'Done; the symptom must stay away for verificationWindowMs. If it comes back, the remediation failed and people take over (a restart cannot be undone).',
+        "Done; the symptom must stay away for verificationWindowMs, here or on the pod's replacements. If it comes back, the remediation did not hold: the policy's ladder takes its next step (the action again, then a rollback), quarantine trips, or people take over (a restart cannot be undone).",
       after: {
         untilVerificationEnds: [
           {
@@ -132,17 +202,29 @@ export const podMachine = remediationSetup.createMachine({
             actions: reach('verificationEnds'),
           },
           {
+            guard: 'anotherTry',
+            target: 'detected',
+            actions: [reach('verificationEnds'), 'nextAttempt'],
+          },
+          {
             target: 'escalated',
             actions: [reach('verificationEnds'), escalation('verificationFailed')],
           },
         ],
       },
       on: {
-        OBSERVED: {
-          guard: 'symptomObserved',
-          target: 'escalated',
-          actions: ['rememberObservation', escalation('verificationFailed')],
-        },
+        OBSERVED: [
+          {
+            guard: and(['symptomObserved', 'anotherTry']),
+            target: 'detected',
+            actions: ['rememberObservation', 'nextAttempt'],
+          },
+          {
+            guard: 'symptomObserved',
+            target: 'escalated',
+            actions: ['rememberObservation', escalation('verificationFailed')],
+          },
+        ],
         ESCALATE: {
           guard: 'isFreshCommand',
           target: 'escalated',

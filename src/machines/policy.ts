@@ -44,6 +44,17 @@ export interface DetectionRule {
    * which deletes it for good. Otherwise such a pod's incident goes to people.
    */
   deleteBarePods?: boolean;
+  /**
+   * How many times `action` is tried within one incident before the ladder moves on: the symptom
+   * back on the pod, or on a replacement of it, during verification counts as not held. Default 1.
+   */
+  attempts?: number;
+  /**
+   * What follows when `action` did not hold `attempts` times: `rollback` rolls the pod's
+   * Deployment back to the revision before the failing ReplicaSet, then people decide;
+   * `escalate` (the default) hands it to people at once.
+   */
+  then?: 'rollback' | 'escalate';
 }
 
 /** One rung of the escalation ladder. */

@@ -1,8 +1,8 @@
 /**
  * The setup every machine is built from: its types, and every action, guard and delay by name.
  *
- * Two actions do I/O and have no implementation here: `enqueueEffect` (params: EffectRequest) and
- * `recordEvent` (params: RecordedEvent). The runtime provides them with `machine.provide()`; tests
+ * Three actions do I/O and have no implementation here: `enqueueEffect` (params: EffectRequest),
+ * `recordEvent` (params: RecordedEvent) and `claimWorkload` (params: WorkloadClaimRequest). The runtime provides them with `machine.provide()`; tests
  * read them from the pure `transition()` result or provide recorders. The other actions are the
  * steps of steps.ts: each updates the context and asks for effects and records through those two.
  */
@@ -10,6 +10,7 @@ import { enqueueActions, setup } from 'xstate';
 import type { RemediationContext, MachineInput } from './context.ts';
 import { initialContext } from './context.ts';
 import type { EffectRequest, RecordedEvent } from './effects.ts';
+import type { WorkloadClaimRequest } from './workload.ts';
 import type { MachineEvent } from './events.ts';
 import * as guards from './guards.ts';
 import * as steps from './steps.ts';
@@ -48,11 +49,14 @@ function act<P>(step: Step<P>) {
     });
     for (const record of outcome.records ?? []) enqueue({ type: 'recordEvent', params: record });
     for (const effect of outcome.effects ?? []) enqueue({ type: 'enqueueEffect', params: effect });
+    for (const claim of outcome.claims ?? []) enqueue({ type: 'claimWorkload', params: claim });
   });
 }
 
 type IoAction =
-  { type: 'recordEvent'; params: RecordedEvent } | { type: 'enqueueEffect'; params: EffectRequest };
+  | { type: 'recordEvent'; params: RecordedEvent }
+  | { type: 'enqueueEffect'; params: EffectRequest }
+  | { type: 'claimWorkload'; params: WorkloadClaimRequest };
 
 function delays() {
   const out = {} as Record<
@@ -77,6 +81,7 @@ export const remediationSetup = setup({
   actions: {
     enqueueEffect: notProvided<EffectRequest>('enqueueEffect'),
     recordEvent: notProvided<RecordedEvent>('recordEvent'),
+    claimWorkload: notProvided<WorkloadClaimRequest>('claimWorkload'),
     rememberObservation: act(steps.rememberObservation),
     rememberFacts: act(steps.rememberFacts),
     rememberPolicy: act(steps.rememberPolicy),
@@ -117,6 +122,12 @@ export const remediationSetup = setup({
     startQuarantine: act(steps.startQuarantine),
     liftQuarantine: act(steps.liftQuarantine),
     resolve: act(steps.resolve),
+    requestClaim: act(steps.requestClaim),
+    askClaimAgain: act(steps.askClaimAgain),
+    settleClaim: act(steps.settleClaim),
+    decideAlone: act(steps.decideAlone),
+    nextAttempt: act(steps.nextAttempt),
+    adoptVerification: act(steps.adoptVerification),
   },
   guards: {
     symptomPresent: ({ context, event }) => guards.symptomPresent(context, event, undefined),
@@ -145,6 +156,10 @@ export const remediationSetup = setup({
     nodeOutOfService: ({ context, event }) => guards.nodeOutOfService(context, event, undefined),
     mayReturnNodeToService: ({ context, event }) =>
       guards.mayReturnNodeToService(context, event, undefined),
+    isAwaitedClaim: ({ context, event }) => guards.isAwaitedClaim(context, event, undefined),
+    workloadFree: ({ context, event }) => guards.workloadFree(context, event, undefined),
+    anotherTry: ({ context, event }) => guards.anotherTry(context, event, undefined),
+    mayAdopt: ({ context, event }) => guards.mayAdopt(context, event, undefined),
   },
   delays: delays(),
 });

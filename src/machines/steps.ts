@@ -31,11 +31,14 @@ import type { EscalationTarget } from './policy.ts';
 import { carries, nextSightings, primaryDetection, restartCount } from './symptoms.ts';
 import { problemOf, ticketsAsked, ticketUpdate } from './tickets.ts';
 import { deadlineAfter, timeOf } from './time.ts';
+import { workloadKeyOf, type WorkloadClaimRequest } from './workload.ts';
 
 export interface Outcome {
   patch?: Partial<RemediationContext>;
   records?: RecordedEvent[];
   effects?: EffectRequest[];
+  /** Claims asked of the pod's workload (`claimWorkload`). */
+  claims?: WorkloadClaimRequest[];
 }
 
 export type Step<P = undefined> = (
@@ -243,7 +246,9 @@ export const openDetectionIncident: Step = (context, event) => {
     primaryDetection(context.policy, context.detections);
   if (!detection) return NOTHING;
   const at = timeOf(context, event);
-  const incident = openIncident(context, at, { kind: 'detection', detection });
+  const opened = openIncident(context, at, { kind: 'detection', detection });
+  const workload = context.facts.workloadMemory === true ? workloadKeyOf(context) : null;
+  const incident = workload === null ? opened : { ...opened, workload };
   // Evidence first: the logs and the object it keeps may be gone once a remediation replaces the
   // pod (pod-replacing jobs wait for it, bounded). A dry run asks for nothing at all.
   const evidence: Effect = {
@@ -392,10 +397,13 @@ export const startCooldown: Step = (context, event) => ({
 // ---------------------------------------------------------------------------------------------
 // Records of decisions that do not ask for effects
 
-const RECORDS: Readonly<Record<'dryRun' | 'wait' | 'standDown', Omit<RecordedEvent, 'message'>>> = {
+const RECORDS: Readonly<
+  Record<'dryRun' | 'wait' | 'standDown' | 'join', Omit<RecordedEvent, 'message'>>
+> = {
   dryRun: { type: 'Normal', reason: 'DryRun' },
   wait: { type: 'Normal', reason: 'Waiting' },
   standDown: { type: 'Normal', reason: 'StoodDown' },
+  join: { type: 'Normal', reason: 'Joined' },
 };
 
 export const recordDecision: Step<{ as: keyof typeof RECORDS }> = (context, _event, params) => {
@@ -449,13 +457,24 @@ export const requestPlanStep: Step = (context, event) => {
   const effect = incident?.plan[incident.step];
   if (!incident || !effect) return NOTHING;
   const at = timeOf(context, event);
-  const step = `remediate-${incident.step + 1}`;
+  const attempts = incident.attempts ?? 0;
+  // Each try of the ladder is a job of its own (job ids are per incident and step); the first
+  // step of a try counts it.
+  const tried = incident.step === 0 ? attempts : attempts - 1;
+  const step =
+    tried <= 0
+      ? `remediate-${incident.step + 1}`
+      : `try-${tried + 1}-remediate-${incident.step + 1}`;
   const req = request(context, incident, step, effect, at);
   // The first change to the cluster is what quarantine counts; a proposal counts once merged.
   const counts = incident.step === 0 && CLUSTER_CHANGING.has(effect.kind);
   return {
     patch: {
-      incident: { ...incident, awaiting: { effectId: req.effectId, kind: effect.kind } },
+      incident: {
+        ...incident,
+        awaiting: { effectId: req.effectId, kind: effect.kind },
+        ...(incident.step === 0 ? { attempts: attempts + 1, actedAt: at } : {}),
+      },
       deadlines: withDeadline(
         context,
         'effectTimesOut',
@@ -971,6 +990,207 @@ export const resolve: Step = (context, event) => {
     effects: [
       ...(incident.announced ? [request(context, incident, 'resolved', notice, at)] : []),
       ...ticket.effects.map((e) => request(context, incident, 'resolved-ticket', e, at)),
+    ],
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// The workload's incident (docs/adr/0014, part 4)
+
+/** Asks the pod's workload who decides this incident; the answer comes as WORKLOAD. */
+export const requestClaim: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident || incident.trigger.kind !== 'detection' || incident.workload === undefined)
+    return NOTHING;
+  const at = timeOf(context, event);
+  return {
+    patch: {
+      deadlines: withDeadline(
+        context,
+        'effectTimesOut',
+        deadlineAfter(at, context.policy.effectTimeoutMs),
+      ),
+    },
+    claims: [
+      {
+        actorKey: context.actorKey,
+        workload: incident.workload,
+        incidentId: incident.id,
+        trigger: incident.trigger.detection,
+        verificationWindowMs: context.policy.verificationWindowMs,
+        requestedAt: at,
+      },
+    ],
+  };
+};
+
+/** After a restore: the claim again (its answer was lost with the process), the deadline kept. */
+export const askClaimAgain: Step = (context, event) => {
+  const { claims } = requestClaim(context, event, undefined);
+  return claims === undefined ? NOTHING : { claims };
+};
+
+function mergedRemediations(context: RemediationContext, theirs: readonly number[]): number[] {
+  return [...new Set([...context.remediations, ...theirs])]
+    .sort((a, b) => a - b)
+    .slice(-Math.max(1, context.policy.quarantine.maxRemediations));
+}
+
+/**
+ * The workload answered. Leading, the pod continues the workload's open incident when there is
+ * one (its id, its ladder position, whether people were told); otherwise it waits on the pod that
+ * leads, or on the workload's quarantine or cooldown. The decision is taken again with it.
+ */
+export const settleClaim: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident || event.type !== 'WORKLOAD') return NOTHING;
+  const { answer } = event;
+  const remediations = mergedRemediations(context, answer.remediations);
+  const at = timeOf(context, event);
+  switch (answer.role) {
+    case 'lead': {
+      const open = answer.continues;
+      const continued =
+        open === null || open.id === incident.id
+          ? { ...incident, claim: 'lead' as const }
+          : {
+              ...incident,
+              id: open.id,
+              openedAt: open.openedAt,
+              attempts: open.attempts,
+              announced: incident.announced || open.announced,
+              claim: 'lead' as const,
+            };
+      const why =
+        open === null || open.id === incident.id
+          ? `leads the incident for ${incident.workload ?? 'its workload'}`
+          : `takes over incident ${open.id} of ${incident.workload ?? 'its workload'} (${open.attempts} remediation${open.attempts === 1 ? '' : 's'} so far did not hold)`;
+      return {
+        patch: {
+          incident: continued,
+          remediations,
+          history: history({ ...context, incident: continued }, at, 'claim', why),
+        },
+      };
+    }
+    case 'member':
+      return {
+        patch: {
+          incident: {
+            ...incident,
+            claim: 'member',
+            joinedTo: { incidentId: answer.incident.id, holder: answer.incident.holder },
+          },
+          remediations,
+          // Told when the workload is free; in case that word is lost, it looks again after
+          // as long as the leading pod's remediation and verification may take.
+          deadlines: withDeadline(
+            context,
+            'workloadFree',
+            deadlineAfter(at, context.policy.effectTimeoutMs + context.policy.verificationWindowMs),
+          ),
+        },
+      };
+    case 'held':
+      return {
+        patch: {
+          incident: {
+            ...incident,
+            claim: 'held',
+            joinedTo: { held: answer.why, until: answer.until },
+          },
+          remediations,
+          deadlines: withDeadline(context, 'workloadFree', answer.until),
+        },
+      };
+  }
+};
+
+/** The workload did not answer in time (Redis away): the pod decides alone, as without memory. */
+export const decideAlone: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const continued = { ...incident, claim: 'alone' as const };
+  return {
+    patch: {
+      incident: continued,
+      history: history(
+        { ...context, incident: continued },
+        timeOf(context, event),
+        'claim',
+        `${incident.workload ?? 'the workload'} did not answer within ${formatDuration(context.policy.effectTimeoutMs)}; this pod decides alone`,
+      ),
+    },
+  };
+};
+
+/**
+ * The remediation did not hold (the symptom is back during verification, here or on a
+ * replacement): the incident goes back to be decided again, one step further on the ladder.
+ */
+export const nextAttempt: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const at = timeOf(context, event);
+  const back = ESCALATION_REASONS.verificationFailed(context, event);
+  return {
+    patch: {
+      incident: { ...incident, decision: null, plan: [], step: 0, awaiting: null },
+      history: history(context, at, 'retry', back),
+    },
+    records: [{ type: 'Warning', reason: 'NotHeld', message: back }],
+  };
+};
+
+/**
+ * A new pod replaces the one its workload's remediation removed: it takes over the verification,
+ * with the workload's incident id and absolute deadline, so a success there is the incident's.
+ */
+export const adoptVerification: Step = (context, event) => {
+  if (event.type !== 'ADOPT') return NOTHING;
+  const adopted = event.incident;
+  const at = timeOf(context, event);
+  const seq = context.incidentCount + 1;
+  const reason = `took over the verification of incident ${adopted.id} from its replaced pod`;
+  const incident: Incident = {
+    id: adopted.id,
+    seq,
+    openedAt: adopted.openedAt,
+    trigger: { kind: 'detection', detection: adopted.trigger },
+    decision: { decision: 'remediate', reason },
+    plan: [],
+    step: 0,
+    awaiting: null,
+    approvedBy: null,
+    escalations: 0,
+    escalation: null,
+    uncordons: 0,
+    nodeOutOfService: false,
+    announced: adopted.announced,
+    commands: [],
+    attempts: adopted.attempts,
+    ...(adopted.actedAt === null ? {} : { actedAt: adopted.actedAt }),
+    claim: 'lead',
+    workload: event.workload,
+  };
+  return {
+    patch: {
+      incident,
+      incidentCount: seq,
+      remediations: mergedRemediations(context, event.remediations),
+      deadlines: withDeadline(
+        context,
+        'verificationEnds',
+        adopted.verifyUntil ?? deadlineAfter(at, context.policy.verificationWindowMs),
+      ),
+      history: history({ ...context, incident }, at, 'adopt', reason),
+    },
+    records: [
+      {
+        type: 'Normal',
+        reason: 'Verifying',
+        message: `replaces the pod of incident ${adopted.id}; watching until ${new Date(adopted.verifyUntil ?? at).toISOString()}`,
+      },
     ],
   };
 };

@@ -47,6 +47,7 @@ export const DELAY_DEADLINES = {
   untilSnoozeEnds: 'snoozeEnds',
   untilRecoveryHolds: 'recoveryHolds',
   untilQuarantineEnds: 'quarantineEnds',
+  untilWorkloadFree: 'workloadFree',
 } as const satisfies Record<string, DeadlineName>;
 
 export type DelayName = keyof typeof DELAY_DEADLINES;

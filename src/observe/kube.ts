@@ -16,6 +16,7 @@ export interface ObjectMeta {
   uid?: string;
   resourceVersion?: string;
   generation?: number;
+  creationTimestamp?: string;
   deletionTimestamp?: string | null;
   ownerReferences?: OwnerReference[];
   labels?: Record<string, string>;

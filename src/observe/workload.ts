@@ -51,3 +51,25 @@ export function workloadOf(pod: {
 export function isReplaced(workload: WorkloadRef): boolean {
   return workload.kind !== 'Pod';
 }
+
+/**
+ * `namespace/Kind/name` of the workload of a pod as the API returns it, the key of its memory;
+ * null for a pod nothing replaces (its incidents are its own).
+ */
+export function podWorkloadKey(pod: {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string> | null;
+    ownerReferences?: { kind?: string; name?: string; controller?: boolean | null }[] | null;
+  } | null;
+}): string | null {
+  const m = pod.metadata;
+  const controller = m?.ownerReferences?.find((o) => o.controller === true);
+  const workload = workloadOf({
+    name: m?.name ?? '',
+    owner: controller ? { kind: controller.kind ?? '', name: controller.name ?? '' } : null,
+    labels: m?.labels ?? undefined,
+  });
+  return isReplaced(workload) ? `${m?.namespace ?? ''}/${workload.kind}/${workload.name}` : null;
+}

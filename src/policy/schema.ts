@@ -145,6 +145,8 @@ const detectionSchema = z
       })
       .optional(),
     deleteBarePods: z.boolean().optional(),
+    attempts: int(1, 10).optional(),
+    then: z.enum(['rollback', 'escalate']).optional(),
   })
   .superRefine((detection, ctx) => {
     if (!ACTIONS_FOR_DETECTION[detection.type].includes(detection.action)) {
@@ -188,7 +190,19 @@ const detectionSchema = z
         message: RULE_MESSAGES.deleteBarePodsOnlyForPodActions,
       });
     }
+    for (const field of ['attempts', 'then'] as const) {
+      if (detection[field] !== undefined && !LADDER_ACTIONS.includes(detection.action)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: RULE_MESSAGES.ladderOnlyForPodActions,
+        });
+      }
+    }
   });
+
+/** Actions tried again on the replacement pods, whose ladder may end in a rollback. */
+const LADDER_ACTIONS: readonly string[] = ['restartPod', 'deletePod', 'evictPod', 'rolloutRestart'];
 
 /** Actions that delete the pod: a pod no controller recreates is gone for good after them. */
 const POD_DELETING_ACTIONS: readonly string[] = ['restartPod', 'deletePod', 'evictPod'];

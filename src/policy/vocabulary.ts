@@ -158,6 +158,8 @@ export const RULE_MESSAGES = {
     'memory is only used by action increaseMemory; remove it or use action increaseMemory',
   deleteBarePodsOnlyForPodActions:
     'deleteBarePods is only used by actions restartPod, deletePod and evictPod; remove it or use one of them',
+  ladderOnlyForPodActions:
+    'attempts and then are only used by actions restartPod, deletePod, evictPod and rolloutRestart, whose pods are replaced; remove them or use one of those actions',
   escalationOrder:
     "escalation levels must be in increasing 'after' order: each level's after must be longer than the previous level's",
   slackTargetNeedsChannel: 'an escalation target of type slack needs channel',

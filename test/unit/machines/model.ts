@@ -12,7 +12,9 @@ import {
   type MachineEvent,
   type MachinePolicy,
   type RemediationContext,
+  type RuntimeFacts,
 } from '../../../src/machines/index.ts';
+import type { WorkloadIncident } from '../../../src/machines/workload.ts';
 import type { ObservableObject } from '../../../src/observe/index.ts';
 import {
   crashLoopingPod,
@@ -32,6 +34,15 @@ type Snapshot = SnapshotFrom<AnyStateMachine>;
 
 export interface Model {
   name: 'pod' | 'node' | 'deployment';
+  /** How the tests name it. */
+  title: string;
+  /**
+   * A variant of the machine's model, explored apart (its state space would multiply the other's):
+   * `workload` is a pod whose runtime keeps its workload's memory, so symptoms are claimed first.
+   */
+  variant?: 'workload';
+  /** Facts the actor starts with. */
+  facts0?: Partial<RuntimeFacts>;
   /**
    * The modes that change this machine's paths. gitops only changes how desired state is changed
    * (rollbacks, scales, memory), which a node never does, so the node is explored without it.
@@ -91,6 +102,7 @@ function restarts(context: RemediationContext): number {
 export const MODELS: readonly Model[] = [
   {
     name: 'pod',
+    title: 'pod',
     modes: ['auto', 'approval', 'dryRun', 'gitops'],
     machine: podMachine,
     actorKey: POD_KEY,
@@ -112,7 +124,27 @@ export const MODELS: readonly Model[] = [
     noTimeToApprove: true,
   },
   {
+    name: 'pod',
+    title: 'pod (workload memory)',
+    variant: 'workload',
+    // dryRun claims nothing (a dry run per pod), and gitops changes nothing on this path.
+    modes: ['auto', 'approval'],
+    machine: podMachine,
+    actorKey: POD_KEY,
+    facts0: { workloadMemory: true },
+    observations: (c) => [crashLoopingPod(restarts(c)), runningPod(restarts(c))],
+    facts: (at) => [
+      // The workload incident a pod waits on ended, and nothing holds the workload.
+      {
+        type: 'FACTS',
+        at,
+        facts: { workload: { type: 'CrashLoopBackOff', incidentId: null, heldUntil: null } },
+      },
+    ],
+  },
+  {
     name: 'node',
+    title: 'node',
     modes: ['auto', 'approval', 'dryRun'],
     machine: nodeMachine,
     actorKey: NODE_KEY,
@@ -129,6 +161,7 @@ export const MODELS: readonly Model[] = [
   },
   {
     name: 'deployment',
+    title: 'deployment',
     modes: ['auto', 'approval', 'dryRun', 'gitops'],
     machine: deploymentMachine,
     actorKey: DEPLOYMENT_KEY,
@@ -162,6 +195,13 @@ export function eventsFor(model: Model) {
           for (const object of model.observations(context)) events.push(observed(object, at));
           if (model.name === 'pod') {
             events.push(observed(crashLoopingPod(restarts(context)), at, { inhibited: null }));
+            if (model.variant === 'workload') {
+              events.push(
+                observed(crashLoopingPod(restarts(context)), at, {
+                  workload: { type: 'CrashLoopBackOff', incidentId: null, heldUntil: null },
+                }),
+              );
+            }
           }
           break;
         case 'FACTS':
@@ -197,6 +237,19 @@ export function eventsFor(model: Model) {
         case 'RESUME':
           events.push({ type, at });
           break;
+        case 'WORKLOAD':
+          if (model.variant === 'workload') events.push(...workloadAnswers(incidentId, at));
+          break;
+        case 'ADOPT':
+          if (model.variant !== 'workload') break;
+          events.push({
+            type,
+            at,
+            workload: WORKLOAD_KEY,
+            incident: { ...workloadIncident(at), phase: 'verifying', verifyUntil: at + 5 * MINUTE },
+            remediations: [at - MINUTE],
+          });
+          break;
         case 'POLICY':
           // The same policy again: a policy update must not disturb a running incident.
           events.push({ type, at, policy: context.policy });
@@ -212,6 +265,64 @@ export function eventsFor(model: Model) {
   };
 }
 
+const WORKLOAD_KEY = 'shop/Deployment/api';
+
+/** The workload's incident that another pod of it opened, one remediation in. */
+function workloadIncident(at: number): WorkloadIncident {
+  return {
+    id: `Pod/shop/api-7d9f-abc#1@${at - 2 * MINUTE}`,
+    openedAt: at - 2 * MINUTE,
+    holder: null,
+    phase: 'remediating',
+    attempts: 1,
+    actedAt: at - MINUTE,
+    replacesPod: true,
+    verifyUntil: null,
+    verificationWindowMs: 5 * MINUTE,
+    announced: true,
+    trigger: { type: 'CrashLoopBackOff', reason: 'container api restarted 3 times' },
+  };
+}
+
+/** Every answer a workload can give a claim: lead a new or an open incident, join, be held. */
+function workloadAnswers(incidentId: string, at: number): MachineEvent[] {
+  const open = workloadIncident(at);
+  return [
+    {
+      type: 'WORKLOAD',
+      at,
+      incidentId,
+      answer: { role: 'lead', continues: null, remediations: [] },
+    },
+    {
+      type: 'WORKLOAD',
+      at,
+      incidentId,
+      answer: {
+        role: 'lead',
+        continues: { ...open, holder: POD_KEY },
+        remediations: [at - MINUTE],
+      },
+    },
+    {
+      type: 'WORKLOAD',
+      at,
+      incidentId,
+      answer: {
+        role: 'member',
+        incident: { ...open, holder: 'Pod/shop/api-7d9f-abc' },
+        remediations: [at - MINUTE],
+      },
+    },
+    {
+      type: 'WORKLOAD',
+      at,
+      incidentId,
+      answer: { role: 'held', why: 'quarantined', until: at + 30 * MINUTE, remediations: [] },
+    },
+  ];
+}
+
 /** State value plus the few context facts that change what can happen next. */
 export function serializeState(snapshot: Snapshot): string {
   const c = snapshot.context as RemediationContext;
@@ -225,6 +336,7 @@ export function serializeState(snapshot: Snapshot): string {
     c.facts.healthyNodes,
     c.facts.hpa !== null,
     c.facts.budgetAvailable,
+    c.facts.workloadMemory === true,
     c.policy.approvalTimeoutMs === 0,
     c.observation?.kind === 'Deployment' ? c.observation.desiredReplicas : null,
     c.observation?.kind === 'Node' ? c.observation.unschedulable : null,
@@ -240,6 +352,9 @@ export function serializeState(snapshot: Snapshot): string {
       Math.min(i.escalations, 2),
       Math.min(i.uncordons, 2),
       i.nodeOutOfService,
+      i.claim ?? null,
+      Math.min(i.attempts ?? 0, 3),
+      i.joinedTo === undefined ? null : 'held' in i.joinedTo ? 'held' : 'member',
     ],
   ]);
 }

@@ -36,6 +36,8 @@ export function recorded(machine: AnyStateMachine, into: Recording): AnyStateMac
       recordEvent: (_: unknown, event: RecordedEvent) => {
         into.records.push(event);
       },
+      // Claims are answered by the model's WORKLOAD events, not here.
+      claimWorkload: () => undefined,
     },
   });
 }
@@ -70,7 +72,12 @@ export function replay(model: Model, events: readonly MachineEvent[], policy: Ma
   const log: Recording = { effects: [], records: [] };
   const actor = createActor(recorded(model.machine, log), {
     clock,
-    input: { actorKey: model.actorKey, policy, at: T0 },
+    input: {
+      actorKey: model.actorKey,
+      policy,
+      at: T0,
+      ...(model.facts0 ? { facts: model.facts0 } : {}),
+    },
   }).start();
   const candidates = eventsFor(model);
   let stoppedAt: string | null = null;

@@ -43,7 +43,7 @@ describe('the machines’ vocabulary', () => {
 
   it('uses every named action of the setup (I/O actions are asked for by the others)', () => {
     const declared = Object.keys(implementations?.actions ?? {});
-    const io = ['enqueueEffect', 'recordEvent'];
+    const io = ['enqueueEffect', 'recordEvent', 'claimWorkload'];
     expect(declared.filter((name) => !io.includes(name) && !actions.has(name))).toEqual([]);
   });
 

@@ -1,0 +1,301 @@
+/**
+ * The runtime side of workload memory (docs/adr/0014, part 4; the rules are src/workloads/rules.ts):
+ * answers pod actors' claims, writes what each leading pod actor says after its transitions,
+ * lets go of an incident whose pod is going away, hands a verification to the pod that replaces
+ * it, and tells pods waiting on their workload when it is free. The agent runs it on Redis,
+ * `simulate` on a map; what it decides is the rules'.
+ */
+import type { MachineEvent, RemediationContext, RuntimeFacts } from '../machines/index.ts';
+import {
+  workloadReport,
+  type WorkloadClaimRequest,
+  type WorkloadFact,
+} from '../machines/workload.ts';
+import type { DetectionType } from '../policy/vocabulary.ts';
+import type { Logger } from '../telemetry/index.ts';
+import {
+  adopt,
+  claim,
+  EMPTY_MEMORY,
+  release,
+  report,
+  type WorkloadMemory,
+  type WorkloadReport,
+} from '../workloads/rules.ts';
+import type { MemoryChange, WorkloadStore } from '../workloads/store.ts';
+
+export interface WorkloadKeeperOptions {
+  store: WorkloadStore;
+  /** Delivers an event to a live actor, in order with its other events (the registry's). */
+  deliver: (key: string, event: MachineEvent) => Promise<void>;
+  /** Sends facts to a live actor. */
+  facts: (key: string, facts: Partial<RuntimeFacts>) => Promise<void>;
+  now: () => number;
+  logger: Logger;
+}
+
+type Snapshot = { value: unknown; context: RemediationContext };
+
+/** A new pod that may replace the pod of a remediation still under way. */
+interface Candidate {
+  workload: string;
+  createdAt: number;
+  /** Tried until then; later it is just another pod. */
+  until: number;
+}
+
+function isEmpty(update: WorkloadReport): boolean {
+  return (
+    update.incident === null &&
+    update.remediations.length === 0 &&
+    update.quietUntil === null &&
+    update.quarantinedUntil === null
+  );
+}
+
+/** What a waiting pod is told: the workload's incident, and a hold only while it lasts. */
+export function factOf(type: DetectionType, memory: WorkloadMemory, now: number): WorkloadFact {
+  const holds = [memory.quietUntil, memory.quarantinedUntil].filter(
+    (t): t is number => t !== null && t > now,
+  );
+  return {
+    type,
+    incidentId: memory.incident?.id ?? null,
+    heldUntil: holds.length === 0 ? null : Math.max(...holds),
+  };
+}
+
+export class WorkloadKeeper {
+  private readonly options: WorkloadKeeperOptions;
+  /** Per actor: the workload, symptom and JSON of what it last reported. */
+  private readonly reported = new Map<
+    string,
+    { workload: string; type: DetectionType; json: string }
+  >();
+  /** Actors in `joined`: their workload, symptom, and the fact they were last told. */
+  private readonly waiting = new Map<
+    string,
+    { workload: string; type: DetectionType; told: string }
+  >();
+  private readonly candidates = new Map<string, Candidate>();
+  /** Writes per workload, in order. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(options: WorkloadKeeperOptions) {
+    this.options = options;
+  }
+
+  /** The host's `claimWorkload`: answers with WORKLOAD; no answer lets the actor decide alone. */
+  claim(request: WorkloadClaimRequest): void {
+    const type = request.trigger.type;
+    void this.serially(request.workload, async () => {
+      const answer = await this.options.store.change(request.workload, type, (memory) => {
+        const claimed = claim(memory, {
+          actorKey: request.actorKey,
+          incidentId: request.incidentId,
+          trigger: request.trigger,
+          verificationWindowMs: request.verificationWindowMs,
+          now: this.options.now(),
+        });
+        return { memory: claimed.memory, result: claimed.answer };
+      });
+      this.options.logger.debug(
+        { object: request.actorKey, workload: request.workload, role: answer.role },
+        'workload claim answered',
+      );
+      void this.options.deliver(request.actorKey, {
+        type: 'WORKLOAD',
+        at: this.options.now(),
+        incidentId: request.incidentId,
+        answer,
+      });
+    }).catch((error: unknown) =>
+      this.options.logger.warn(
+        { err: error, object: request.actorKey, workload: request.workload },
+        'could not claim the incident from the workload memory; the pod decides alone once its claim times out',
+      ),
+    );
+  }
+
+  /** After every transition of a pod actor: what it says to its workload, and whether it waits. */
+  noteTransition(key: string, snapshot: Snapshot): void {
+    const derived = workloadReport(snapshot);
+    if (derived === null) return;
+    const { workload, report: update } = derived;
+    const state = typeof snapshot.value === 'string' ? snapshot.value : '';
+    const incident = snapshot.context.incident;
+    if (state === 'joined' && incident?.trigger.kind === 'detection') {
+      if (!this.waiting.has(key))
+        this.waiting.set(key, { workload, type: incident.trigger.detection.type, told: '' });
+    } else this.waiting.delete(key);
+    const before = this.reported.get(key);
+    const type = derived.type ?? before?.type;
+    if (type === undefined || (before === undefined && isEmpty(update))) return;
+    const json = JSON.stringify(update);
+    if (before?.json === json && before.workload === workload) return;
+    this.reported.set(key, { workload, type, json });
+    void this.write(workload, type, (memory) => ({
+      memory: report(memory, update),
+      result: null,
+    })).catch((error: unknown) =>
+      this.options.logger.warn(
+        { err: error, object: key, workload },
+        'could not write the workload memory; the next transition writes it again',
+      ),
+    );
+  }
+
+  /**
+   * The pod of `podKey` is going away (terminating or deleted): the incidents it holds wait for
+   * another pod of the workload, and a restart's verification starts now.
+   */
+  async release(podKey: string, workload: string, at: number): Promise<void> {
+    this.candidates.delete(podKey);
+    const symptoms = await this.options.store.read(workload);
+    for (const [type, memory] of Object.entries(symptoms) as [DetectionType, WorkloadMemory][]) {
+      if (memory.incident?.holder !== podKey) continue;
+      await this.write(workload, type, (m) => ({ memory: release(m, podKey, at), result: null }));
+      this.options.logger.info(
+        { object: podKey, workload, incident: memory.incident.id },
+        'the pod holding the workload incident is going away; its replacement takes over',
+      );
+    }
+  }
+
+  /**
+   * A pod actor was just created: when its pod replaces the pod of a remediation of its
+   * workload, the event that hands it the verification (sent before its first observation).
+   */
+  async adoptFor(
+    podKey: string,
+    workload: string,
+    createdAt: number,
+  ): Promise<MachineEvent | undefined> {
+    const symptoms = await this.options.store.read(workload);
+    for (const [type, memory] of Object.entries(symptoms) as [DetectionType, WorkloadMemory][]) {
+      const open = memory.incident;
+      if (open === null || open.actedAt === null) continue;
+      if (open.holder !== null && open.phase === 'remediating' && open.replacesPod) {
+        // The pod it replaces is not gone yet (events from two watches race): try again soon.
+        this.candidates.set(podKey, {
+          workload,
+          createdAt,
+          until: this.options.now() + open.verificationWindowMs,
+        });
+        continue;
+      }
+      const event = await this.tryAdopt(podKey, workload, type, createdAt);
+      if (event !== undefined) return event;
+    }
+    return undefined;
+  }
+
+  /** The actor is gone (its pod deleted, or no longer governed). */
+  forget(key: string): void {
+    this.reported.delete(key);
+    this.waiting.delete(key);
+    this.candidates.delete(key);
+  }
+
+  /**
+   * Tells waiting pods where their workload stands, and retries adoptions that were early.
+   * Called on an interval by the agent (other agents write the same memory) and after every
+   * step by `simulate`.
+   */
+  async poll(): Promise<void> {
+    const now = this.options.now();
+    const workloads = new Set<string>();
+    for (const { workload } of this.waiting.values()) workloads.add(workload);
+    for (const [key, candidate] of this.candidates) {
+      if (candidate.until < now) this.candidates.delete(key);
+      else workloads.add(candidate.workload);
+    }
+    for (const workload of workloads) await this.refresh(workload);
+  }
+
+  private async refresh(workload: string): Promise<void> {
+    const symptoms = await this.options.store.read(workload);
+    const now = this.options.now();
+    for (const [key, waiting] of this.waiting) {
+      if (waiting.workload !== workload) continue;
+      const fact = factOf(waiting.type, symptoms[waiting.type] ?? EMPTY_MEMORY, now);
+      const told = JSON.stringify(fact);
+      if (told === waiting.told) continue;
+      waiting.told = told;
+      await this.options.facts(key, { workload: fact });
+    }
+    for (const [key, candidate] of this.candidates) {
+      if (candidate.workload !== workload) continue;
+      for (const [type, memory] of Object.entries(symptoms) as [DetectionType, WorkloadMemory][]) {
+        if (memory.incident?.holder !== null || memory.incident.phase !== 'verifying') continue;
+        const event = await this.tryAdopt(key, workload, type, candidate.createdAt);
+        if (event === undefined) continue;
+        this.candidates.delete(key);
+        await this.options.deliver(key, event);
+        break;
+      }
+    }
+  }
+
+  private async tryAdopt(
+    podKey: string,
+    workload: string,
+    type: DetectionType,
+    createdAt: number,
+  ): Promise<MachineEvent | undefined> {
+    const adopted = await this.write(workload, type, (memory) => {
+      const result = adopt(memory, podKey, createdAt);
+      return { memory: result.memory, result };
+    });
+    if (adopted.adopted === null) return undefined;
+    this.options.logger.info(
+      { object: podKey, workload, incident: adopted.adopted.id },
+      'a replacement pod takes over the verification of the workload incident',
+    );
+    return {
+      type: 'ADOPT',
+      at: this.options.now(),
+      workload,
+      incident: adopted.adopted,
+      remediations: adopted.memory.remediations,
+    };
+  }
+
+  /** Changes one symptom's memory of a workload, in order with the workload's other writes. */
+  private write<T>(workload: string, type: DetectionType, change: MemoryChange<T>): Promise<T> {
+    return this.serially(workload, async () => {
+      let after: WorkloadMemory | undefined;
+      const result = await this.options.store.change(workload, type, (memory) => {
+        const changed = change(memory);
+        after = changed.memory;
+        return changed;
+      });
+      if (after !== undefined) this.tellWaiting(workload, type, after);
+      return result;
+    });
+  }
+
+  /** Pods of this process waiting on the workload hear at once what changed. */
+  private tellWaiting(workload: string, type: DetectionType, memory: WorkloadMemory): void {
+    const now = this.options.now();
+    for (const [key, waiting] of this.waiting) {
+      if (waiting.workload !== workload || waiting.type !== type) continue;
+      const fact = factOf(type, memory, now);
+      const told = JSON.stringify(fact);
+      if (told === waiting.told) continue;
+      waiting.told = told;
+      void this.options.facts(key, { workload: fact });
+    }
+  }
+
+  private serially<T>(workload: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(workload) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.chains.set(workload, settled);
+    void settled.then(() => {
+      if (this.chains.get(workload) === settled) this.chains.delete(workload);
+    });
+    return next;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The workload's memory of one symptom, and the one rule set that changes it
+ * (docs/adr/0014-incidents-belong-to-workloads.md, part 4). Pods are replaced; the workload a
+ * person names (a Deployment, a StatefulSet, a CronJob…) is not, so what an incident needs to
+ * outlive a pod is kept here: the open incident and which pod actor decides it, how far its
+ * ladder went, the remediations quarantine counts, the cooldown and quarantine deadlines.
+ *
+ * Pure: Redis applies these functions in an optimistic transaction (store.ts) and `simulate`
+ * applies them to a map (memory-store.ts), so both engines follow the same rules.
+ */
+import type { Detection } from '../analyzers/types.ts';
+
+/** Where the incident is, as far as the other pods of the workload need to know. */
+export type WorkloadPhase = 'deciding' | 'remediating' | 'verifying' | 'escalated' | 'quarantined';
+
+export interface WorkloadIncident {
+  id: string;
+  openedAt: number;
+  /** The pod actor deciding it; null once its pod is gone and nobody has taken it over yet. */
+  holder: string | null;
+  phase: WorkloadPhase;
+  /** Remediations asked for in this incident so far: the position on the policy's ladder. */
+  attempts: number;
+  /** When the latest remediation was asked for: pods created after it are its replacements. */
+  actedAt: number | null;
+  /** The latest remediation replaces the pod (restart, delete, evict): its deletion is its result. */
+  replacesPod: boolean;
+  /** The end of the verification in progress (absolute), or null. */
+  verifyUntil: number | null;
+  /** The verification window of the governing policy, for a verification its pod's deletion starts. */
+  verificationWindowMs: number;
+  /** People were told about it, so they are told when it ends. */
+  announced: boolean;
+  /** What opened it. */
+  trigger: Detection;
+}
+
+export interface WorkloadMemory {
+  incident: WorkloadIncident | null;
+  /** When remediations of the symptom were asked for, oldest first, at most REMEDIATION_MEMORY. */
+  remediations: number[];
+  /** No new incident of the symptom before then (the cooldown after the last one). */
+  quietUntil: number | null;
+  /** Hands off the symptom until then: the workload is quarantined. */
+  quarantinedUntil: number | null;
+}
+
+/** More remediations than any quarantine counts is never useful; the memory stays bounded. */
+export const REMEDIATION_MEMORY = 32;
+
+export const EMPTY_MEMORY: WorkloadMemory = {
+  incident: null,
+  remediations: [],
+  quietUntil: null,
+  quarantinedUntil: null,
+};
+
+/** What a pod actor learns when it confirms the symptom and asks who decides. */
+export type ClaimAnswer =
+  | {
+      role: 'lead';
+      /** The open incident it continues (its id, ladder position), or null for a new one. */
+      continues: WorkloadIncident | null;
+      remediations: number[];
+    }
+  | { role: 'member'; incident: WorkloadIncident; remediations: number[] }
+  | { role: 'held'; why: 'quarantined' | 'coolingDown'; until: number; remediations: number[] };
+
+export interface ClaimRequest {
+  actorKey: string;
+  /** The id the actor gave its incident; the workload's incident takes it when there is none. */
+  incidentId: string;
+  trigger: Detection;
+  verificationWindowMs: number;
+  now: number;
+}
+
+const later = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.max(a, b);
+
+function mergeTimes(a: readonly number[], b: readonly number[]): number[] {
+  return [...new Set([...a, ...b])].sort((x, y) => x - y).slice(-REMEDIATION_MEMORY);
+}
+
+/**
+ * A pod actor confirmed the symptom: it leads the workload's incident (a new one, or the open
+ * one nobody holds, which it continues), joins the one another pod leads, or is held off by a
+ * quarantine or cooldown of the workload.
+ */
+export function claim(
+  memory: WorkloadMemory,
+  request: ClaimRequest,
+): { memory: WorkloadMemory; answer: ClaimAnswer } {
+  const { remediations } = memory;
+  const open = memory.incident;
+  if (open !== null && open.holder !== null && open.holder !== request.actorKey) {
+    return { memory, answer: { role: 'member', incident: open, remediations } };
+  }
+  if (open !== null) {
+    const taken = { ...open, holder: request.actorKey };
+    return {
+      memory: { ...memory, incident: taken },
+      answer: { role: 'lead', continues: taken, remediations },
+    };
+  }
+  if (memory.quarantinedUntil !== null && memory.quarantinedUntil > request.now) {
+    return {
+      memory,
+      answer: { role: 'held', why: 'quarantined', until: memory.quarantinedUntil, remediations },
+    };
+  }
+  if (memory.quietUntil !== null && memory.quietUntil > request.now) {
+    return {
+      memory,
+      answer: { role: 'held', why: 'coolingDown', until: memory.quietUntil, remediations },
+    };
+  }
+  const incident: WorkloadIncident = {
+    id: request.incidentId,
+    openedAt: request.now,
+    holder: request.actorKey,
+    phase: 'deciding',
+    attempts: 0,
+    actedAt: null,
+    replacesPod: false,
+    verifyUntil: null,
+    verificationWindowMs: request.verificationWindowMs,
+    announced: false,
+    trigger: request.trigger,
+  };
+  return {
+    memory: { ...memory, incident },
+    answer: { role: 'lead', continues: null, remediations },
+  };
+}
+
+/** What the holder's actor says about the symptom after one of its transitions. */
+export interface WorkloadReport {
+  holder: string;
+  /** Its incident of the symptom as it stands, or null when it has none (it ended). */
+  incident: Omit<WorkloadIncident, 'holder'> | null;
+  remediations: number[];
+  quietUntil: number | null;
+  quarantinedUntil: number | null;
+}
+
+/**
+ * The holder's actor moved on. Only the holder writes the incident: a pod actor that lost it (its
+ * pod is going away, another pod took over) can still add remediations and deadlines, which only
+ * ever grow, but never brings back an incident that moved on without it.
+ */
+export function report(memory: WorkloadMemory, update: WorkloadReport): WorkloadMemory {
+  const open = memory.incident;
+  let incident = open;
+  if (open !== null && open.holder === update.holder) {
+    incident =
+      update.incident !== null && update.incident.id === open.id
+        ? { ...update.incident, holder: update.holder }
+        : null;
+  }
+  return {
+    incident,
+    remediations: mergeTimes(memory.remediations, update.remediations),
+    quietUntil: later(memory.quietUntil, update.quietUntil),
+    quarantinedUntil: later(memory.quarantinedUntil, update.quarantinedUntil),
+  };
+}
+
+/**
+ * The pod of `holder` is going away (deleted, or terminating). Its incident waits for another pod
+ * of the workload. When the pod goes because the incident's own restart asked for it, that is the
+ * restart's result: the verification starts now, on the replacements.
+ */
+export function release(memory: WorkloadMemory, holder: string, at: number): WorkloadMemory {
+  const open = memory.incident;
+  if (open === null || open.holder !== holder) return memory;
+  const restarted = open.phase === 'remediating' && open.replacesPod;
+  return {
+    ...memory,
+    incident: {
+      ...open,
+      holder: null,
+      ...(restarted ? { phase: 'verifying', verifyUntil: at + open.verificationWindowMs } : {}),
+    },
+  };
+}
+
+/** How much earlier than the remediation a replacement may say it was created (seconds only). */
+export const CREATION_SLACK_MS = 1_000;
+
+/**
+ * A new pod of the workload appeared: when it replaces the pod a remediation removed and nobody
+ * holds the verification, it takes it over (with its absolute deadline).
+ */
+export function adopt(
+  memory: WorkloadMemory,
+  actorKey: string,
+  createdAt: number,
+): { memory: WorkloadMemory; adopted: WorkloadIncident | null } {
+  const open = memory.incident;
+  if (
+    open === null ||
+    open.holder !== null ||
+    open.phase !== 'verifying' ||
+    open.actedAt === null ||
+    createdAt + CREATION_SLACK_MS < open.actedAt
+  ) {
+    return { memory, adopted: null };
+  }
+  const adopted = { ...open, holder: actorKey };
+  return { memory: { ...memory, incident: adopted }, adopted };
+}
+
+/**
+ * An incident nobody holds whose verification ended long ago: no pod of the workload is left to
+ * decide it (scaled to zero, or its pods run where no agent is). It ends as held, which is what
+ * its verification says when no pod shows the symptom.
+ */
+export function expire(
+  memory: WorkloadMemory,
+  now: number,
+  graceMs: number,
+): { memory: WorkloadMemory; expired: WorkloadIncident | null } {
+  const open = memory.incident;
+  if (
+    open === null ||
+    open.holder !== null ||
+    open.phase !== 'verifying' ||
+    open.verifyUntil === null ||
+    open.verifyUntil + graceMs > now
+  ) {
+    return { memory, expired: null };
+  }
+  return { memory: { ...memory, incident: null }, expired: open };
+}
+
+/** Reads what Redis or a map holds; anything unreadable is no memory (never a reason to act). */
+export function parseMemory(text: string | null | undefined): WorkloadMemory {
+  if (text === null || text === undefined || text === '') return EMPTY_MEMORY;
+  try {
+    const value = JSON.parse(text) as Partial<WorkloadMemory>;
+    return {
+      incident: value.incident ?? null,
+      remediations: Array.isArray(value.remediations) ? value.remediations : [],
+      quietUntil: value.quietUntil ?? null,
+      quarantinedUntil: value.quarantinedUntil ?? null,
+    };
+  } catch {
+    return EMPTY_MEMORY;
+  }
+}
