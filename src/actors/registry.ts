@@ -72,6 +72,9 @@ export class ActorRegistry {
   }): void => {
     void this.enqueue(change.key, async () => {
       if (change.to === undefined) {
+        // A pod deleted and made again under its name (a StatefulSet's) is governed again by
+        // the time this runs: its new actor stays.
+        if (this.options.index.governanceOf(change.key).state === 'governed') return;
         this.last.delete(change.key);
         if (this.options.host.has(change.key)) {
           this.options.logger.info(
