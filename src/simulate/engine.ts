@@ -50,6 +50,9 @@ import { renderQuery } from '../scaling/signals.ts';
 import { formatDuration } from '../util/duration.ts';
 import { budgetClaim, spendBudget } from '../budgets/claims.ts';
 import { MemoryBudgets } from '../budgets/memory.ts';
+import { WorkloadKeeper } from '../actors/workload-memory.ts';
+import { podWorkloadKey } from '../observe/workload.ts';
+import { MemoryWorkloadStore } from '../workloads/store.ts';
 import { NodeSlotKeeper } from '../actors/node-slots.ts';
 import { safetySettings } from '../actors/safety.ts';
 import { configSchema } from '../config/index.ts';
@@ -200,11 +203,17 @@ export class Simulation {
   private readonly registry: ActorRegistry;
   private readonly scaler: Scaler;
   private readonly budgets = new MemoryBudgets();
+  /** As the agent: pods of a workload share one incident per symptom, kept in memory here. */
+  private readonly workloads: WorkloadKeeper;
   /** As the agent: a node's slot is let go once its incident no longer holds it. */
   private readonly nodeSlots = new NodeSlotKeeper((node, incidentId) =>
     this.budgets.releaseNodeSlot(node, incidentId),
   );
   private readonly warnings: string[] = [];
+  /** Every incident that was opened, by id. */
+  private readonly incidentIds = new Set<string>();
+  /** Incidents of pods that only waited on their workload's incident. */
+  private readonly memberIncidents = new Set<string>();
   private readonly timeline: TimelineEntry[] = [];
   private readonly effects: EffectRecord[] = [];
   /** How many effects matched each rule so far (for `nth`). */
@@ -226,7 +235,7 @@ export class Simulation {
   constructor(scenario: Scenario) {
     this.scenario = scenario;
     this.clock = new SimulationClock(scenario.start);
-    this.world = new World(scenario.objects);
+    this.world = new World(scenario.objects, () => this.clock.now());
     this.healthyNodes = this.world.healthyNodes();
     const logger = warningLogger(this.warnings);
     this.host = new ActorHost({
@@ -241,6 +250,14 @@ export class Simulation {
         },
       },
       onTransition: (key, snapshot) => this.onTransition(key, snapshot),
+      workloads: { claim: (request) => this.workloads.claim(request) },
+    });
+    this.workloads = new WorkloadKeeper({
+      store: new MemoryWorkloadStore(),
+      deliver: (key, event) => this.registry.deliver(key, event),
+      facts: (key, facts) => this.registry.facts(key, facts),
+      now: () => this.clock.now(),
+      logger,
     });
     this.index = new PolicyIndex({
       agentNamespace: scenario.namespace,
@@ -255,8 +272,15 @@ export class Simulation {
       // how many healthy nodes there are.
       factsFor: (key) =>
         key.startsWith('Pod/')
-          ? { inhibited: this.inhibitionOf(key) }
+          ? { inhibited: this.inhibitionOf(key), workloadMemory: true }
           : { healthyNodes: this.healthyNodes },
+      // As the agent: a pod that replaces the pod of a remediation takes over its verification.
+      onSpawn: (key, object) => {
+        const workload = key.startsWith('Pod/') ? podWorkloadKey(object) : null;
+        const created = Date.parse(String(object.metadata?.creationTimestamp ?? ''));
+        if (workload === null || Number.isNaN(created)) return Promise.resolve(undefined);
+        return this.workloads.adoptFor(key, workload, created);
+      },
     });
     this.scaler = new Scaler({
       prometheus: new ScenarioPrometheus(
@@ -327,11 +351,26 @@ export class Simulation {
   }
 
   private applyWorld(change: WorldChange): void {
-    for (const object of change.deletes) {
-      this.stir += 1;
-      void this.registry.delete(object as unknown as ObservableObject);
-    }
-    for (const object of change.upserts) this.observe(object);
+    const now = this.clock.now();
+    // As the agent: a pod going away first lets go of its workload's incident, so that its
+    // replacement (in the same change) can take the verification over.
+    const released = Promise.all(
+      change.deletes.map((object) => {
+        const workload = object.kind === 'Pod' ? podWorkloadKey(object) : null;
+        return workload === null
+          ? Promise.resolve()
+          : this.workloads.release(keyOf(object), workload, now);
+      }),
+    );
+    this.stir += 1;
+    void released.then(() => {
+      for (const object of change.deletes) {
+        this.stir += 1;
+        this.workloads.forget(keyOf(object));
+        void this.registry.delete(object as unknown as ObservableObject);
+      }
+      for (const object of change.upserts) this.observe(object);
+    });
     const healthy = this.world.healthyNodes();
     if (healthy !== this.healthyNodes) {
       this.healthyNodes = healthy;
@@ -781,6 +820,15 @@ export class Simulation {
   ): void {
     this.stir += 1;
     this.touch(key);
+    if (key.startsWith('Pod/')) this.workloads.noteTransition(key, snapshot);
+    // One incident, however many pods of its workload took part: a pod that only waited on
+    // another's incident adds none. (History has every incident, even one a dry run opened and
+    // closed in one step.)
+    for (const entry of snapshot.context.history) {
+      if (entry.incidentId === null) continue;
+      if (entry.decision === 'join') this.memberIncidents.add(entry.incidentId);
+      else this.incidentIds.add(entry.incidentId);
+    }
     if (!key.startsWith('Node/')) return;
     this.nodeSlots.noteTransition(key, snapshot);
     // As the agent: what the node's machine says about its pods reaches them as a fact.
@@ -810,8 +858,10 @@ export class Simulation {
   private async settle(): Promise<void> {
     for (let round = 0; round < 1000; round += 1) {
       const before = this.stir;
+      await new Promise<void>((resolve) => setImmediate(resolve));
       await this.registry.settled();
       await this.host.flushAll();
+      await this.workloads.poll();
       await new Promise<void>((resolve) => setImmediate(resolve));
       // A timer armed for now (a deadline already reached) fires before time moves on.
       const due = this.clock.nextDue();
@@ -846,10 +896,9 @@ export class Simulation {
             object: key,
             from: activity.from,
             to: 'stopped',
-            reason:
-              this.world.get(key) === undefined
-                ? 'the object is gone'
-                : 'no policy governs the object any more',
+            reason: !this.world.exists(key)
+              ? 'the object is gone'
+              : 'no policy governs the object any more',
             effects: activity.effects,
             events: activity.events,
           });
@@ -920,7 +969,7 @@ export class Simulation {
     const actions = this.effects.filter((e) => !NOTIFICATIONS.has(e.kind));
     const summary: Summary = {
       objects,
-      incidents: objects.reduce((n, o) => n + o.incidents, 0),
+      incidents: [...this.incidentIds].filter((id) => !this.memberIncidents.has(id)).length,
       actions: {
         requested: actions.length,
         done: actions.filter((e) => e.outcome === 'done').length,

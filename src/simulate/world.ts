@@ -6,6 +6,7 @@
  *
  * Deterministic: uids and resourceVersions come from counters, never from a clock or randomness.
  */
+import { createHash } from 'node:crypto';
 import { drainSkipReason, type DrainablePod } from '../effects/kubernetes/drain-rules.ts';
 import type { Effect, ProposedChange } from '../machines/index.ts';
 import { objectKey } from '../policy/index.ts';
@@ -179,15 +180,39 @@ function healthyNodeStatus(node: KubeManifest): Json {
 
 export class World {
   private readonly objects = new Map<string, KubeManifest>();
+  /** A pod replaced by its controller → the pod that replaced it. */
+  private readonly replacements = new Map<string, string>();
+  private readonly now: () => number;
   private version = 0;
   private uids = 0;
+  private pods = 0;
 
-  constructor(objects: readonly KubeManifest[] = []) {
+  constructor(objects: readonly KubeManifest[] = [], now: () => number = () => 0) {
+    this.now = now;
     for (const object of objects) this.put(this.completed(clone(object)));
   }
 
   get(key: string): KubeManifest | undefined {
-    return this.objects.get(key);
+    return this.objects.get(this.current(key));
+  }
+
+  /** Whether an object of exactly this key exists (not a replacement under another name). */
+  exists(key: string): boolean {
+    return this.objects.has(key);
+  }
+
+  /**
+   * The object a key names now: a pod that its controller replaced under another name is found
+   * under its replacement's, so that a scenario can go on naming the pod it started with.
+   */
+  current(key: string): string {
+    let at = key;
+    for (let hops = 0; hops < 1000 && !this.objects.has(at); hops += 1) {
+      const next = this.replacements.get(at);
+      if (next === undefined) break;
+      at = next;
+    }
+    return at;
   }
 
   all(): KubeManifest[] {
@@ -222,8 +247,11 @@ export class World {
       return this.upsert(object, existed ? 'updated' : 'created');
     }
     if (key === null) return NOTHING('nothing to change');
+    const named = key;
+    key = this.current(named);
     const current = this.objects.get(key);
-    if (current === undefined) return NOTHING(`${key} does not exist (any more): nothing changed`);
+    if (current === undefined)
+      return NOTHING(`${named} does not exist (any more): nothing changed`);
     if (change.type === 'delete') return this.remove(key, 'deleted');
     const next = clone(current);
     const note = this.change(next, change);
@@ -241,6 +269,7 @@ export class World {
       namespace: effect.target.namespace ?? undefined,
       name: effect.target.name,
     });
+    // A pod that went away meanwhile (replaced, evicted) is not acted on again.
     const current = this.objects.get(key);
     if (current === undefined) return NOTHING('');
     const next = clone(current);
@@ -253,7 +282,11 @@ export class World {
       case 'rollback':
         return next.kind === 'Pod'
           ? this.freshPod(next, 'replaced by a pod of the restored rollout')
-          : this.rolledOut(next, effect.kind === 'rollback');
+          : this.withPodsReplaced(
+              this.rolledOut(next, effect.kind === 'rollback'),
+              next,
+              effect.kind === 'rollback',
+            );
       case 'scale':
         return this.scaled(next, effect.to);
       case 'cordon':
@@ -406,10 +439,81 @@ export class World {
     return note;
   }
 
-  private freshPod(pod: KubeManifest, note: string): WorldChange {
-    pod.metadata = { ...pod.metadata, uid: this.nextUid(pod) };
-    pod.status = healthyPodStatus(pod, false);
-    return this.upsert(pod, note);
+  /**
+   * As the pod's controller would: the pod is deleted and a new one made, by a ReplicaSet under a
+   * new name (`<replicaset>-<suffix>`), by any other controller under the same name (a StatefulSet
+   * does). A pod no controller owns is never restarted (the workers refuse).
+   */
+  private freshPod(pod: KubeManifest, note: string, replicaSet?: string): WorldChange {
+    const oldKey = keyOf(pod);
+    const gone = this.remove(oldKey, '');
+    const owner = controllerOf(pod);
+    const rs = replicaSet ?? (owner?.kind === 'ReplicaSet' ? owner.name : undefined);
+    const fresh = clone(pod);
+    if (rs !== undefined) {
+      this.pods += 1;
+      const suffix = podSuffix(`${rs}/${this.pods}`);
+      const hash = rs.slice(rs.lastIndexOf('-') + 1);
+      fresh.metadata = {
+        ...fresh.metadata,
+        name: `${rs}-${suffix}`,
+        labels: { ...labelsOf(fresh), 'pod-template-hash': hash },
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: rs,
+            uid: `rs-${rs}`,
+            controller: true,
+          },
+        ],
+      };
+    }
+    fresh.metadata = {
+      ...fresh.metadata,
+      uid: this.nextUid(fresh),
+      creationTimestamp: new Date(this.now()).toISOString(),
+    };
+    fresh.status = healthyPodStatus(fresh, false);
+    const newKey = keyOf(fresh);
+    if (newKey !== oldKey) this.replacements.set(oldKey, newKey);
+    const made = this.upsert(fresh, '');
+    return {
+      deletes: gone.deletes,
+      upserts: made.upserts,
+      note: newKey === oldKey ? note : `${note}: ${fresh.metadata.name}`,
+    };
+  }
+
+  /**
+   * A Deployment rolled out again: its ReplicaSets' pods are replaced by pods of the ReplicaSet it
+   * now runs (for a rollback, the one before).
+   */
+  private withPodsReplaced(
+    rolled: WorldChange,
+    deployment: KubeManifest,
+    rollback: boolean,
+  ): WorldChange {
+    const name = deployment.metadata.name;
+    const namespace = deployment.metadata.namespace ?? 'default';
+    const annotations =
+      (deployment.metadata['annotations'] as Record<string, string> | undefined) ?? {};
+    const revision = annotations['deployment.kubernetes.io/revision'] ?? '1';
+    const rs = `${name}-${rollback ? 'rb' : 'rr'}${revision}`;
+    const out: WorldChange = {
+      ...rolled,
+      deletes: [...rolled.deletes],
+      upserts: [...rolled.upserts],
+    };
+    for (const pod of this.all()) {
+      const owner = controllerOf(pod);
+      if (pod.kind !== 'Pod' || (pod.metadata.namespace ?? 'default') !== namespace) continue;
+      if (owner?.kind !== 'ReplicaSet' || !owner.name.startsWith(`${name}-`)) continue;
+      const replaced = this.freshPod(clone(pod), '', rs);
+      out.deletes.push(...replaced.deletes);
+      out.upserts.push(...replaced.upserts);
+    }
+    return out;
   }
 
   private rolledOut(deployment: KubeManifest, rollback: boolean): WorldChange {
@@ -493,6 +597,7 @@ export class World {
   private completed(object: KubeManifest): KubeManifest {
     if (object.kind !== 'Node') object.metadata.namespace ??= 'default';
     object.metadata.uid ??= this.nextUid(object);
+    object.metadata['creationTimestamp'] ??= new Date(this.now()).toISOString();
     this.version += 1;
     object.metadata.resourceVersion = String(this.version);
     if (object.kind === 'Pod') {
@@ -509,4 +614,25 @@ export class World {
     }
     return object;
   }
+}
+
+function controllerOf(object: KubeManifest): { kind: string; name: string } | undefined {
+  const refs = (object.metadata['ownerReferences'] as Json[] | undefined) ?? [];
+  const ref = refs.find((r) => r['controller'] === true);
+  return ref === undefined ? undefined : { kind: String(ref['kind']), name: String(ref['name']) };
+}
+
+function labelsOf(object: KubeManifest): Record<string, string> {
+  return object.metadata['labels'] ?? {};
+}
+
+/** The letters Kubernetes draws generated name suffixes from (no vowels, no look-alikes). */
+const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** A five-letter suffix like a ReplicaSet's, the same on every run of a scenario. */
+function podSuffix(seed: string): string {
+  const digest = createHash('sha256').update(seed).digest();
+  return [...digest.subarray(0, 5)]
+    .map((byte) => SUFFIX_ALPHABET[byte % SUFFIX_ALPHABET.length])
+    .join('');
 }

@@ -218,11 +218,17 @@ function explore(model: Model, mode: Mode): Exploration {
 }
 
 describe.each(MODELS)('the $title machine, explored from its events', (model: Model) => {
-  it.each(model.modes)('keeps every invariant on every path in %s mode', (mode) => {
-    const { paths, problems } = explore(model, mode);
-    expect(paths.length).toBeGreaterThan(1);
-    expect([...new Set(problems)].slice(0, 10)).toEqual([]);
-  });
+  // Exploring a graph is CPU-bound: on a busy 2-core machine (a control plane building beside
+  // it) the largest takes tens of seconds.
+  it.each(model.modes)(
+    'keeps every invariant on every path in %s mode',
+    (mode) => {
+      const { paths, problems } = explore(model, mode);
+      expect(paths.length).toBeGreaterThan(1);
+      expect([...new Set(problems)].slice(0, 10)).toEqual([]);
+    },
+    120_000,
+  );
 
   /** Every model of the machine, variants included: coverage is of the machine. */
   const ofMachine = MODELS.filter((m) => m.name === model.name);

@@ -38,10 +38,20 @@ describe('a crash loop fixed by a restart', () => {
       ['00:01:00', 'healthy → suspect'],
       ['00:04:00', 'suspect → remediating'],
       ['00:04:05', 'remediating → verifying'],
+      ['00:04:05', 'verifying → stopped'],
+    ]);
+    expect(moves(result, pod)[2]?.reason).toMatch(/^restart Pod shop\/cart-7d9f-x2x4q: /);
+    // Its ReplicaSet replaces it under a new name; the new pod verifies the restart, resolves
+    // the same incident and cools down.
+    const replacement = 'Pod/shop/cart-7d9f-h92pl';
+    expect(moves(result, replacement).map((m) => [m.at, m.move])).toEqual([
+      ['00:04:05', 'new → verifying'],
       ['00:09:05', 'verifying → coolingDown'],
       ['00:19:05', 'coolingDown → healthy'],
     ]);
-    expect(moves(result, pod)[2]?.reason).toMatch(/^restart Pod shop\/cart-7d9f-x2x4q: /);
+    expect(moves(result, replacement)[0]?.reason).toContain(
+      'took over the verification of incident Pod/shop/cart-7d9f-x2x4q#1@',
+    );
     expect(result.summary.incidents).toBe(1);
   });
 });
@@ -62,9 +72,14 @@ describe('an OOM kill answered by a GitOps memory bump', () => {
       ['00:12:00', 'suspect → remediating'],
       ['00:12:05', 'remediating → awaitingMerge'],
       ['00:20:00', 'awaitingMerge → verifying'],
-      ['00:25:00', 'verifying → coolingDown'],
+      ['00:20:00', 'verifying → stopped'],
     ]);
     expect(moves(result, pod)[4]?.reason).toContain('pull request merged by alice');
+    // The merged change rolls out a new pod, which verifies it.
+    expect(moves(result, 'Pod/search/indexer-5c6f8d7b9-qkvpk').map((m) => [m.at, m.move])).toEqual([
+      ['00:20:00', 'new → verifying'],
+      ['00:25:00', 'verifying → coolingDown'],
+    ]);
   });
 });
 
@@ -185,7 +200,7 @@ describe('a storm held by the budget', () => {
     expect(actions(result)).toEqual(
       [0, 1, 2, 3, 4].map((i) => [
         '00:02:00',
-        `Pod/orders/orders-${i}`,
+        `Pod/orders/orders-shard-${i}-0`,
         'remediate-1',
         'restartPod',
         i < 2 ? 'done' : 'refused',
@@ -198,7 +213,7 @@ describe('a storm held by the budget', () => {
       refusal,
       refusal,
     ]);
-    expect(moves(result, 'Pod/orders/orders-4')).toContainEqual({
+    expect(moves(result, 'Pod/orders/orders-shard-4-0')).toContainEqual({
       at: '00:02:05',
       move: 'remediating → escalated (exhausted, symptomPresent)',
       reason: `restartPod failed: ${refusal}`,
@@ -238,9 +253,10 @@ describe('an approval given in Slack', () => {
     expect(moves(result, pod)).toContainEqual(
       expect.objectContaining({ at: '00:09:00', move: 'awaitingApproval → remediating' }),
     );
+    // The pod that replaced the restarted one tells the same thread that it is resolved.
     expect(notifications(result).at(-1)).toEqual([
       '00:14:05',
-      pod,
+      'Pod/shop/web-6d5f7c9b8-nmcx5',
       'resolved',
       'notify Slack #shop-oncall (resolved)',
     ]);
