@@ -103,7 +103,7 @@ export const podMachine = remediationSetup.createMachine({
       after: {
         untilWorkloadFree: {
           target: 'healthy',
-          actions: [reach('workloadFree'), close('the workload is free again')],
+          actions: [reach('workloadFree'), close('waited for the workload; looking again')],
         },
       },
       on: {

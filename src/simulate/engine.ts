@@ -424,7 +424,9 @@ export class Simulation {
       this.index.removePolicy({ namespace: change.namespace, name: change.name });
       return;
     }
-    const key = change.type === 'create' ? keyOf(change.object) : (step.object ?? '');
+    // A pod its controller replaced is named by the pod it started as; the line names the pod.
+    const key =
+      change.type === 'create' ? keyOf(change.object) : this.world.current(step.object ?? '');
     const entry: TimelineEntry = { type: 'world', at, object: key, text: '', source: step.source };
     const shown = this.shows(key);
     if (shown) this.timeline.push(entry);

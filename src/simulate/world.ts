@@ -499,7 +499,9 @@ export class World {
     const annotations =
       (deployment.metadata['annotations'] as Record<string, string> | undefined) ?? {};
     const revision = annotations['deployment.kubernetes.io/revision'] ?? '1';
-    const rs = `${name}-${rollback ? 'rb' : 'rr'}${revision}`;
+    // The ReplicaSet it runs now: for a rollback the one before, for a restart a new one; a
+    // stable name that looks like a pod-template-hash.
+    const rs = `${name}-${podSuffix(`${name}/${revision}/${rollback ? 'back' : 'restart'}`, 9)}`;
     const out: WorldChange = {
       ...rolled,
       deletes: [...rolled.deletes],
@@ -630,9 +632,9 @@ function labelsOf(object: KubeManifest): Record<string, string> {
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** A five-letter suffix like a ReplicaSet's, the same on every run of a scenario. */
-function podSuffix(seed: string): string {
+function podSuffix(seed: string, length = 5): string {
   const digest = createHash('sha256').update(seed).digest();
-  return [...digest.subarray(0, 5)]
+  return [...digest.subarray(0, length)]
     .map((byte) => SUFFIX_ALPHABET[byte % SUFFIX_ALPHABET.length])
     .join('');
 }

@@ -93,6 +93,19 @@ export function claim(
 ): { memory: WorkloadMemory; answer: ClaimAnswer } {
   const { remediations } = memory;
   const open = memory.incident;
+  // A quarantined workload holds every pod off until the quarantine ends, in one wait.
+  if (
+    open !== null &&
+    open.holder !== request.actorKey &&
+    open.phase === 'quarantined' &&
+    memory.quarantinedUntil !== null &&
+    memory.quarantinedUntil > request.now
+  ) {
+    return {
+      memory,
+      answer: { role: 'held', why: 'quarantined', until: memory.quarantinedUntil, remediations },
+    };
+  }
   if (open !== null && open.holder !== null && open.holder !== request.actorKey) {
     return { memory, answer: { role: 'member', incident: open, remediations } };
   }

@@ -4,7 +4,7 @@ import { formatJson, formatText } from '../../../src/simulate/index.ts';
 import { actions, entriesOf, moves, notifications, runExample } from './support.ts';
 
 describe('the example scenarios', () => {
-  it('are the eight the demo runs, in order', () => {
+  it('are the nine the demo runs, in order', () => {
     expect(exampleScenarios().map((file) => file.split('/').pop())).toEqual([
       '01-crash-loop-restart.yaml',
       '02-oom-memory-bump-gitops.yaml',
@@ -14,6 +14,7 @@ describe('the example scenarios', () => {
       '06-fix-does-not-stick.yaml',
       '07-storm-held-by-budget.yaml',
       '08-approval-in-slack.yaml',
+      '09-bad-rollout-restarts-rollback-quarantine.yaml',
     ]);
   });
 
@@ -260,6 +261,41 @@ describe('an approval given in Slack', () => {
       'resolved',
       'notify Slack #shop-oncall (resolved)',
     ]);
+  });
+});
+
+describe('a bad rollout on five replicas', () => {
+  it('is one incident: restarts twice on the replacements, rolls back, then quarantines once', async () => {
+    const result = await runExample('09-bad-rollout-restarts-rollback-quarantine.yaml');
+    const lead = 'Pod/shop/api-6c8d94f7b-4kq2x';
+    // Every action of the incident, in order, each by the pod that held it then.
+    expect(actions(result).map(([at, , step, kind, outcome]) => [at, step, kind, outcome])).toEqual(
+      [
+        ['00:02:00', 'remediate-1', 'restartPod', 'done'],
+        ['00:03:05', 'try-2-remediate-1', 'restartPod', 'done'],
+        ['00:04:05', 'try-3-remediate-1', 'rollback', 'done'],
+      ],
+    );
+    const incidents = new Set(result.effects.map((e) => e.incidentId));
+    expect([...incidents]).toHaveLength(1);
+    expect([...incidents][0]).toMatch(/^Pod\/shop\/api-6c8d94f7b-4kq2x#1@/);
+    expect(result.summary.incidents).toBe(1);
+    // The other four replicas waited on the incident instead of restarting themselves.
+    for (const pod of ['7bm9t', 'c2wpl', 'h8sdz', 'x5rnv'])
+      expect(moves(result, `Pod/shop/api-6c8d94f7b-${pod}`).map((m) => m.move)).toContain(
+        'suspect → joined',
+      );
+    expect(moves(result, lead)[2]?.move).toBe('suspect → remediating');
+    // The rollback names the failing ReplicaSet, and the quarantine tells people once.
+    const rollback = result.effects.find((e) => e.kind === 'rollback');
+    expect(rollback?.description).toBe('roll back Deployment shop/api');
+    const told = notifications(result);
+    expect(told).toHaveLength(1);
+    expect(told[0]?.[2]).toBe('quarantine-0');
+    expect(formatText(result)).toContain(
+      '3 remediations within 1h did not hold (the policy allows 3)',
+    );
+    expect(formatText(result)).toContain('is quarantined: its remediations did not hold');
   });
 });
 
