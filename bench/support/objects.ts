@@ -17,10 +17,18 @@ export interface PodState {
   restarts: number;
   crashLooping: boolean;
   node?: string;
+  /**
+   * The Deployment whose ReplicaSet (`<deployment>-<hash>`) owns the pod, with its
+   * `pod-template-hash`. Default: Deployment `bench`, hash `6d4f`.
+   */
+  deployment?: { name: string; hash: string };
 }
 
-/** A pod of a ReplicaSet with one container, running or crash-looping. */
+/** A pod of a Deployment's ReplicaSet with one container, running or crash-looping. */
 export function podObject(namespace: string, name: string, state: PodState): PodObject {
+  const { name: deployment, hash } = state.deployment ?? { name: 'bench', hash: '6d4f' };
+  // The default's ReplicaSet name stays one literal, as before (the other benchmarks' heap).
+  const replicaSet = state.deployment ? `${deployment}-${hash}` : 'bench-6d4f';
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -29,8 +37,8 @@ export function podObject(namespace: string, name: string, state: PodState): Pod
       namespace,
       uid: `uid-${namespace}-${name}`,
       resourceVersion: String(1000 + state.restarts),
-      labels: { app: 'bench', 'pod-template-hash': '6d4f' },
-      ownerReferences: [{ kind: 'ReplicaSet', name: 'bench-6d4f', controller: true }],
+      labels: { app: deployment, 'pod-template-hash': hash },
+      ownerReferences: [{ kind: 'ReplicaSet', name: replicaSet, controller: true }],
     },
     spec: {
       nodeName: state.node ?? 'bench-node',
