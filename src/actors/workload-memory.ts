@@ -65,6 +65,13 @@ export function factOf(type: DetectionType, memory: WorkloadMemory, now: number)
   };
 }
 
+interface Waiting {
+  workload: string;
+  type: DetectionType;
+  /** The fact last told, as JSON. */
+  told: string;
+}
+
 export class WorkloadKeeper {
   private readonly options: WorkloadKeeperOptions;
   /** Per actor: the workload, symptom and JSON of what it last reported. */
@@ -73,10 +80,9 @@ export class WorkloadKeeper {
     { workload: string; type: DetectionType; json: string }
   >();
   /** Actors in `joined`: their workload, symptom, and the fact they were last told. */
-  private readonly waiting = new Map<
-    string,
-    { workload: string; type: DetectionType; told: string }
-  >();
+  private readonly waiting = new Map<string, Waiting>();
+  /** The same, by workload. */
+  private readonly waitingOn = new Map<string, Set<string>>();
   private readonly candidates = new Map<string, Candidate>();
   /** Writes per workload, in order. */
   private readonly chains = new Map<string, Promise<unknown>>();
@@ -126,8 +132,8 @@ export class WorkloadKeeper {
     const incident = snapshot.context.incident;
     if (state === 'joined' && incident?.trigger.kind === 'detection') {
       if (!this.waiting.has(key))
-        this.waiting.set(key, { workload, type: incident.trigger.detection.type, told: '' });
-    } else this.waiting.delete(key);
+        this.wait(key, { workload, type: incident.trigger.detection.type, told: '' });
+    } else this.stopWaiting(key);
     const before = this.reported.get(key);
     const type = derived.type ?? before?.type;
     if (type === undefined || (before === undefined && isEmpty(update))) return;
@@ -193,7 +199,7 @@ export class WorkloadKeeper {
   /** The actor is gone (its pod deleted, or no longer governed). */
   forget(key: string): void {
     this.reported.delete(key);
-    this.waiting.delete(key);
+    this.stopWaiting(key);
     this.candidates.delete(key);
   }
 
@@ -205,7 +211,7 @@ export class WorkloadKeeper {
   async poll(): Promise<void> {
     const now = this.options.now();
     const workloads = new Set<string>();
-    for (const { workload } of this.waiting.values()) workloads.add(workload);
+    for (const workload of this.waitingOn.keys()) workloads.add(workload);
     for (const [key, candidate] of this.candidates) {
       if (candidate.until < now) this.candidates.delete(key);
       else workloads.add(candidate.workload);
@@ -216,8 +222,7 @@ export class WorkloadKeeper {
   private async refresh(workload: string): Promise<void> {
     const symptoms = await this.options.store.read(workload);
     const now = this.options.now();
-    for (const [key, waiting] of this.waiting) {
-      if (waiting.workload !== workload) continue;
+    for (const [key, waiting] of this.waitersOf(workload)) {
       const fact = factOf(waiting.type, symptoms[waiting.type] ?? EMPTY_MEMORY, now);
       const told = JSON.stringify(fact);
       if (told === waiting.told) continue;
@@ -278,13 +283,37 @@ export class WorkloadKeeper {
   /** Pods of this process waiting on the workload hear at once what changed. */
   private tellWaiting(workload: string, type: DetectionType, memory: WorkloadMemory): void {
     const now = this.options.now();
-    for (const [key, waiting] of this.waiting) {
-      if (waiting.workload !== workload || waiting.type !== type) continue;
+    for (const [key, waiting] of this.waitersOf(workload)) {
+      if (waiting.type !== type) continue;
       const fact = factOf(type, memory, now);
       const told = JSON.stringify(fact);
       if (told === waiting.told) continue;
       waiting.told = told;
       void this.options.facts(key, { workload: fact });
+    }
+  }
+
+  private wait(key: string, waiting: Waiting): void {
+    this.waiting.set(key, waiting);
+    const keys = this.waitingOn.get(waiting.workload) ?? new Set<string>();
+    keys.add(key);
+    this.waitingOn.set(waiting.workload, keys);
+  }
+
+  private stopWaiting(key: string): void {
+    const waiting = this.waiting.get(key);
+    if (waiting === undefined) return;
+    this.waiting.delete(key);
+    const keys = this.waitingOn.get(waiting.workload);
+    keys?.delete(key);
+    if (keys?.size === 0) this.waitingOn.delete(waiting.workload);
+  }
+
+  /** The pods waiting on one workload (an index, so a poll costs what is waiting, no more). */
+  private *waitersOf(workload: string): Generator<[string, Waiting]> {
+    for (const key of this.waitingOn.get(workload) ?? []) {
+      const waiting = this.waiting.get(key);
+      if (waiting !== undefined) yield [key, waiting];
     }
   }
 
