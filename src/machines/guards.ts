@@ -55,11 +55,26 @@ export const isFreshCommand: Predicate = (c, e) =>
   e.incidentId === c.incident.id &&
   (e.id === undefined || !c.incident.commands.includes(e.id));
 
-/** This observation shows the incident's symptom. */
+/**
+ * The pod belongs to the ReplicaSet the incident's rollback (or rollout restart) moved the
+ * Deployment away from: it is about to be replaced, so its symptom says nothing of the remedy.
+ */
+function leftBehind(c: RemediationContext, o: RemediationContext['observation']): boolean {
+  const incident = c.incident;
+  if (o?.kind !== 'Pod' || o.owner?.kind !== 'ReplicaSet' || incident === null) return false;
+  const latest = incident.plan[Math.min(incident.step, incident.plan.length - 1)];
+  return (
+    (latest?.kind === 'rollback' || latest?.kind === 'rolloutRestart') &&
+    latest.fromReplicaSet === o.owner.name
+  );
+}
+
+/** This observation shows the incident's symptom (not on a pod its rollback leaves behind). */
 export const symptomObserved: Predicate = (c, e) =>
   e.type === 'OBSERVED' &&
   c.incident !== null &&
-  incidentSymptomIn(c.incident, c.policy, e.detections);
+  incidentSymptomIn(c.incident, c.policy, e.detections) &&
+  !leftBehind(c, e.observation);
 
 /** This observation no longer shows the incident's symptom. */
 export const symptomClearedInObservation: Predicate = (c, e) =>
@@ -86,7 +101,7 @@ export const verificationHeld: Predicate = (c) => {
   if (!c.incident) return false;
   return c.incident.trigger.kind === 'scale'
     ? scaleReached(c, null) && primaryDetection(c.policy, c.detections) === null
-    : !incidentSymptomIn(c.incident, c.policy, c.detections);
+    : !incidentSymptomIn(c.incident, c.policy, c.detections) || leftBehind(c, c.observation);
 };
 
 /** What the remediation changed can be put back (a scale). */
