@@ -6,7 +6,8 @@
  * ladder went, the remediations quarantine counts, the cooldown and quarantine deadlines.
  *
  * Pure: Redis applies these functions in an optimistic transaction (store.ts) and `simulate`
- * applies them to a map (memory-store.ts), so both engines follow the same rules.
+ * applies them to a map (MemoryWorkloadStore, in store.ts too), so both engines follow the same
+ * rules.
  */
 import type { Detection } from '../analyzers/types.ts';
 
@@ -247,18 +248,65 @@ export function expire(
   return { memory: { ...memory, incident: null }, expired: open };
 }
 
-/** Reads what Redis or a map holds; anything unreadable is no memory (never a reason to act). */
+const PHASES: ReadonlySet<unknown> = new Set<WorkloadPhase>([
+  'deciding',
+  'remediating',
+  'verifying',
+  'escalated',
+  'quarantined',
+]);
+
+const isTime = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value);
+
+const timeOrNull = (value: unknown): number | null => (isTime(value) ? value : null);
+
+/**
+ * The stored incident, or null when it is not one: an incident the rules cannot read would make
+ * every pod of the workload a member of it, waiting for a holder that never decides.
+ */
+function incidentOf(value: unknown): WorkloadIncident | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const i = value as Partial<Record<keyof WorkloadIncident, unknown>>;
+  const trigger = i.trigger as Partial<Record<keyof Detection, unknown>> | null | undefined;
+  const readable =
+    typeof i.id === 'string' &&
+    isTime(i.openedAt) &&
+    (i.holder === null || typeof i.holder === 'string') &&
+    PHASES.has(i.phase) &&
+    isTime(i.attempts) &&
+    (i.actedAt === null || isTime(i.actedAt)) &&
+    typeof i.replacesPod === 'boolean' &&
+    (i.verifyUntil === null || isTime(i.verifyUntil)) &&
+    isTime(i.verificationWindowMs) &&
+    typeof i.announced === 'boolean' &&
+    typeof trigger === 'object' &&
+    trigger !== null &&
+    typeof trigger.type === 'string' &&
+    typeof trigger.reason === 'string';
+  return readable ? (value as WorkloadIncident) : null;
+}
+
+/**
+ * Reads what Redis or a map holds; anything unreadable is no memory (never a reason to act), and
+ * so is any part of it that is not what the rules wrote (another version, a person's edit).
+ */
 export function parseMemory(text: string | null | undefined): WorkloadMemory {
   if (text === null || text === undefined || text === '') return EMPTY_MEMORY;
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as Partial<WorkloadMemory>;
-    return {
-      incident: value.incident ?? null,
-      remediations: Array.isArray(value.remediations) ? value.remediations : [],
-      quietUntil: value.quietUntil ?? null,
-      quarantinedUntil: value.quarantinedUntil ?? null,
-    };
+    value = JSON.parse(text);
   } catch {
     return EMPTY_MEMORY;
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return EMPTY_MEMORY;
+  const stored = value as Partial<Record<keyof WorkloadMemory, unknown>>;
+  return {
+    incident: incidentOf(stored.incident),
+    remediations: Array.isArray(stored.remediations)
+      ? mergeTimes([], stored.remediations.filter(isTime))
+      : [],
+    quietUntil: timeOrNull(stored.quietUntil),
+    quarantinedUntil: timeOrNull(stored.quarantinedUntil),
+  };
 }
