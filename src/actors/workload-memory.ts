@@ -165,6 +165,8 @@ export class WorkloadKeeper {
         { object: podKey, workload, incident: memory.incident.id },
         'the pod holding the workload incident is going away; its replacement takes over',
       );
+      // A replacement of this process may already be waiting to take it over.
+      await this.refresh(workload);
     }
   }
 
@@ -181,8 +183,9 @@ export class WorkloadKeeper {
     for (const [type, memory] of Object.entries(symptoms) as [DetectionType, WorkloadMemory][]) {
       const open = memory.incident;
       if (open === null || open.actedAt === null) continue;
-      if (open.holder !== null && open.phase === 'remediating' && open.replacesPod) {
-        // The pod it replaces is not gone yet (events from two watches race): try again soon.
+      if (open.holder !== null && (open.phase === 'remediating' || open.phase === 'verifying')) {
+        // The pod it replaces is not gone yet (events from two watches race, a rollout makes the
+        // new pod before it removes the old one): try again when it goes, or on the next poll.
         this.candidates.set(podKey, {
           workload,
           createdAt,

@@ -20,6 +20,8 @@ export async function startLiveAgent(
   node: string,
   redis: RedisForTest,
   processes: RunningKubeRemedy[],
+  /** More of the agent's environment (configuration), e.g. a faster refresh interval. */
+  env: Record<string, string> = {},
 ): Promise<RunningKubeRemedy> {
   const running = await startKubeRemedy(
     ['--role', 'agent', '--node-name', node, '--kubeconfig', inject('kube').kubeconfig],
@@ -27,6 +29,7 @@ export async function startLiveAgent(
       REDIS_URL: redis.url,
       KUBE_REMEDY_REDIS_KEY_PREFIX: redis.prefix,
       KUBE_REMEDY_IDENTITY: `agent-${node}`,
+      ...env,
     },
   );
   processes.push(running);
@@ -39,5 +42,11 @@ export async function agentEvents(namespace: string, name: string): Promise<Kube
   const list = await adminClient().get<List<KubeEvent>>(
     `/api/v1/namespaces/${namespace}/events?fieldSelector=involvedObject.name=${name}`,
   );
+  return list.items.filter((e) => e.reportingComponent === 'kube-remedy.io/kube-remedy-agent');
+}
+
+/** Every Event the agents recorded in a namespace, oldest first. */
+export async function namespaceAgentEvents(namespace: string): Promise<KubeEvent[]> {
+  const list = await adminClient().get<List<KubeEvent>>(`/api/v1/namespaces/${namespace}/events`);
   return list.items.filter((e) => e.reportingComponent === 'kube-remedy.io/kube-remedy-agent');
 }
