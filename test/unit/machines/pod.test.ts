@@ -615,3 +615,60 @@ describe('the pod machine: what its workload allows', () => {
     );
   });
 });
+
+describe('the pod machine: the ladder of a workload', () => {
+  /** A pod of Deployment api (its ReplicaSet api-7d9f), crash-looping. */
+  const deploymentPod = (restarts: number) => {
+    const p = crashLoopingPod(restarts);
+    return {
+      ...p,
+      metadata: { ...p.metadata, labels: { app: 'api', 'pod-template-hash': '7d9f' } },
+    };
+  };
+  const ladder: Partial<MachinePolicy> = {
+    detections: {
+      CrashLoopBackOff: {
+        threshold: 3,
+        windowMs: 10 * MINUTE,
+        action: 'restartPod',
+        attempts: 2,
+        then: 'rollback',
+      },
+    },
+    quarantine: { maxRemediations: 5, windowMs: 60 * MINUTE },
+  };
+
+  it('restarts again when the symptom is back during verification, then rolls back, judged on the pods the rollback brings', () => {
+    const run = pod(ladder);
+    run.send(observed(deploymentPod(1), at(1)));
+    run.send(observed(deploymentPod(2), at(2)));
+    const first = run.send(observed(deploymentPod(3), at(3)));
+    expect(first.effects.at(-1)?.effect.kind).toBe('restartPod');
+    const done = (effectId: string | undefined, minutes: number) =>
+      run.send({ type: 'EFFECT.DONE', at: at(minutes), effectId: effectId ?? '' });
+    done(run.context.incident?.awaiting?.effectId, 3.1);
+    expect(run.value).toBe('verifying');
+    // Back during verification: the second try of the rule's action.
+    const second = run.send(observed(deploymentPod(4), at(4)));
+    expect(second.effects.at(-1)).toMatchObject({
+      step: 'try-2-remediate-1',
+      effect: { kind: 'restartPod' },
+    });
+    done(run.context.incident?.awaiting?.effectId, 4.1);
+    // Back again: the rule's `then`, a rollback held to the failing ReplicaSet.
+    const third = run.send(observed(deploymentPod(5), at(5)));
+    expect(third.effects.at(-1)).toMatchObject({
+      step: 'try-3-remediate-1',
+      effect: { kind: 'rollback', fromReplicaSet: 'api-7d9f' },
+    });
+    done(run.context.incident?.awaiting?.effectId, 5.1);
+    expect(run.value).toBe('verifying');
+    // This pod belongs to the ReplicaSet the rollback moves away from: its crash loop until it
+    // is removed says nothing of the rollback.
+    run.send(observed(deploymentPod(6), at(6)));
+    expect(run.value).toBe('verifying');
+    // All three tries counted in one incident.
+    expect(run.context.incident?.attempts).toBe(3);
+    expect(run.context.remediations).toHaveLength(3);
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * The runtime side of workload memory (WorkloadKeeper over the in-memory store the simulator
+ * uses): claims answered in order, a pod going away handing its incident to the pod that
+ * replaces it, and pods waiting on their workload told when it is free.
+ */
+import { describe, expect, it } from 'vitest';
+import { WorkloadKeeper } from '../../../src/actors/workload-memory.ts';
+import type { MachineEvent, RuntimeFacts } from '../../../src/machines/index.ts';
+import type { WorkloadClaimRequest } from '../../../src/machines/workload.ts';
+import { MemoryWorkloadStore } from '../../../src/workloads/store.ts';
+import { captureLogger, eventually } from '../../support/logger.ts';
+
+const T0 = Date.UTC(2026, 11, 7, 10, 0, 0);
+const WORKLOAD = 'shop/Deployment/web';
+const trigger = { type: 'CrashLoopBackOff' as const, reason: 'container "web" crash-loops' };
+
+function keeper() {
+  const delivered: { key: string; event: MachineEvent }[] = [];
+  const told: { key: string; facts: Partial<RuntimeFacts> }[] = [];
+  let now = T0;
+  const store = new MemoryWorkloadStore();
+  const running = new WorkloadKeeper({
+    store,
+    deliver: (key, event) => {
+      delivered.push({ key, event });
+      return Promise.resolve();
+    },
+    facts: (key, facts) => {
+      told.push({ key, facts });
+      return Promise.resolve();
+    },
+    now: () => now,
+    logger: captureLogger().logger,
+  });
+  return {
+    keeper: running,
+    store,
+    delivered,
+    told,
+    advance: (ms: number) => (now += ms),
+  };
+}
+
+function claimOf(actorKey: string, at = T0): WorkloadClaimRequest {
+  return {
+    actorKey,
+    workload: WORKLOAD,
+    incidentId: `${actorKey}#1@${at}`,
+    trigger,
+    verificationWindowMs: 60_000,
+    requestedAt: at,
+  };
+}
+
+describe('the workload keeper', () => {
+  it('answers the first claim with lead and the next ones with member, each as a WORKLOAD event to its pod', async () => {
+    const { keeper: k, delivered } = keeper();
+    k.claim(claimOf('Pod/shop/web-a'));
+    k.claim(claimOf('Pod/shop/web-b'));
+    await eventually(() => expect(delivered).toHaveLength(2));
+    expect(
+      delivered.map(({ key, event }) => [key, event.type === 'WORKLOAD' && event.answer.role]),
+    ).toEqual([
+      ['Pod/shop/web-a', 'lead'],
+      ['Pod/shop/web-b', 'member'],
+    ]);
+    const member = delivered[1]?.event;
+    expect(
+      member?.type === 'WORKLOAD' &&
+        member.answer.role === 'member' &&
+        member.answer.incident.holder,
+    ).toBe('Pod/shop/web-a');
+  });
+
+  it('hands a restarted pod’s incident to the pod that replaces it, once the old pod goes', async () => {
+    const { keeper: k, store, delivered, advance } = keeper();
+    k.claim(claimOf('Pod/shop/web-a'));
+    await eventually(() => expect(delivered).toHaveLength(1));
+    // The lead asked for a restart: what its actor reports after that transition.
+    await store.change(WORKLOAD, 'CrashLoopBackOff', (memory) => ({
+      memory: {
+        ...memory,
+        incident: memory.incident && {
+          ...memory.incident,
+          phase: 'remediating',
+          attempts: 1,
+          actedAt: T0 + 1_000,
+          replacesPod: true,
+        },
+      },
+      result: null,
+    }));
+    advance(2_000);
+    // The ReplicaSet makes the new pod before the old one's deletion reaches this process.
+    expect(await k.adoptFor('Pod/shop/web-c', WORKLOAD, T0 + 1_500)).toBeUndefined();
+    await k.release('Pod/shop/web-a', WORKLOAD, T0 + 2_000);
+    const adopt = delivered.find((d) => d.event.type === 'ADOPT');
+    expect(adopt?.key).toBe('Pod/shop/web-c');
+    expect(adopt?.event.type === 'ADOPT' && adopt.event.incident).toMatchObject({
+      id: 'Pod/shop/web-a#1@' + T0,
+      holder: 'Pod/shop/web-c',
+      phase: 'verifying',
+      attempts: 1,
+      // The restart's verification started when the old pod went.
+      verifyUntil: T0 + 2_000 + 60_000,
+    });
+    // An older pod of the workload does not take it.
+    expect(await k.adoptFor('Pod/shop/web-old', WORKLOAD, T0 - 60_000)).toBeUndefined();
+  });
+
+  it('tells a pod waiting on its workload when the incident it joined ends, and when a hold runs out', async () => {
+    const { keeper: k, store, told, advance } = keeper();
+    k.claim(claimOf('Pod/shop/web-a'));
+    k.claim(claimOf('Pod/shop/web-b'));
+    await eventually(async () =>
+      expect((await store.read(WORKLOAD)).CrashLoopBackOff?.incident?.holder).toBe(
+        'Pod/shop/web-a',
+      ),
+    );
+    // The member's actor is waiting in `joined`.
+    k.noteTransition('Pod/shop/web-b', {
+      value: 'joined',
+      context: {
+        actorKey: 'Pod/shop/web-b',
+        kind: 'Pod',
+        facts: { workloadMemory: true },
+        incident: {
+          id: `Pod/shop/web-b#1@${T0}`,
+          trigger: { kind: 'detection', detection: trigger },
+          claim: 'member',
+          workload: WORKLOAD,
+          plan: [],
+          step: 0,
+          awaiting: null,
+        },
+        remediations: [],
+        deadlines: {},
+        observation: null,
+        policy: { verificationWindowMs: 60_000 },
+      },
+    } as never);
+    // The lead's incident resolves and a cooldown of a minute starts.
+    await store.change(WORKLOAD, 'CrashLoopBackOff', (memory) => ({
+      memory: { ...memory, incident: null, quietUntil: T0 + 60_000 },
+      result: null,
+    }));
+    await k.poll();
+    expect(told.at(-1)).toEqual({
+      key: 'Pod/shop/web-b',
+      facts: { workload: { type: 'CrashLoopBackOff', incidentId: null, heldUntil: T0 + 60_000 } },
+    });
+    // Nothing changed: nothing is told again.
+    await k.poll();
+    expect(told).toHaveLength(1);
+    // The cooldown is over: the pod is told the workload is free.
+    advance(61_000);
+    await k.poll();
+    expect(told.at(-1)?.facts).toEqual({
+      workload: { type: 'CrashLoopBackOff', incidentId: null, heldUntil: null },
+    });
+  });
+});
