@@ -1150,24 +1150,14 @@ export const adoptVerification: Step = (context, event) => {
   if (event.type !== 'ADOPT') return NOTHING;
   const adopted = event.incident;
   const at = timeOf(context, event);
-  const seq = context.incidentCount + 1;
   const reason = `took over the verification of incident ${adopted.id} from its replaced pod`;
+  const opened = openIncident(context, at, { kind: 'detection', detection: adopted.trigger });
   const incident: Incident = {
+    ...opened,
     id: adopted.id,
-    seq,
     openedAt: adopted.openedAt,
-    trigger: { kind: 'detection', detection: adopted.trigger },
     decision: { decision: 'remediate', reason },
-    plan: [],
-    step: 0,
-    awaiting: null,
-    approvedBy: null,
-    escalations: 0,
-    escalation: null,
-    uncordons: 0,
-    nodeOutOfService: false,
     announced: adopted.announced,
-    commands: [],
     attempts: adopted.attempts,
     ...(adopted.actedAt === null ? {} : { actedAt: adopted.actedAt }),
     claim: 'lead',
@@ -1176,7 +1166,7 @@ export const adoptVerification: Step = (context, event) => {
   return {
     patch: {
       incident,
-      incidentCount: seq,
+      incidentCount: incident.seq,
       remediations: mergedRemediations(context, event.remediations),
       deadlines: withDeadline(
         context,
