@@ -17,6 +17,14 @@ import {
   type Pod,
 } from '../cluster/fixtures.ts';
 import { createPolicy, installCrd } from '../integration/policy/support.ts';
+import {
+  BOT_TOKEN,
+  BUTTON_SECRET,
+  CHANNELS,
+  PEOPLE,
+  SIGNING_SECRET,
+} from '../integration/slack/support.ts';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { eventually } from '../support/logger.ts';
 import { namespaceAgentEvents, startLiveAgent } from '../support/live-agent.ts';
 import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../support/process.ts';
@@ -34,9 +42,12 @@ describe('a bad rollout, on a live cluster', () => {
   let scratch: RedisForTest | undefined;
   const processes: RunningKubeRemedy[] = [];
   let crashing = false;
+  let slack: FakeSlack | undefined;
   afterEach(async () => {
     crashing = false;
     for (const p of processes.splice(0)) await p.kill();
+    await slack?.close();
+    slack = undefined;
     await scratch?.cleanup();
     scratch = undefined;
   });
@@ -76,13 +87,22 @@ describe('a bad rollout, on a live cluster', () => {
     await Promise.all(writing.values());
   }
 
-  it('restarts twice on the replacements, rolls back once, and resolves on the restored pods: one incident', async () => {
-    scratch = await redisForTest();
+  /**
+   * A namespace with a 3-replica Deployment `web` on a kwok node, its pods healthy, governed by a
+   * crash-loop policy (`detection` and `spec` on top of what both tests share).
+   */
+  async function webScene(
+    prefix: string,
+    detection: Record<string, unknown>,
+    spec: Record<string, unknown>,
+  ) {
+    const s = await redisForTest();
+    scratch = s;
     const client = adminClient();
     await installCrd(client);
-    const ns = await freshNamespace(client, { prefix: 'bad-rollout' });
+    const ns = await freshNamespace(client, { prefix });
     const node = (await createFakeNode(client, { dedicated: false })).metadata.name;
-    await createPolicy(client, ns, 'restart-then-rollback', {
+    await createPolicy(client, ns, 'web-crashloop', {
       selector: { kinds: ['Pod'], matchLabels: { app: 'web' } },
       mode: 'auto',
       detections: [
@@ -91,23 +111,36 @@ describe('a bad rollout, on a live cluster', () => {
           threshold: 3,
           window: '10m',
           action: 'restartPod',
-          attempts: 2,
-          then: 'rollback',
+          ...detection,
         },
       ],
       cooldown: '1m',
-      verification: { window: '15s' },
-      quarantine: { maxRemediations: 5, window: '1h' },
       // Every pod of a one-Deployment policy crash-loops: that is the storm breaker's business
       // (tested elsewhere); here automation goes ahead.
       budget: { maxUnhealthyPercent: 100 },
+      ...spec,
     });
     await createDeployment(client, ns, { name: 'web', replicas: 3, nodeName: node, image: GOOD });
-    const goodHash = await eventually(async () => {
+    const hash = await eventually(async () => {
       const pods = await webPods(ns);
       expect(pods).toHaveLength(3);
       return hashOf(pods[0] as Pod);
     }, 60_000);
+    return { scratch: s, client, ns, node, hash };
+  }
+
+  it('restarts twice on the replacements, rolls back once, and resolves on the restored pods: one incident', async () => {
+    const {
+      client,
+      ns,
+      node,
+      hash: goodHash,
+      scratch: s,
+    } = await webScene(
+      'bad-rollout',
+      { attempts: 2, then: 'rollback' },
+      { verification: { window: '15s' }, quarantine: { maxRemediations: 5, window: '1h' } },
+    );
 
     // The release: a new image, rolled out by the real Deployment controller.
     const path = `/apis/apps/v1/namespaces/${ns}/deployments/web`;
@@ -125,15 +158,15 @@ describe('a bad rollout, on a live cluster', () => {
       return hashOf(pods[0] as Pod);
     }, 90_000);
 
-    await startLiveAgent(node, scratch, processes, { KUBE_REMEDY_BUDGET_REFRESH_INTERVAL: '1s' });
+    await startLiveAgent(node, s, processes, { KUBE_REMEDY_BUDGET_REFRESH_INTERVAL: '1s' });
     // Actions on Deployments run in the controller (agents hold no rights on them); a home
     // namespace of its own for its Lease, so parallel runs do not elect each other.
     const home = await freshNamespace(client, { prefix: 'bad-rollout-home' });
     const controller = await startKubeRemedy(
       ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
       {
-        REDIS_URL: scratch.url,
-        KUBE_REMEDY_REDIS_KEY_PREFIX: scratch.prefix,
+        REDIS_URL: s.url,
+        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
         KUBE_REMEDY_IDENTITY: 'controller-bad-rollout',
       },
     );
@@ -179,5 +212,70 @@ describe('a bad rollout, on a live cluster', () => {
       ).length,
     ).toBeGreaterThanOrEqual(2);
     expect(resolved?.message).toMatch(/^resolved: /);
+  }, 300_000);
+
+  it('quarantines a Deployment whose pods keep crashing after N remediations, telling Slack once in one thread', async () => {
+    const fake = await startFakeSlack({
+      token: BOT_TOKEN,
+      channels: { ...CHANNELS },
+      users: Object.values(PEOPLE),
+    });
+    slack = fake;
+    const {
+      ns,
+      node,
+      hash,
+      scratch: s,
+    } = await webScene(
+      'keeps-crashing',
+      { attempts: 5 },
+      {
+        verification: { window: '1m' },
+        quarantine: { maxRemediations: 2, window: '1h' },
+        slack: { channel: '#incidents' },
+      },
+    );
+    const common = { REDIS_URL: s.url, KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix };
+    const workers = await startKubeRemedy(
+      ['--role', 'workers', '--kubeconfig', inject('kube').kubeconfig],
+      {
+        ...common,
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        KUBE_REMEDY_SLACK_BUTTON_SECRET: BUTTON_SECRET,
+        KUBE_REMEDY_SLACK_API_URL: fake.apiUrl,
+        KUBE_REMEDY_SLACK_PORT: '0',
+      },
+    );
+    processes.push(workers);
+    await waitReady(workers);
+    await startLiveAgent(node, s, processes, { KUBE_REMEDY_BUDGET_REFRESH_INTERVAL: '1s' });
+    crashing = true;
+    const kubelet = crashBadRelease(ns, hash);
+
+    const quarantined = await eventually(async () => {
+      const events = await namespaceAgentEvents(ns);
+      const found = events.filter((e) => e.reason === 'Quarantined');
+      expect(found).toHaveLength(1);
+      return found[0];
+    }, 150_000);
+    expect(quarantined?.message).toMatch(/^2 remediations within 1h did not hold/);
+    // Told once: one message in #incidents, none of the other replicas' own.
+    const told = await eventually(() => {
+      const messages = fake.messages().filter((m) => m.channel === CHANNELS['#incidents']);
+      expect(messages).toHaveLength(1);
+      return messages;
+    }, 30_000);
+    // A few seconds later, with the pods still crash-looping, still one message, one thread.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    crashing = false;
+    await kubelet;
+    const after = fake.messages().filter((m) => m.channel === CHANNELS['#incidents']);
+    expect(after.filter((m) => m.threadTs === undefined)).toHaveLength(1);
+    expect(after.every((m) => m.threadTs === undefined || m.threadTs === told[0]?.ts)).toBe(true);
+    const events = await namespaceAgentEvents(ns);
+    // Two restarts, of the first pod and of its replacement; the others waited.
+    expect(events.filter((e) => e.reason === 'Remediating')).toHaveLength(2);
+    expect(events.filter((e) => e.reason === 'Joined').length).toBeGreaterThanOrEqual(1);
   }, 300_000);
 });
