@@ -35,6 +35,8 @@ import {
 } from '../scaling/index.ts';
 import type { RoleDeps, RunningRole } from './agent.ts';
 import { toMachineEvent } from './control-events.ts';
+import { WorkloadKeeper } from './workload-memory.ts';
+import { RedisWorkloadStore } from '../workloads/store.ts';
 import { CONTROLLER_OWNER } from './effect-jobs.ts';
 import { policyRefOf } from './machine-policy.ts';
 import { ActorHost } from './host.ts';
@@ -107,6 +109,16 @@ export function startController(
     keyPrefix: config.redis.keyPrefix,
   });
   const budgets = new Budgets(redis, config.redis.keyPrefix);
+  // The controller holds no pod actors; it only lets go of the workload incident of a pod that
+  // goes away, which its node's agent may not see (the agent is down, or its node is gone).
+  const workloadStore = new RedisWorkloadStore(redis, config.redis.keyPrefix);
+  const workloads = new WorkloadKeeper({
+    store: workloadStore,
+    deliver: () => Promise.resolve(),
+    facts: () => Promise.resolve(),
+    now: () => clock.now(),
+    logger: log,
+  });
   const settings = safetySettings(config.budget);
   const recorder = new EventRecorder(kc, {
     component: 'kube-remedy-controller',
@@ -295,12 +307,28 @@ export function startController(
       labelSelector: DEPLOYMENT_MADE_SELECTOR,
       transform: (object) => summarisePod(object as unknown as KubeObject),
       logger: log,
-      onEvent: (event) =>
+      onEvent: (event) => {
+        const { observation } = event.object;
+        if (event.type === 'delete' || observation.terminating) {
+          const workload = observation.workload;
+          if (workload?.kind === 'Deployment') {
+            const podKey = `Pod/${observation.namespace}/${observation.name}`;
+            void workloads
+              .release(podKey, `${observation.namespace}/Deployment/${workload.name}`, clock.now())
+              .catch((error: unknown) =>
+                log.warn(
+                  { err: error, object: podKey },
+                  'could not let go of the workload incident',
+                ),
+              );
+          }
+        }
         reanalyze(
           event.type === 'delete'
             ? rollouts.deletePod(event.object)
             : rollouts.setPod(event.object),
-        ),
+        );
+      },
       onSynced: () => metrics.watchSynced.set({ resource: 'rollout-pods' }, 1),
       onRestart: (reason) => metrics.watchRestarts.inc({ resource: 'rollout-pods', reason }),
     });
@@ -426,6 +454,7 @@ export function startController(
       await workers.close();
       await queues.close();
       await budgets.close();
+      await workloadStore.close();
     },
   };
 }

@@ -25,6 +25,7 @@ import {
   SIGNING_SECRET,
 } from '../integration/slack/support.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { RedisWorkloadStore } from '../../src/workloads/store.ts';
 import { eventually } from '../support/logger.ts';
 import { namespaceAgentEvents, startLiveAgent } from '../support/live-agent.ts';
 import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../support/process.ts';
@@ -278,4 +279,60 @@ describe('a bad rollout, on a live cluster', () => {
     expect(events.filter((e) => e.reason === 'Remediating')).toHaveLength(2);
     expect(events.filter((e) => e.reason === 'Joined').length).toBeGreaterThanOrEqual(1);
   }, 300_000);
+
+  it('lets go of the incident a pod held when the pod goes where no agent sees it (the controller does)', async () => {
+    const { client, ns, node, scratch: s } = await webScene('agentless', {}, {});
+    const pod = (await webPods(ns))[0] as Pod;
+    const holder = `Pod/${ns}/${pod.metadata.name}`;
+    const workload = `${ns}/Deployment/web`;
+    // What an agent that then went away left: the pod holds the workload's incident, its restart
+    // asked for.
+    const store = new RedisWorkloadStore(s.redis, s.prefix);
+    const at = Date.now();
+    await store.change(workload, 'CrashLoopBackOff', (memory) => ({
+      memory: {
+        ...memory,
+        incident: {
+          id: `${holder}#1@${at}`,
+          openedAt: at,
+          holder,
+          phase: 'remediating',
+          attempts: 1,
+          actedAt: at,
+          replacesPod: true,
+          verifyUntil: null,
+          verificationWindowMs: 60_000,
+          announced: false,
+          trigger: { type: 'CrashLoopBackOff', reason: 'crash-looping' },
+        },
+      },
+      result: null,
+    }));
+    const home = await freshNamespace(client, { prefix: 'agentless-home' });
+    const controller = await startKubeRemedy(
+      ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
+      {
+        REDIS_URL: s.url,
+        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
+        KUBE_REMEDY_IDENTITY: 'controller-agentless',
+      },
+    );
+    processes.push(controller);
+    await waitReady(controller);
+    // Leading, with its watch of Deployments' pods synced (no agent runs on the pod's node).
+    await eventually(async () => {
+      const metrics = await (await fetch(`${controller.base}/metrics`)).text();
+      expect(metrics).toMatch(/watch_synced\{resource="rollout-pods"\} 1/);
+    }, 60_000);
+    expect(node).not.toBe('');
+    await client.delete(`/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`);
+    const memory = await eventually(async () => {
+      const stored = (await store.read(workload)).CrashLoopBackOff;
+      expect(stored?.incident?.holder).toBeNull();
+      return stored;
+    }, 30_000);
+    // The restart's deletion is its result: the verification starts, for a replacement to take.
+    expect(memory?.incident).toMatchObject({ id: `${holder}#1@${at}`, phase: 'verifying' });
+    await store.close();
+  }, 120_000);
 });
