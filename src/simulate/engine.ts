@@ -212,6 +212,8 @@ export class Simulation {
   private readonly warnings: string[] = [];
   /** Every incident that was opened, by id. */
   private readonly incidentIds = new Set<string>();
+  /** The incidents each object took part in (led, or took over), by id. */
+  private readonly incidentsOf = new Map<string, Set<string>>();
   /** Incidents of pods that only waited on their workload's incident. */
   private readonly memberIncidents = new Set<string>();
   private readonly timeline: TimelineEntry[] = [];
@@ -829,7 +831,12 @@ export class Simulation {
     for (const entry of snapshot.context.history) {
       if (entry.incidentId === null) continue;
       if (entry.decision === 'join') this.memberIncidents.add(entry.incidentId);
-      else this.incidentIds.add(entry.incidentId);
+      else {
+        this.incidentIds.add(entry.incidentId);
+        const mine = this.incidentsOf.get(key) ?? new Set<string>();
+        mine.add(entry.incidentId);
+        this.incidentsOf.set(key, mine);
+      }
     }
     if (!key.startsWith('Node/')) return;
     this.nodeSlots.noteTransition(key, snapshot);
@@ -955,7 +962,9 @@ export class Simulation {
         object: key,
         policy: mine[0]?.policy ?? (final ? final.context.policy.name : null),
         state: final?.state ?? 'stopped',
-        incidents: final?.context.incidentCount ?? new Set(mine.map((e) => e.incidentId)).size,
+        incidents: [...(this.incidentsOf.get(key) ?? [])].filter(
+          (id) => !this.memberIncidents.has(id),
+        ).length,
         actions: mine
           .filter((e) => !NOTIFICATIONS.has(e.kind))
           .map((e) => ({ kind: e.kind, outcome: e.outcome })),
