@@ -89,6 +89,25 @@ describe('a bad rollout, on a live cluster', () => {
   }
 
   /**
+   * The controller as a process, sharing the test's Redis; a home namespace of its own for its
+   * Lease, so parallel runs do not elect each other.
+   */
+  async function startController(s: RedisForTest, name: string): Promise<RunningKubeRemedy> {
+    const home = await freshNamespace(adminClient(), { prefix: `${name}-home` });
+    const controller = await startKubeRemedy(
+      ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
+      {
+        REDIS_URL: s.url,
+        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
+        KUBE_REMEDY_IDENTITY: `controller-${name}`,
+      },
+    );
+    processes.push(controller);
+    await waitReady(controller);
+    return controller;
+  }
+
+  /**
    * A namespace with a 3-replica Deployment `web` on a kwok node, its pods healthy, governed by a
    * crash-loop policy (`detection` and `spec` on top of what both tests share).
    */
@@ -160,19 +179,8 @@ describe('a bad rollout, on a live cluster', () => {
     }, 90_000);
 
     await startLiveAgent(node, s, processes, { KUBE_REMEDY_BUDGET_REFRESH_INTERVAL: '1s' });
-    // Actions on Deployments run in the controller (agents hold no rights on them); a home
-    // namespace of its own for its Lease, so parallel runs do not elect each other.
-    const home = await freshNamespace(client, { prefix: 'bad-rollout-home' });
-    const controller = await startKubeRemedy(
-      ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
-      {
-        REDIS_URL: s.url,
-        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
-        KUBE_REMEDY_IDENTITY: 'controller-bad-rollout',
-      },
-    );
-    processes.push(controller);
-    await waitReady(controller);
+    // Actions on Deployments run in the controller (agents hold no rights on them).
+    await startController(s, 'bad-rollout');
     crashing = true;
     const kubelet = crashBadRelease(ns, badHash);
 
@@ -281,7 +289,7 @@ describe('a bad rollout, on a live cluster', () => {
   }, 300_000);
 
   it('lets go of the incident a pod held when the pod goes where no agent sees it (the controller does)', async () => {
-    const { client, ns, node, scratch: s } = await webScene('agentless', {}, {});
+    const { client, ns, scratch: s } = await webScene('agentless', {}, {});
     const pod = (await webPods(ns))[0] as Pod;
     const holder = `Pod/${ns}/${pod.metadata.name}`;
     const workload = `${ns}/Deployment/web`;
@@ -308,23 +316,12 @@ describe('a bad rollout, on a live cluster', () => {
       },
       result: null,
     }));
-    const home = await freshNamespace(client, { prefix: 'agentless-home' });
-    const controller = await startKubeRemedy(
-      ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
-      {
-        REDIS_URL: s.url,
-        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
-        KUBE_REMEDY_IDENTITY: 'controller-agentless',
-      },
-    );
-    processes.push(controller);
-    await waitReady(controller);
+    const controller = await startController(s, 'agentless');
     // Leading, with its watch of Deployments' pods synced (no agent runs on the pod's node).
     await eventually(async () => {
       const metrics = await (await fetch(`${controller.base}/metrics`)).text();
       expect(metrics).toMatch(/watch_synced\{resource="rollout-pods"\} 1/);
     }, 60_000);
-    expect(node).not.toBe('');
     await client.delete(`/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`);
     const memory = await eventually(async () => {
       const stored = (await store.read(workload)).CrashLoopBackOff;
