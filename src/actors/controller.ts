@@ -321,6 +321,7 @@ export function startController(
                   'could not let go of the workload incident',
                 ),
               );
+            if (event.type === 'delete') workloads.forget(podKey);
           }
         }
         reanalyze(

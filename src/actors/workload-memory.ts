@@ -84,6 +84,8 @@ export class WorkloadKeeper {
   /** The same, by workload. */
   private readonly waitingOn = new Map<string, Set<string>>();
   private readonly candidates = new Map<string, Candidate>();
+  /** Pods already let go of, until they are forgotten. */
+  private readonly released = new Set<string>();
   /** Writes per workload, in order. */
   private readonly chains = new Map<string, Promise<unknown>>();
 
@@ -157,6 +159,10 @@ export class WorkloadKeeper {
    */
   async release(podKey: string, workload: string, at: number): Promise<void> {
     this.candidates.delete(podKey);
+    // A terminating pod is seen several times (each status change, then its deletion): once is
+    // enough. `forget` (its deletion) lets a pod made again under its name be released again.
+    if (this.released.has(podKey)) return;
+    this.released.add(podKey);
     const symptoms = await this.options.store.read(workload);
     for (const [type, memory] of Object.entries(symptoms) as [DetectionType, WorkloadMemory][]) {
       if (memory.incident?.holder !== podKey) continue;
@@ -204,6 +210,7 @@ export class WorkloadKeeper {
     this.reported.delete(key);
     this.stopWaiting(key);
     this.candidates.delete(key);
+    this.released.delete(key);
   }
 
   /**

@@ -160,3 +160,40 @@ describe('the workload keeper', () => {
     });
   });
 });
+
+describe('the workload keeper, letting go', () => {
+  it('lets go of a terminating pod’s incident once, however often the pod is seen going', async () => {
+    const captured = captureLogger();
+    const store = new MemoryWorkloadStore();
+    const k = new WorkloadKeeper({
+      store,
+      deliver: () => Promise.resolve(),
+      facts: () => Promise.resolve(),
+      now: () => T0,
+      logger: captured.logger,
+    });
+    k.claim(claimOf('Pod/shop/web-a'));
+    await eventually(async () =>
+      expect((await store.read(WORKLOAD)).CrashLoopBackOff?.incident?.holder).toBe(
+        'Pod/shop/web-a',
+      ),
+    );
+    const goingAway = () =>
+      captured.records().filter((r) => String(r['msg']).startsWith('the pod holding')).length;
+    await k.release('Pod/shop/web-a', WORKLOAD, T0 + 1_000);
+    await k.release('Pod/shop/web-a', WORKLOAD, T0 + 2_000);
+    expect(goingAway()).toBe(1);
+    expect((await store.read(WORKLOAD)).CrashLoopBackOff?.incident?.holder).toBeNull();
+    // Deleted, then made again under its name (a StatefulSet), the pod takes the incident over
+    // and can be let go of again.
+    k.forget('Pod/shop/web-a');
+    k.claim(claimOf('Pod/shop/web-a'));
+    await eventually(async () =>
+      expect((await store.read(WORKLOAD)).CrashLoopBackOff?.incident?.holder).toBe(
+        'Pod/shop/web-a',
+      ),
+    );
+    await k.release('Pod/shop/web-a', WORKLOAD, T0 + 3_000);
+    expect(goingAway()).toBe(2);
+  });
+});
