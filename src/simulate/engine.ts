@@ -218,6 +218,8 @@ export class Simulation {
   private readonly memberIncidents = new Set<string>();
   private readonly timeline: TimelineEntry[] = [];
   private readonly effects: EffectRecord[] = [];
+  /** Every object seen → the workload a person names for it (ObjectSummary.workload). */
+  private readonly workloadOfObject = new Map<string, string>();
   /** How many effects matched each rule so far (for `nth`). */
   private readonly ruleMatches = new Map<EffectRule, number>();
   private readonly activity = new Map<string, Activity>();
@@ -349,6 +351,7 @@ export class Simulation {
 
   private observe(object: KubeManifest): void {
     this.stir += 1;
+    this.workloadOfObject.set(keyOf(object), workloadName(object));
     void this.registry.upsert(object as unknown as ObservableObject, this.clock.now());
   }
 
@@ -960,6 +963,7 @@ export class Simulation {
       const mine = this.effects.filter((e) => e.object === key);
       objects.push({
         object: key,
+        workload: this.workloadOfObject.get(key) ?? key,
         policy: mine[0]?.policy ?? (final ? final.context.policy.name : null),
         state: final?.state ?? 'stopped',
         incidents: [...(this.incidentsOf.get(key) ?? [])].filter(
@@ -1008,6 +1012,17 @@ export class Simulation {
       warnings: this.warnings,
     };
   }
+}
+
+/**
+ * The workload of an object as `Kind/namespace/name`: a pod's Deployment, StatefulSet… (the pod
+ * itself when nothing replaces it); any other object is its own.
+ */
+function workloadName(object: KubeManifest): string {
+  const workload = object.kind === 'Pod' ? podWorkloadKey(object) : null;
+  if (workload === null) return keyOf(object);
+  const [namespace, kind, ...name] = workload.split('/');
+  return `${kind}/${namespace}/${name.join('/')}`;
 }
 
 /** The policies a run saw, at the start or applied by a step (a recording applies them all). */

@@ -532,6 +532,7 @@ export function parseScenario(text: string, file: string, read: ReadFile = readU
     name: scenario.name,
     description: scenario.description.trim(),
     source: file,
+    offCluster: scenario.offCluster ?? null,
     start,
     end: start + durationMs,
     namespace: scenario.settings.namespace,

@@ -108,6 +108,8 @@ export interface Scenario {
   description: string;
   /** The file it came from. */
   source: string;
+  /** Why it cannot be played on a real cluster; null when it can. */
+  offCluster: string | null;
   /** ms since the epoch. */
   start: number;
   end: number;

@@ -171,6 +171,7 @@ export function parseRecording(text: string, file: string): Scenario {
     name: 'replay',
     description: `Recorded from ${header.server}${header.namespace === null ? '' : ` (namespace ${header.namespace})`}: ${steps.length} events.`,
     source: file,
+    offCluster: null,
     start,
     end,
     namespace: header.agentNamespace,

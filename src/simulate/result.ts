@@ -78,6 +78,11 @@ export interface EffectRecord {
 
 export interface ObjectSummary {
   object: string;
+  /**
+   * What a person names: `Deployment/shop/cart` for a pod of the cart Deployment's ReplicaSet,
+   * `StatefulSet/…` for a StatefulSet's pod, the object itself for a bare pod, a Node…
+   */
+  workload: string;
   policy: string | null;
   /** The state the actor ended in; `stopped` when its object was deleted or left ungoverned. */
   state: string;

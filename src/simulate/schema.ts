@@ -346,6 +346,13 @@ export const scenarioSchema = z
       .optional()
       .describe('When the scenario starts, UTC (default: 2026-01-05T09:00:00Z).'),
     duration: duration.optional().describe('How long the scenario runs (default: 1h).'),
+    offCluster: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Why this scenario cannot be played on a real cluster, where the scenario-parity tests play every other example and compare what happens with what simulate says.',
+      ),
     settings: z
       .strictObject({
         namespace: z
