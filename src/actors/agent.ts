@@ -12,6 +12,8 @@ import { EventRecorder } from '../adapters/kubernetes/events.ts';
 import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/list-watch.ts';
 import { NODES, PODS } from '../adapters/kubernetes/resource.ts';
 import type { Redis } from '../adapters/redis.ts';
+import { countHealthyNodes, nodeHealth } from '../budgets/healthy-nodes.ts';
+import { nodeSelectorOf } from '../budgets/scopes.ts';
 import { Budgets } from '../budgets/budgets.ts';
 import { Storms } from '../budgets/storms.ts';
 import type { Config } from '../config/index.ts';
@@ -97,21 +99,29 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   /** What each node's machine says about the pods on it, and which node each pod is on. */
   const inhibitions = new Map<string, Inhibition | null>();
   const podNodes = new Map<string, string>();
-  /** Ready, schedulable nodes in the cluster, for the node machines' minHealthyNodes guard. */
-  let healthyNodes: number | null = null;
+  /**
+   * Per node actor: the Ready, schedulable nodes its policy selects, for the node machine's
+   * minHealthyNodes guard (src/budgets/healthy-nodes.ts). Counted only while a policy governs a
+   * node of this agent: an agent of an ungoverned node never lists the cluster's nodes.
+   */
+  const healthyNodes = new Map<string, number>();
   const core = kc.makeApiClient(CoreV1Api);
   const countNodes = async (): Promise<void> => {
     try {
-      const nodes = (await core.listNode({ resourceVersion: '0' })).items;
-      const count = nodes.filter(
-        (n) =>
-          !n.spec?.unschedulable &&
-          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      ).length;
-      if (count === healthyNodes) return;
-      healthyNodes = count;
-      for (const key of host.keys())
-        if (key.startsWith('Node/')) void registry.facts(key, { healthyNodes: count });
+      const governed = [...host.keys()].flatMap((key) => {
+        const governance = key.startsWith('Node/') ? index.governanceOf(key) : undefined;
+        const policy =
+          governance?.state === 'governed' ? index.policy(governance.policy) : undefined;
+        return policy === undefined ? [] : [{ key, policy }];
+      });
+      if (governed.length === 0) return;
+      const nodes = (await core.listNode({ resourceVersion: '0' })).items.map(nodeHealth);
+      for (const { key, policy } of governed) {
+        const count = countHealthyNodes(nodes, nodeSelectorOf(policy.selector));
+        if (healthyNodes.get(key) === count) continue;
+        healthyNodes.set(key, count);
+        void registry.facts(key, { healthyNodes: count });
+      }
     } catch (error) {
       log.warn({ err: error }, 'could not count healthy nodes; node actions wait for the count');
     }
@@ -186,11 +196,13 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       return {
         ...(key.startsWith(podKeyPrefix())
           ? { inhibited: inhibitionOf(key), workloadMemory: true }
-          : { healthyNodes }),
+          : { healthyNodes: healthyNodes.get(key) ?? null }),
         ...(ref === undefined ? {} : safety.factsFor(ref)),
       };
     },
     onSpawn: async (key, object) => {
+      // A node actor counts from its first decision on: its policy's nodes, counted now.
+      if (key.startsWith('Node/')) void countNodes();
       if (!key.startsWith(podKeyPrefix())) return undefined;
       const workload = podWorkloadKey(object);
       const created = Date.parse(String(object.metadata?.creationTimestamp ?? ''));
@@ -240,7 +252,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   // 3. Facts, watches, then the ways back to the actors.
   await countNodes();
   await safety.start();
-  const nodeCounter = setInterval(() => void countNodes(), 30_000);
+  const nodeCounter = setInterval(() => void countNodes(), config.budget.nodeCountInterval);
   const workloadPoll = setInterval(
     () =>
       void workloads

@@ -19,6 +19,7 @@ import {
   type NodeSlotRequest,
 } from './rules.ts';
 import { DISRUPTIVE_KINDS } from './scopes.ts';
+import type { NodeSelector } from './healthy-nodes.ts';
 
 /** Actions that take a node out of service, and so hold the node's slot for their incident. */
 export const NODE_DISRUPTIONS: ReadonlySet<string> = new Set(['cordon', 'drain', 'taint']);
@@ -26,7 +27,13 @@ export const NODE_DISRUPTIONS: ReadonlySet<string> = new Set(['cordon', 'drain',
 export interface BudgetClaim {
   actionId: string;
   scopes: BudgetScope[];
-  nodeSlot: { node: string; incidentId: string; minHealthyNodes: number } | null;
+  nodeSlot: {
+    node: string;
+    incidentId: string;
+    minHealthyNodes: number;
+    /** The nodes `minHealthyNodes` counts: the policy's. */
+    nodeSelector: NodeSelector | undefined;
+  } | null;
 }
 
 /** What `job` must take before it acts, or null when it takes nothing (dry runs, non-disruptive). */
@@ -39,7 +46,12 @@ export function budgetClaim(job: EffectJob, jobId: string): BudgetClaim | null {
     actionId: takesNode ? `${job.incidentId} ${node}` : jobId,
     scopes: job.budget?.scopes ?? [],
     nodeSlot: takesNode
-      ? { node, incidentId: job.incidentId, minHealthyNodes: job.budget?.minHealthyNodes ?? 1 }
+      ? {
+          node,
+          incidentId: job.incidentId,
+          minHealthyNodes: job.budget?.minHealthyNodes ?? 1,
+          nodeSelector: job.budget?.nodeSelector,
+        }
       : null,
   };
 }
@@ -63,11 +75,17 @@ export type SpendOutcome =
     }
   | { spent: false; why: 'budget-exhausted' | NodeSlotRefusal; reason: string };
 
-/** Takes what the claim names, or nothing. `healthyNodes` is asked only for a node slot. */
+/**
+ * Takes what the claim names, or nothing. `healthyNodes` (the Ready, schedulable nodes the
+ * selector selects) is asked only for a node slot.
+ */
 export async function spendBudget(
   store: BudgetStore,
   claim: BudgetClaim,
-  options: { now: number; healthyNodes: () => Promise<number> | number },
+  options: {
+    now: number;
+    healthyNodes: (selector: NodeSelector | undefined) => Promise<number> | number;
+  },
 ): Promise<SpendOutcome> {
   let tokenTaken = false;
   if (claim.scopes.length > 0) {
@@ -77,9 +95,10 @@ export async function spendBudget(
     tokenTaken = decision.reason !== ALREADY_TAKEN;
   }
   if (claim.nodeSlot !== null) {
+    const { nodeSelector, ...slotRequest } = claim.nodeSlot;
     const slot = await store.takeNodeSlot({
-      ...claim.nodeSlot,
-      healthyNodes: await options.healthyNodes(),
+      ...slotRequest,
+      healthyNodes: await options.healthyNodes(nodeSelector),
     });
     if (slot.decision === 'denied') {
       if (tokenTaken) await store.giveBack(claim.actionId, claim.scopes);

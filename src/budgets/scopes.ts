@@ -11,6 +11,7 @@
 import type { EffectJob } from '../effects/catalogue.ts';
 import type { Policy } from '../policy/index.ts';
 import type { BudgetScope } from './budgets.ts';
+import type { NodeSelector } from './healthy-nodes.ts';
 
 /** Effects that disrupt workloads and so take budget (as the Kubernetes workers count them). */
 export const DISRUPTIVE_KINDS: ReadonlySet<string> = new Set([
@@ -81,6 +82,16 @@ export function policyScopes(policy: BudgetedPolicy, limits: BudgetLimits): Budg
   return actionScopes(policy, governsNodes ? null : policy.ref.namespace, limits);
 }
 
+/** The label part of a policy's selector: the nodes its `minHealthyNodes` counts. */
+export function nodeSelectorOf(selector: BudgetedPolicy['selector']): NodeSelector {
+  return {
+    ...(selector.matchLabels === undefined ? {} : { matchLabels: selector.matchLabels }),
+    ...(selector.matchExpressions === undefined
+      ? {}
+      : { matchExpressions: selector.matchExpressions }),
+  };
+}
+
 /**
  * The `budget` of a Kubernetes job, or undefined for an effect that disrupts nothing. An action
  * a person approved takes no token but keeps `minHealthyNodes` (and its node slot).
@@ -98,10 +109,16 @@ export function jobBudget(options: {
     options.approvedBy === null
       ? actionScopes(options.policy, options.namespace, options.limits)
       : [];
+  const { policy } = options;
   return {
     scopes,
-    ...(options.policy === undefined
+    ...(policy === undefined
       ? {}
-      : { minHealthyNodes: options.policy.budget.minHealthyNodes }),
+      : {
+          minHealthyNodes: policy.budget.minHealthyNodes,
+          ...(policy.selector.kinds.includes('Node')
+            ? { nodeSelector: nodeSelectorOf(policy.selector) }
+            : {}),
+        }),
   };
 }

@@ -588,6 +588,12 @@ const budgetSchema = z
       env: ['KUBE_REMEDY_BUDGET_REFRESH_INTERVAL'],
       defaultText: '15s',
     }),
+    nodeCountInterval: field(durationMs().default(30_000), {
+      description:
+        'How often an agent whose node a policy governs counts the Ready, schedulable nodes that policy selects, for its minHealthyNodes guard (the workers count again, fresh, just before a node is taken out of service).',
+      env: ['KUBE_REMEDY_BUDGET_NODE_COUNT_INTERVAL'],
+      defaultText: '30s',
+    }),
     stormMinUnhealthy: field(
       z
         .number({ error: 'expected a number of targets' })
@@ -614,6 +620,7 @@ const budgetSchema = z
     clusterMaxActions: 100,
     window: 3_600_000,
     refreshInterval: 15_000,
+    nodeCountInterval: 30_000,
     stormMinUnhealthy: 2,
     stormQuiet: 600_000,
   });

@@ -3,6 +3,7 @@
  * deterministic job id that makes a repeated request the same job.
  */
 import { createHash } from 'node:crypto';
+import type { NodeSelector } from '../budgets/healthy-nodes.ts';
 
 export const INTEGRATIONS = [
   'kubernetes',
@@ -79,8 +80,10 @@ export interface EffectJob {
   /** Budgets a disruptive action must take a token from before it acts. */
   budget?: {
     scopes: { scope: string; limit: number; windowMs: number }[];
-    /** For node disruptions: never leave fewer healthy nodes. */
+    /** For node disruptions: never leave fewer healthy nodes… */
     minHealthyNodes?: number;
+    /** …among the nodes this selector selects (the policy's): every node when absent. */
+    nodeSelector?: NodeSelector;
   };
 }
 

@@ -49,6 +49,7 @@ import type { ScalingDecision } from '../scaling/types.ts';
 import { renderQuery } from '../scaling/signals.ts';
 import { formatDuration } from '../util/duration.ts';
 import { budgetClaim, spendBudget } from '../budgets/claims.ts';
+import { nodeSelectorOf } from '../budgets/scopes.ts';
 import { MemoryBudgets } from '../budgets/memory.ts';
 import { WorkloadKeeper } from '../actors/workload-memory.ts';
 import { podWorkloadKey } from '../observe/workload.ts';
@@ -230,7 +231,8 @@ export class Simulation {
   /** The signals' verdicts at the last scaling decision, per Deployment. */
   private readonly verdicts = new Map<string, string>();
   private readonly people = { accepted: 0, refused: 0 };
-  private healthyNodes: number;
+  /** Per node actor: the healthy nodes its policy selects, as last told. */
+  private readonly healthyNodes = new Map<string, number>();
   /** Bumped by anything the runtime does, so settling knows when all is quiet. */
   private stir = 0;
   private pullRequests = 0;
@@ -240,7 +242,6 @@ export class Simulation {
     this.scenario = scenario;
     this.clock = new SimulationClock(scenario.start);
     this.world = new World(scenario.objects, () => this.clock.now());
-    this.healthyNodes = this.world.healthyNodes();
     const logger = warningLogger(this.warnings);
     this.host = new ActorHost({
       clock: this.clock,
@@ -277,7 +278,7 @@ export class Simulation {
       factsFor: (key) =>
         key.startsWith('Pod/')
           ? { inhibited: this.inhibitionOf(key), workloadMemory: true }
-          : { healthyNodes: this.healthyNodes },
+          : { healthyNodes: this.healthyNodesFor(key) },
       // As the agent: a pod that replaces the pod of a remediation takes over its verification.
       onSpawn: (key, object) => {
         const workload = key.startsWith('Pod/') ? podWorkloadKey(object) : null;
@@ -376,13 +377,24 @@ export class Simulation {
       }
       for (const object of change.upserts) this.observe(object);
     });
-    const healthy = this.world.healthyNodes();
-    if (healthy !== this.healthyNodes) {
-      this.healthyNodes = healthy;
-      for (const key of this.host.keys()) {
-        if (key.startsWith('Node/')) void this.registry.facts(key, { healthyNodes: healthy });
+    for (const key of this.host.keys()) {
+      if (!key.startsWith('Node/')) continue;
+      const healthy = this.healthyNodesFor(key);
+      if (healthy !== this.healthyNodes.get(key)) {
+        this.healthyNodes.set(key, healthy);
+        void this.registry.facts(key, { healthyNodes: healthy });
       }
     }
+  }
+
+  /** As the agent counts: the healthy nodes the node's policy selects (every node without one). */
+  private healthyNodesFor(key: string): number {
+    const governance = this.index.governanceOf(key);
+    const policy =
+      governance.state === 'governed' ? this.index.policy(governance.policy) : undefined;
+    return this.world.healthyNodes(
+      policy === undefined ? undefined : nodeSelectorOf(policy.selector),
+    );
   }
 
   private applyPolicy(policy: Policy): void {
@@ -520,7 +532,7 @@ export class Simulation {
         ? ({ spent: true } as const)
         : await spendBudget(this.budgets, claim, {
             now,
-            healthyNodes: () => this.world.healthyNodes(),
+            healthyNodes: (selector) => this.world.healthyNodes(selector),
           });
     const refusal = spent.spent ? null : spent.reason;
     if (refusal !== null) {

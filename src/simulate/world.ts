@@ -6,6 +6,7 @@
  *
  * Deterministic: uids and resourceVersions come from counters, never from a clock or randomness.
  */
+import { countHealthyNodes, nodeHealth, type NodeSelector } from '../budgets/healthy-nodes.ts';
 import { createHash } from 'node:crypto';
 import { drainSkipReason, type DrainablePod } from '../effects/kubernetes/drain-rules.ts';
 import type { Effect, ProposedChange } from '../machines/index.ts';
@@ -219,13 +220,17 @@ export class World {
     return [...this.objects.values()];
   }
 
-  /** Ready, schedulable nodes: what the agent reports to node machines as `healthyNodes`. */
-  healthyNodes(): number {
-    return this.all().filter((o) => {
-      if (o.kind !== 'Node' || o.spec?.['unschedulable'] === true) return false;
-      const conditions = (o.status?.['conditions'] as Json[] | undefined) ?? [];
-      return conditions.some((c) => c['type'] === 'Ready' && c['status'] === 'True');
-    }).length;
+  /**
+   * Ready, schedulable nodes that `selector` (a policy's) selects: what the agent reports to
+   * node machines as `healthyNodes`, and what the workers count before a node disruption.
+   */
+  healthyNodes(selector: NodeSelector | undefined): number {
+    return countHealthyNodes(
+      this.all()
+        .filter((o) => o.kind === 'Node')
+        .map((o) => nodeHealth(o as Parameters<typeof nodeHealth>[0])),
+      selector,
+    );
   }
 
   /** The HorizontalPodAutoscaler that targets a Deployment, if the scenario has one. */

@@ -6,6 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Budgets } from '../../budgets/budgets.ts';
 import { budgetClaim, spendBudget } from '../../budgets/claims.ts';
+import { countHealthyNodes, nodeHealth, type NodeSelector } from '../../budgets/healthy-nodes.ts';
 import { TerminalEffectError } from '../errors.ts';
 import type { EffectJob } from '../catalogue.ts';
 import type { EffectProcessor, EffectResult, ProcessorContext } from '../workers.ts';
@@ -15,13 +16,9 @@ import { cordon, drain, taint, uncordon, untaint } from './nodes.ts';
 import { parseParams, type KubernetesActionKind } from './params.ts';
 import { deletePod, evictPod, refuseBarePod } from './pods.ts';
 
-async function healthyNodes(apis: KubeApis): Promise<number> {
-  const nodes = (await apis.core.listNode()).items;
-  return nodes.filter(
-    (n) =>
-      !n.spec?.unschedulable &&
-      n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-  ).length;
+/** Read fresh (not from a cache) just before a node is taken out of service. */
+async function healthyNodes(apis: KubeApis, selector: NodeSelector | undefined): Promise<number> {
+  return countHealthyNodes((await apis.core.listNode()).items.map(nodeHealth), selector);
 }
 
 export interface KubernetesProcessorsOptions {
@@ -51,7 +48,7 @@ export function kubernetesProcessors(
     if (budgets === undefined || claim === null) return () => Promise.resolve();
     const outcome = await spendBudget(budgets, claim, {
       now: Date.now(),
-      healthyNodes: () => healthyNodes(apis),
+      healthyNodes: (selector) => healthyNodes(apis, selector),
     });
     if (!outcome.spent) throw new TerminalEffectError(outcome.why, outcome.reason);
     return outcome.tokenTaken

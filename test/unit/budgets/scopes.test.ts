@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { countHealthyNodes } from '../../../src/budgets/healthy-nodes.ts';
 import { toEffectJob } from '../../../src/actors/effect-jobs.ts';
 import {
   actionScopes,
@@ -61,7 +62,39 @@ describe('budget scopes', () => {
   it('keeps minHealthyNodes for an approved node disruption, which takes no token', () => {
     expect(
       jobBudget({ kind: 'drain', policy: nodes, namespace: null, limits, approvedBy: 'bob' }),
-    ).toEqual({ scopes: [], minHealthyNodes: 4 });
+    ).toEqual({ scopes: [], minHealthyNodes: 4, nodeSelector: {} });
+  });
+
+  it("counts a node policy's minHealthyNodes among the nodes it selects", () => {
+    const pool = parsedPolicy('kube-remedy-system', 'pool', {
+      selector: { kinds: ['Node'], matchLabels: { pool: 'batch' } },
+      detections: [{ type: 'MemoryPressure', action: 'drain' }],
+      budget: { minHealthyNodes: 2 },
+    });
+    const budget = jobBudget({
+      kind: 'drain',
+      policy: pool,
+      namespace: null,
+      limits,
+      approvedBy: null,
+    });
+    expect(budget?.nodeSelector).toEqual({ matchLabels: { pool: 'batch' } });
+    const node = (pool: string, ready = true, unschedulable = false) => ({
+      labels: { pool },
+      ready,
+      unschedulable,
+    });
+    const cluster = [
+      node('batch'),
+      node('batch'),
+      node('batch', false),
+      node('batch', true, true),
+      node('web'),
+      node('web'),
+    ];
+    // Two Ready, schedulable batch nodes: the web pool's capacity does not count for this policy.
+    expect(countHealthyNodes(cluster, budget?.nodeSelector)).toBe(2);
+    expect(countHealthyNodes(cluster, undefined)).toBe(4);
   });
 
   it('counts exactly the kinds the Kubernetes workers spend budget on', () => {

@@ -1,0 +1,47 @@
+/**
+ * `minHealthyNodes` counts the nodes its policy selects: the Ready, schedulable ones among
+ * them. A policy for one pool of workers ("keep three of these four up") is not satisfied by
+ * nodes of another pool it may not touch and whose capacity its workloads may not use. The
+ * agent counts for its node's decision, the workers again just before they act, `simulate` on
+ * its world: one rule.
+ */
+import { compileSelector, type Labels } from '../policy/selector.ts';
+import type { PolicySelector } from '../policy/schema.ts';
+
+/** The label part of a policy's selector, as a job carries it to the workers. */
+export type NodeSelector = Pick<PolicySelector, 'matchLabels' | 'matchExpressions'>;
+
+/** What the count reads of a node. */
+export interface NodeHealth {
+  labels: Labels;
+  unschedulable: boolean;
+  ready: boolean;
+}
+
+/** Ready, schedulable nodes that `selector` selects (every node when there is none). */
+export function countHealthyNodes(
+  nodes: Iterable<NodeHealth>,
+  selector: NodeSelector | undefined,
+): number {
+  const compiled =
+    selector === undefined ? undefined : compileSelector({ kinds: ['Node'], ...selector });
+  const selected = (labels: Labels): boolean => compiled === undefined || compiled.matches(labels);
+  let count = 0;
+  for (const node of nodes) {
+    if (node.ready && !node.unschedulable && selected(node.labels)) count += 1;
+  }
+  return count;
+}
+
+/** A node as the API returns it, as the count reads it. */
+export function nodeHealth(node: {
+  metadata?: { labels?: Record<string, string> | null } | null;
+  spec?: { unschedulable?: boolean | null } | null;
+  status?: { conditions?: readonly { type?: string; status?: string }[] | null } | null;
+}): NodeHealth {
+  return {
+    labels: node.metadata?.labels ?? {},
+    unschedulable: node.spec?.unschedulable === true,
+    ready: (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+  };
+}
