@@ -104,7 +104,9 @@ export class Storms implements StormStore {
       encodeReport(report),
       String(staleMs),
     )) as string[];
-    return { ...sumReports(live.map(decodeReport)), reporters: live.length };
+    // Each comes back behind the line of its stamp.
+    const reports = live.map((kept) => decodeReport(kept.slice(kept.indexOf('\n') + 1)));
+    return { ...sumReports(reports), reporters: live.length };
   }
 
   async forget(policies: Iterable<string>, reporter: string): Promise<void> {

@@ -4,7 +4,8 @@
 -- (each target once) is not decided here but by the caller (storm.ts, `sumReports`).
 -- KEYS[1] = hash of reporter -> "<reportedAtMs>\n<report>".
 -- ARGV[1] = reporter, ARGV[2] = its report (one line per target), ARGV[3] = stale after (ms).
--- An empty report (no targets) removes the reporter. Returns the live reports, this one's too.
+-- An empty report (no targets) removes the reporter. Returns the live reports as kept (each
+-- still behind its stamp line), this one's too.
 local key = KEYS[1]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -19,11 +20,14 @@ end
 local live = {}
 local all = redis.call('HGETALL', key)
 for i = 1, #all, 2 do
-  local at, report = string.match(all[i + 1], '^(%d+)\n(.*)$')
-  if at == nil or now - tonumber(at) > stale then
+  -- Only the stamp is read here; the report goes back as it is, stamp line and all.
+  local value = all[i + 1]
+  local newline = string.find(value, '\n', 1, true)
+  local at = newline and tonumber(string.sub(value, 1, newline - 1))
+  if at == nil or now - at > stale then
     redis.call('HDEL', key, all[i])
   else
-    live[#live + 1] = report
+    live[#live + 1] = value
   end
 end
 if #live > 0 then redis.call('PEXPIRE', key, stale) end
