@@ -437,7 +437,7 @@ export function stormEscalationJob(options: {
     to,
     level: to === null ? null : 0,
     target: { kind: POLICY_KIND, namespace, name, uid: policy.uid ?? '', resourceVersion: '' },
-    reason: stormEscalationReason(policyRef, options.storm),
+    reason: stormEscalationReason(policyRef, options.storm, policy.selector.kinds),
   };
   const withBlocks = withPolicyBlocks(effect, {
     owner: options.owner,

@@ -5,7 +5,7 @@
  */
 import type { EventRecorder } from '../adapters/kubernetes/events.ts';
 import type { Budgets } from '../budgets/budgets.ts';
-import type { Storms } from '../budgets/storms.ts';
+import type { StormStore } from '../budgets/storms.ts';
 import { integrationFor, type EffectJob } from '../effects/catalogue.ts';
 import type { MachinePolicy } from '../machines/index.ts';
 import type { Policy, PolicyIndex } from '../policy/index.ts';
@@ -122,7 +122,7 @@ export function roleSafetyMonitor(options: {
   owner: string;
   settings: SafetySettings;
   budgets: Budgets;
-  storms: Storms;
+  storms: StormStore;
   index: PolicyIndex;
   host: ActorHost;
   registry: ActorRegistry;

@@ -4,11 +4,12 @@
  * (`storm`). Both come from Redis, so every agent and the controller agree:
  * - budgets are re-read every `budget.refreshInterval`, and at once after a disruptive action is
  *   done or refused with `budget-exhausted`;
- * - each runtime reports how many of a policy's targets it runs and how many are unhealthy,
- *   whenever one of its actors turns healthy or unhealthy and every refresh interval; the sum
- *   over all of them decides the storm (budgets/storm.ts). The first to see a storm opens it in
- *   Redis (SET NX); every runtime that sees it enqueues the same group escalation job, so people
- *   are told once per storm even if the first dies before telling them.
+ * - each runtime reports which of a policy's targets it has actors of (workloads, or nodes: a
+ *   pod counts as its workload) and which are unhealthy, whenever one of its actors turns healthy
+ *   or unhealthy and every refresh interval; the tally over all of them, each target once,
+ *   decides the storm (budgets/storm.ts). The first to see a storm opens it in Redis (SET NX);
+ *   every runtime that sees it enqueues the same group escalation job, so people are told once
+ *   per storm even if the first dies before telling them.
  * When a fact flips, the policy's live actors get FACTS; new observations carry the current
  * facts (`factsFor`). Machines decide on them (decisions.ts: a person decides). See
  * docs/adr/0011-budgets-and-storms.md.
@@ -16,11 +17,22 @@
 import type { Budgets } from '../budgets/budgets.ts';
 import type { Config } from '../config/index.ts';
 import { DISRUPTIVE_KINDS, policyScopes, type BudgetLimits } from '../budgets/scopes.ts';
-import { stormFact, stormVerdict, tallyByPolicy, isUnhealthy } from '../budgets/storm.ts';
-import type { Storms } from '../budgets/storms.ts';
+import {
+  isUnhealthy,
+  reportsByPolicy,
+  stormFact,
+  stormTargetOf,
+  stormVerdict,
+} from '../budgets/storm.ts';
+import type { StormStore } from '../budgets/storms.ts';
 import type { EffectJob } from '../effects/catalogue.ts';
 import type { ControlMessage } from '../effects/control-stream.ts';
-import type { RemediationContext, RuntimeFacts, StormFact } from '../machines/index.ts';
+import {
+  stormCounts,
+  type RemediationContext,
+  type RuntimeFacts,
+  type StormFact,
+} from '../machines/index.ts';
 import type { Policy, PolicyIndex, UnsentNotice } from '../policy/index.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { stormEscalationJob } from './effect-jobs.ts';
@@ -41,7 +53,7 @@ export interface SafetyMonitorOptions {
   owner: string;
   settings: SafetySettings;
   budgets: Budgets;
-  storms: Storms;
+  storms: StormStore;
   /** The policies known now. */
   policies: () => Iterable<Policy>;
   /** The live actors: key and current context. */
@@ -91,7 +103,7 @@ export class SafetyMonitor {
   private readonly storming = new Map<string, StormFact>();
   /** Policy → the start of the storm this runtime enqueued the group escalation of. */
   private readonly escalated = new Map<string, number>();
-  /** Actor key → its policy and health when last seen, to notice changes. */
+  /** Actor key → its policy, target and health when last seen, to notice changes. */
   private readonly health = new Map<string, string>();
   /** Policies this runtime reported targets for in the last round. */
   private reported = new Set<string>();
@@ -131,9 +143,12 @@ export class SafetyMonitor {
     };
   }
 
-  /** After any transition of an actor: a target that turned (un)healthy re-counts its policy. */
+  /**
+   * After any transition of an actor: one that turned (un)healthy, or now counts as another
+   * target (its first observation names its workload), re-counts its policy.
+   */
   noteTransition(key: string, context: RemediationContext): void {
-    const seen = `${context.policy.name}\n${String(isUnhealthy(context))}`;
+    const seen = `${context.policy.name}\n${stormTargetOf(context)}\n${String(isUnhealthy(context))}`;
     if (this.health.get(key) === seen) return;
     this.health.set(key, seen);
     void this.refresh({ budgets: false, storms: true });
@@ -236,16 +251,16 @@ export class SafetyMonitor {
     const { settings, storms, owner } = this.options;
     const policies = new Map([...this.options.policies()].map((p) => [policyRefOf(p), p]));
     const live = this.liveActors();
-    const tallies = tallyByPolicy(live.values());
-    // Tallies are kept for three refresh intervals: a runtime that stops reporting drops out.
+    const reports = reportsByPolicy(live.values());
+    // Reports are kept for three refresh intervals: a runtime that stops reporting drops out.
     const staleMs = settings.refreshIntervalMs * 3;
-    const refs = new Set([...tallies.keys(), ...this.reported]);
+    const refs = new Set([...reports.keys(), ...this.reported]);
     const reported = new Set<string>();
     const flips: Promise<void>[] = [];
     for (const ref of refs) {
-      const mine = tallies.get(ref) ?? { targets: 0, unhealthy: 0 };
+      const mine = reports.get(ref) ?? new Map<string, boolean>();
       const summed = await storms.report(ref, owner, mine, staleMs);
-      if (mine.targets > 0) reported.add(ref);
+      if (mine.size > 0) reported.add(ref);
       const policy = policies.get(ref);
       if (policy === undefined) {
         // The policy is gone: its actors stop, and nothing is held in its name.
@@ -255,6 +270,7 @@ export class SafetyMonitor {
       const rule = {
         maxUnhealthyPercent: policy.budget.maxUnhealthyPercent,
         minUnhealthy: settings.stormMinUnhealthy,
+        counts: stormCounts(policy.selector.kinds),
       };
       const verdict = stormVerdict(summed, rule);
       const before = this.storming.get(ref);

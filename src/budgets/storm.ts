@@ -1,13 +1,31 @@
 /**
- * The storm breaker, as pure functions. A policy's targets are the objects it governs that have
- * an actor (every agent's and the controller's, summed in Redis). A target is unhealthy while
- * its actor has a detection window open (`suspect`) or an incident open (detected, waiting for
- * approval, remediating, verifying, escalated, quarantined…); healthy, cooling down and resolved
- * targets are not. When more than the policy's `budget.maxUnhealthyPercent` of its targets are
- * unhealthy at once, and at least `minUnhealthy` of them, remediating them one by one is not the
- * answer: the policy's automation holds and people are told once, as a group.
+ * The storm breaker, as pure functions. A policy's targets are the workloads it governs that
+ * have an actor: a pod counts as its workload (every replica of Deployment shop/web is the one
+ * target `Deployment/shop/web`, and a Deployment's own actor is that target too), a pod that no
+ * controller replaces counts as itself, and so does a node. Five crash-looping replicas are one
+ * incident (docs/adr/0014-incidents-belong-to-workloads.md), so they are one unhealthy target,
+ * not five.
+ *
+ * A target is unhealthy while any of its actors has a detection window open (`suspect`) or an
+ * incident open (detected, waiting for approval, remediating, verifying, escalated,
+ * quarantined…); healthy, cooling down and resolved actors are not unhealthy. So a workload is
+ * unhealthy while any of its pods is, wherever they run: one replica healthy again does not make
+ * the workload healthy while another still fails.
+ *
+ * Each runtime (every agent, the controller) reports the targets it has actors of and whether
+ * each is unhealthy there (`reportsByPolicy`); a store keeps the reports (storms.ts: Redis for
+ * the runtimes, memory otherwise) and sums them with `sumReports`, so a workload whose pods run on
+ * several nodes is still counted once. When more than the policy's `budget.maxUnhealthyPercent`
+ * of its targets are unhealthy at once, and at least `minUnhealthy` of them, remediating them one
+ * by one is not the answer: the policy's automation holds and people are told once, as a group.
  */
-import type { RemediationContext, StormFact } from '../machines/index.ts';
+import {
+  stormCounts,
+  type RemediationContext,
+  type StormCounted,
+  type StormFact,
+} from '../machines/index.ts';
+import { isReplaced, workloadOf } from '../observe/workload.ts';
 
 /** Targets and unhealthy targets of one policy. */
 export interface StormTally {
@@ -15,11 +33,16 @@ export interface StormTally {
   unhealthy: number;
 }
 
+/** One reporter's targets of one policy: target key → whether it is unhealthy there. */
+export type StormReport = ReadonlyMap<string, boolean>;
+
 export interface StormRule {
   /** The policy's `budget.maxUnhealthyPercent`: the share that must be exceeded. */
   maxUnhealthyPercent: number;
   /** Configuration `budget.stormMinUnhealthy`: fewer unhealthy targets are never a storm. */
   minUnhealthy: number;
+  /** What the policy's targets are, in the words of the verdict. Default: workloads. */
+  counts?: StormCounted;
 }
 
 export interface StormVerdict {
@@ -32,42 +55,94 @@ export function isUnhealthy(context: Pick<RemediationContext, 'incident' | 'wind
   return context.incident !== null || context.window !== null;
 }
 
-/** Counts targets and unhealthy targets per policy (`namespace/name`) among actor contexts. */
-export function tallyByPolicy(
-  contexts: Iterable<Pick<RemediationContext, 'incident' | 'window' | 'policy'>>,
-): Map<string, StormTally> {
-  const tallies = new Map<string, StormTally>();
-  for (const context of contexts) {
-    const tally = tallies.get(context.policy.name) ?? { targets: 0, unhealthy: 0 };
-    tally.targets += 1;
-    if (isUnhealthy(context)) tally.unhealthy += 1;
-    tallies.set(context.policy.name, tally);
+/**
+ * The target an actor counts as, as an actor key (`Kind/namespace/name`): a pod's workload when
+ * a controller replaces the pod (its observation says which; before the first one, the workload
+ * of the incident it took over), otherwise the actor's own key (a bare or mirror pod, a
+ * Deployment, a node). A Deployment's pods and the Deployment itself are so one target. Null for
+ * a pod's actor that has observed nothing yet, between its spawn and its first observation: it
+ * counts once it knows its workload, rather than for a moment as a target of its own.
+ */
+export function stormTargetOf(
+  context: Pick<RemediationContext, 'actorKey' | 'kind' | 'observation' | 'incident'>,
+): string | null {
+  const o = context.observation;
+  if (o?.kind === 'Pod') {
+    const workload = o.workload ?? workloadOf({ name: o.name, owner: o.owner });
+    return isReplaced(workload)
+      ? `${workload.kind}/${o.namespace}/${workload.name}`
+      : context.actorKey;
   }
-  return tallies;
+  if (context.kind === 'Pod' && o === null) {
+    // `namespace/Kind/name`, as workload memory keys it.
+    const [namespace, kind, name] = context.incident?.workload?.split('/') ?? [];
+    if (namespace !== undefined && kind !== undefined && name !== undefined) {
+      return `${kind}/${namespace}/${name}`;
+    }
+    if (context.incident === null) return null;
+  }
+  return context.actorKey;
 }
 
-function share(tally: StormTally): string {
-  return `${tally.unhealthy} of ${tally.targets} targets unhealthy`;
+/**
+ * Each policy's report (`namespace/name` → target → unhealthy) among one runtime's actor
+ * contexts: a target with several actors here is unhealthy when any of them is.
+ */
+export function reportsByPolicy(
+  contexts: Iterable<
+    Pick<RemediationContext, 'actorKey' | 'kind' | 'observation' | 'incident' | 'window' | 'policy'>
+  >,
+): Map<string, Map<string, boolean>> {
+  const reports = new Map<string, Map<string, boolean>>();
+  for (const context of contexts) {
+    const report = reports.get(context.policy.name) ?? new Map<string, boolean>();
+    const target = stormTargetOf(context);
+    if (target === null) continue;
+    report.set(target, (report.get(target) ?? false) || isUnhealthy(context));
+    reports.set(context.policy.name, report);
+  }
+  return reports;
+}
+
+/**
+ * The tally of a policy over every reporter's report: each target once, however many reporters
+ * have actors of it, and unhealthy when it is unhealthy in any report.
+ */
+export function sumReports(reports: Iterable<StormReport>): StormTally {
+  const targets = new Map<string, boolean>();
+  for (const report of reports) {
+    for (const [target, unhealthy] of report) {
+      targets.set(target, (targets.get(target) ?? false) || unhealthy);
+    }
+  }
+  let unhealthy = 0;
+  for (const sick of targets.values()) if (sick) unhealthy += 1;
+  return { targets: targets.size, unhealthy };
+}
+
+function share(tally: StormTally, counts: StormCounted): string {
+  return `${tally.unhealthy} of ${tally.targets} ${counts} unhealthy`;
 }
 
 /** Whether a policy's tally is a storm, and why (or why not). */
 export function stormVerdict(tally: StormTally, rule: StormRule): StormVerdict {
+  const counts = rule.counts ?? 'workloads';
   if (tally.unhealthy < rule.minUnhealthy) {
     return {
       storm: false,
-      reason: `${share(tally)}: fewer than the ${rule.minUnhealthy} a storm needs`,
+      reason: `${share(tally, counts)}: fewer than the ${rule.minUnhealthy} a storm needs`,
     };
   }
   // More than the percentage, in integers: unhealthy / targets > percent / 100.
   if (tally.unhealthy * 100 <= rule.maxUnhealthyPercent * tally.targets) {
     return {
       storm: false,
-      reason: `${share(tally)}: within the policy's ${rule.maxUnhealthyPercent}%`,
+      reason: `${share(tally, counts)}: within the policy's ${rule.maxUnhealthyPercent}%`,
     };
   }
   return {
     storm: true,
-    reason: `${share(tally)} at once, more than the policy's ${rule.maxUnhealthyPercent}%`,
+    reason: `${share(tally, counts)} at once, more than the policy's ${rule.maxUnhealthyPercent}%`,
   };
 }
 
@@ -80,7 +155,11 @@ export function stormFact(tally: StormTally, rule: StormRule): StormFact {
   };
 }
 
-/** The words of the one group escalation of a storm. */
-export function stormEscalationReason(policy: string, fact: StormFact): string {
-  return `storm under policy ${policy}: ${fact.unhealthy} of its ${fact.targets} targets are unhealthy at once (more than ${fact.maxUnhealthyPercent}%). Automatic remediation under this policy is held while it lasts; each target asks a person before anything is done.`;
+/** The words of the one group escalation of a storm; `kinds` are the policy's selector kinds. */
+export function stormEscalationReason(
+  policy: string,
+  fact: StormFact,
+  kinds: Parameters<typeof stormCounts>[0],
+): string {
+  return `storm under policy ${policy}: ${fact.unhealthy} of its ${fact.targets} ${stormCounts(kinds)} are unhealthy at once (more than ${fact.maxUnhealthyPercent}%). Automatic remediation under this policy is held while it lasts; each of its incidents asks a person before anything is done.`;
 }

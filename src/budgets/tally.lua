@@ -1,31 +1,34 @@
--- Records one reporter's count of a policy's targets and returns the sum over every reporter
--- heard from within the staleness bound: a reporter that stopped reporting (a dead agent) drops
--- out. Times are the Redis server's, so the reporters' clocks need not agree.
--- KEYS[1] = hash of reporter -> "targets unhealthy reportedAtMs".
--- ARGV[1] = reporter, ARGV[2] = targets, ARGV[3] = unhealthy, ARGV[4] = stale after (ms).
--- A reporter with no targets is removed. Returns {targets, unhealthy, reporters}.
+-- Records one reporter's targets of a policy and returns the reports of every reporter heard
+-- from within the staleness bound: a reporter that stopped reporting (a dead agent) drops out.
+-- Times are the Redis server's, so the reporters' clocks need not agree. How the reports add up
+-- (each target once) is not decided here but by the caller (storm.ts, `sumReports`).
+-- KEYS[1] = hash of reporter -> "<reportedAtMs>\n<report>".
+-- ARGV[1] = reporter, ARGV[2] = its report (one line per target), ARGV[3] = stale after (ms).
+-- An empty report (no targets) removes the reporter. Returns the live reports as kept (each
+-- still behind its stamp line), this one's too.
 local key = KEYS[1]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local stale = tonumber(ARGV[4])
+local stale = tonumber(ARGV[3])
 
-if tonumber(ARGV[2]) > 0 then
-  redis.call('HSET', key, ARGV[1], ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. now)
+if ARGV[2] ~= '' then
+  redis.call('HSET', key, ARGV[1], now .. '\n' .. ARGV[2])
 else
   redis.call('HDEL', key, ARGV[1])
 end
 
-local targets, unhealthy, reporters = 0, 0, 0
+local live = {}
 local all = redis.call('HGETALL', key)
 for i = 1, #all, 2 do
-  local t, u, at = string.match(all[i + 1], '^(%d+) (%d+) (%d+)$')
-  if at == nil or now - tonumber(at) > stale then
+  -- Only the stamp is read here; the report goes back as it is, stamp line and all.
+  local value = all[i + 1]
+  local newline = string.find(value, '\n', 1, true)
+  local at = newline and tonumber(string.sub(value, 1, newline - 1))
+  if at == nil or now - at > stale then
     redis.call('HDEL', key, all[i])
   else
-    targets = targets + tonumber(t)
-    unhealthy = unhealthy + tonumber(u)
-    reporters = reporters + 1
+    live[#live + 1] = value
   end
 end
-if reporters > 0 then redis.call('PEXPIRE', key, stale) end
-return {targets, unhealthy, reporters}
+if #live > 0 then redis.call('PEXPIRE', key, stale) end
+return live

@@ -584,7 +584,7 @@ const budgetSchema = z
     }),
     refreshInterval: field(durationMs().default(15_000), {
       description:
-        "How often agents and the controller re-read the budgets and their policies' unhealthy targets from Redis (also at once after an action, a refused action or a change of health), to hold automation when a budget is spent or a storm is on; and how often an agent looks again at the workloads its waiting pods joined (another agent's pod may lead their incident).",
+        "How often agents and the controller re-read the budgets and their policies' unhealthy workloads and nodes from Redis (also at once after an action, a refused action or a change of health), to hold automation when a budget is spent or a storm is on; and how often an agent looks again at the workloads its waiting pods joined (another agent's pod may lead their incident).",
       env: ['KUBE_REMEDY_BUDGET_REFRESH_INTERVAL'],
       defaultText: '15s',
     }),
@@ -603,7 +603,7 @@ const budgetSchema = z
         .default(2),
       {
         description:
-          "The storm breaker trips when more than a policy's budget.maxUnhealthyPercent of its targets are unhealthy at once, and at least this many: one sick pod of a one-pod policy is not a storm.",
+          "The storm breaker trips when more than a policy's budget.maxUnhealthyPercent of its workloads (or nodes, under a node policy) are unhealthy at once, and at least this many: one broken workload is not a storm, however many of its pods fail.",
         env: ['KUBE_REMEDY_BUDGET_STORM_MIN_UNHEALTHY'],
       },
     ),

@@ -33,7 +33,8 @@ export interface RuntimeFacts {
   budgetAvailable: boolean;
   /**
    * Set while the storm breaker holds the policy's automation: more than `maxUnhealthyPercent` of
-   * its targets are unhealthy at once. Absent from snapshots that predate it: read as no storm.
+   * its targets (its workloads, or its nodes) are unhealthy at once. Absent from snapshots that
+   * predate it: read as no storm.
    */
   storm?: StormFact | null;
   /**
@@ -46,12 +47,24 @@ export interface RuntimeFacts {
   workload?: WorkloadFact | null;
 }
 
-/** How many of the policy's targets were unhealthy when the storm breaker tripped. */
+/**
+ * How many of the policy's targets were unhealthy when the storm breaker tripped. Targets are
+ * workloads (every pod of a Deployment counts as the one Deployment; a pod no controller
+ * replaces, as itself) or, under a node policy, nodes (budgets/storm.ts).
+ */
 export interface StormFact {
   unhealthy: number;
   targets: number;
   /** The policy's `budget.maxUnhealthyPercent`, which the share exceeded. */
   maxUnhealthyPercent: number;
+}
+
+/** What the storm breaker counts, in words: a policy governs nodes alone, or workloads. */
+export type StormCounted = 'workloads' | 'nodes';
+
+/** What the storm breaker counts under a policy of these kinds (Node is never mixed). */
+export function stormCounts(kinds: readonly ObjectKind[]): StormCounted {
+  return kinds.includes('Node') ? 'nodes' : 'workloads';
 }
 
 export const UNKNOWN_FACTS: RuntimeFacts = {

@@ -4,7 +4,7 @@
  * state only routes on the decision, so the rules read here in one place, in order.
  */
 import { formatDuration } from '../util/duration.ts';
-import type { Decision, Incident, RemediationContext } from './context.ts';
+import { stormCounts, type Decision, type Incident, type RemediationContext } from './context.ts';
 import {
   CLUSTER_CHANGING,
   describeEffect,
@@ -48,14 +48,15 @@ export function nodeCapacity(context: RemediationContext): { ok: boolean; reason
 
 /**
  * Why the policy's automation is held, or null when it is not: the storm breaker (too many of its
- * targets are unhealthy at once) or a spent disruption budget. Either limits automation, not
- * people: the machine hands the decision to a person instead of acting.
+ * workloads, or of its nodes, are unhealthy at once) or a spent disruption budget. Either limits
+ * automation, not people: the machine hands the decision to a person instead of acting.
  */
 export function automationHold(context: RemediationContext): string | null {
   const storm = context.facts.storm ?? null;
   const policy = context.policy.name;
   if (storm !== null) {
-    return `the storm breaker holds ${policy}: ${storm.unhealthy} of its ${storm.targets} targets are unhealthy at once (more than ${storm.maxUnhealthyPercent}%)`;
+    const counted = stormCounts([context.kind]);
+    return `the storm breaker holds ${policy}: ${storm.unhealthy} of its ${storm.targets} ${counted} are unhealthy at once (more than ${storm.maxUnhealthyPercent}%)`;
   }
   if (!context.facts.budgetAvailable) return `the disruption budget for ${policy} is spent`;
   return null;

@@ -135,8 +135,9 @@ describe('a bad rollout, on a live cluster', () => {
         },
       ],
       cooldown: '1m',
-      // Every pod of a one-Deployment policy crash-loops: that is the storm breaker's business
-      // (tested elsewhere); here automation goes ahead.
+      // The storm breaker counts workloads: this policy's pods are all Deployment web's, 1 of 1
+      // at most, never a storm. Kept out of the way until this test has run without it (ADR 14,
+      // "Not yet"); here automation goes ahead.
       budget: { maxUnhealthyPercent: 100 },
       ...spec,
     });

@@ -247,7 +247,7 @@ describe('budgets and the storm breaker on a live cluster', () => {
         expect(actor?.value, pod.name).toBe('awaitingApproval');
         expect(actor?.context.incident?.decision?.reason).toMatch(
           new RegExp(
-            `^the storm breaker holds ${ns}/restart-web: 3 of its 4 targets are unhealthy at once \\(more than 50%\\), so a person decides whether to restart Pod ${ns}/${pod.name}`,
+            `^the storm breaker holds ${ns}/restart-web: 3 of its 4 workloads are unhealthy at once \\(more than 50%\\), so a person decides whether to restart Pod ${ns}/${pod.name}`,
           ),
         );
       }
@@ -265,7 +265,9 @@ describe('budgets and the storm breaker on a live cluster', () => {
       policy: `${ns}/restart-web`,
     });
     expect(group[0]?.effect['reason']).toMatch(
-      new RegExp(`^storm under policy ${ns}/restart-web: 3 of its 4 targets are unhealthy at once`),
+      new RegExp(
+        `^storm under policy ${ns}/restart-web: 3 of its 4 workloads are unhealthy at once`,
+      ),
     );
     expect(
       slack

@@ -6,9 +6,16 @@ export interface PodShape {
   node?: string;
   restarts: number;
   crashLooping: boolean;
+  /**
+   * The controlling owner. Default: ReplicaSet cart-6d4f (with no pod-template-hash label, so
+   * the pod's workload is that ReplicaSet); null for a pod no controller owns.
+   */
+  owner?: { kind: string; name: string } | null;
+  labels?: Record<string, string>;
 }
 
 export function podObject(shape: PodShape): Record<string, unknown> {
+  const owner = shape.owner === undefined ? { kind: 'ReplicaSet', name: 'cart-6d4f' } : shape.owner;
   const waiting = shape.crashLooping
     ? {
         waiting: {
@@ -25,15 +32,19 @@ export function podObject(shape: PodShape): Record<string, unknown> {
       namespace: shape.namespace ?? 'shop',
       uid: shape.uid ?? 'uid-cart-1',
       resourceVersion: String(100 + shape.restarts),
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'ReplicaSet',
-          name: 'cart-6d4f',
-          uid: 'rs-1',
-          controller: true,
-        },
-      ],
+      ...(shape.labels === undefined ? {} : { labels: shape.labels }),
+      ownerReferences:
+        owner === null
+          ? []
+          : [
+              {
+                apiVersion: 'apps/v1',
+                kind: owner.kind,
+                name: owner.name,
+                uid: `uid-${owner.name}`,
+                controller: true,
+              },
+            ],
     },
     spec: {
       nodeName: shape.node ?? 'node-1',

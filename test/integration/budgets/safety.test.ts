@@ -55,8 +55,17 @@ function settings(overrides: Partial<SafetySettings> = {}): SafetySettings {
   };
 }
 
-function observed(name: string, restarts: number, crashLooping: boolean, at: number): MachineEvent {
-  const object = podObject({ name, uid: `uid-${name}`, restarts, crashLooping });
+/** A pod's controlling owner: its workload. */
+type Owner = { kind: string; name: string } | null;
+
+function observed(
+  name: string,
+  restarts: number,
+  crashLooping: boolean,
+  at: number,
+  owner: Owner,
+): MachineEvent {
+  const object = podObject({ name, uid: `uid-${name}`, restarts, crashLooping, owner });
   const observation = observe(object as unknown as PodObject);
   return { type: 'OBSERVED', at, observation, detections: analyze(observation) };
 }
@@ -68,10 +77,15 @@ interface Runtime {
   clock: SimulatedClock;
   requests: EffectRequest[];
   key: (name: string) => string;
-  /** Spawns the pod's actor, healthy. */
-  pod: (name: string) => Promise<void>;
+  /**
+   * Spawns the pod's actor, healthy. Its workload is a StatefulSet of its own unless `owner`
+   * names another controller (or null: no controller).
+   */
+  pod: (name: string, owner?: Owner) => Promise<void>;
   /** The pod crash-loops with this many restarts (3 confirm the default rule). */
   crash: (name: string, restarts: number) => Promise<void>;
+  /** The pod runs again, with this many restarts behind it. */
+  recover: (name: string, restarts: number) => Promise<void>;
   facts: (name: string) => RemediationContext['facts'] | undefined;
   value: (name: string) => unknown;
 }
@@ -181,6 +195,9 @@ describe('safety facts on real Redis', () => {
     const policy = options.policies[0] as Policy;
     const ref = `${policy.ref.namespace}/${policy.ref.name}`;
     const key = (name: string) => `Pod/shop/${name}`;
+    const owners = new Map<string, Owner>();
+    const ownerOf = (name: string): Owner =>
+      owners.get(name) ?? { kind: 'StatefulSet', name: `sts-${name}` };
     return {
       owner,
       host,
@@ -188,13 +205,17 @@ describe('safety facts on real Redis', () => {
       clock,
       requests,
       key,
-      pod: async (name) => {
+      pod: async (name, owner) => {
+        if (owner !== undefined) owners.set(name, owner);
         host.spawn(key(name), toMachinePolicy(policy), ref, m.factsFor(ref));
-        await host.send(key(name), observed(name, 0, false, clock.now()));
+        await host.send(key(name), observed(name, 0, false, clock.now(), ownerOf(name)));
       },
       crash: async (name, restarts) => {
-        await host.send(key(name), observed(name, restarts, true, clock.now()));
+        await host.send(key(name), observed(name, restarts, true, clock.now(), ownerOf(name)));
         clock.increment(1_000);
+      },
+      recover: async (name, restarts) => {
+        await host.send(key(name), observed(name, restarts, false, clock.now(), ownerOf(name)));
       },
       facts: (name) => host.snapshot(key(name))?.context.facts,
       value: (name) => host.snapshot(key(name))?.value,
@@ -382,7 +403,7 @@ describe('safety facts on real Redis', () => {
         await a.pod(`a-${i}`);
         await b.pod(`b-${i}`);
       }
-      // Both have reported their targets: 6 in all.
+      // Both have reported their targets: 6 workloads in all.
       await Promise.all([a.monitor.refresh(), b.monitor.refresh()]);
       return { a, b, opened, policy };
     }
@@ -402,7 +423,7 @@ describe('safety facts on real Redis', () => {
     const escalations = async () =>
       (await jobsIn('effects-slack')).filter((j) => j.effect.kind === 'escalate');
 
-    it('is not tripped by half the targets failing', async () => {
+    it('is not tripped by half the workloads failing', async () => {
       const { a, b } = await twoAgents();
       await storm(a, b, 1, ['a-1', 'a-2', 'b-1']);
       expect(a.facts('a-3')?.storm).toBeNull();
@@ -429,7 +450,7 @@ describe('safety facts on real Redis', () => {
       await Promise.all(
         Array.from({ length: 12 }, (_, i) => (runtimes[i % 3] as Runtime).monitor.refresh()),
       );
-      // Its pod was held from its first sighting of the storm: 4 of the 7 targets then.
+      // Its pod was held from its first sighting of the storm: 4 of the 7 workloads then.
       expect(c.facts('c-1')?.storm).toEqual({ unhealthy: 4, targets: 7, maxUnhealthyPercent: 50 });
 
       const fact = { unhealthy: 4, targets: 6, maxUnhealthyPercent: 50 };
@@ -449,7 +470,7 @@ describe('safety facts on real Redis', () => {
         policy: 'shop/web',
       });
       expect(jobs[0]?.effect['reason']).toMatch(
-        /^storm under policy shop\/web: 4 of its 6 targets are unhealthy at once \(more than 50%\)/,
+        /^storm under policy shop\/web: 4 of its 6 workloads are unhealthy at once \(more than 50%\)/,
       );
       expect(opened).toHaveLength(1);
 
@@ -457,7 +478,7 @@ describe('safety facts on real Redis', () => {
       for (const restarts of [2, 3]) await b.crash('b-1', restarts);
       expect(b.value('b-1')).toBe('awaitingApproval');
       expect(b.host.snapshot(b.key('b-1'))?.context.incident?.decision?.reason).toMatch(
-        /^the storm breaker holds shop\/web: 4 of its 6 targets are unhealthy at once \(more than 50%\), so a person decides whether to restart Pod shop\/b-1/,
+        /^the storm breaker holds shop\/web: 4 of its 6 workloads are unhealthy at once \(more than 50%\), so a person decides whether to restart Pod shop\/b-1/,
       );
       expect([...a.requests, ...b.requests].map((r) => r.effect.kind)).toEqual([
         'collectEvidence',
@@ -488,7 +509,9 @@ describe('safety facts on real Redis', () => {
         count: 1,
         latest: { object: 'AutoRemediationPolicy/shop/web', what: 'escalated' },
       });
-      expect(recorded?.latest.reason).toMatch(/^storm under policy shop\/web: 4 of its 6 targets/);
+      expect(recorded?.latest.reason).toMatch(
+        /^storm under policy shop\/web: 4 of its 6 workloads/,
+      );
     });
 
     it('lets go when the storm passes, and does not escalate a storm that returns within the quiet time', async () => {
@@ -503,7 +526,7 @@ describe('safety facts on real Redis', () => {
         [b, 'b-1'],
         [b, 'b-2'],
       ] as const) {
-        await runtime.host.send(runtime.key(name), observed(name, 1, false, runtime.clock.now()));
+        await runtime.recover(name, 1);
       }
       for (const runtime of [a, b]) {
         runtime.clock.increment(11 * MINUTE);
@@ -532,7 +555,7 @@ describe('safety facts on real Redis', () => {
         [b, 'b-1'],
         [b, 'b-2'],
       ] as const) {
-        await runtime.host.send(runtime.key(name), observed(name, 1, false, runtime.clock.now()));
+        await runtime.recover(name, 1);
       }
       for (const runtime of [a, b]) {
         runtime.clock.increment(11 * MINUTE);
@@ -552,46 +575,75 @@ describe('safety facts on real Redis', () => {
       expect(jobs.map((j) => j.incidentId)).toHaveLength(2);
       expect(new Set(jobs.map((j) => j.incidentId)).size).toBe(2);
     });
-  });
 
-  describe('what the storm breaker keeps in Redis', () => {
-    it('sums the tallies of every reporter still reporting, and drops one that stopped', async () => {
-      const s = await redis();
-      const storms = new Storms(s.redis, s.prefix);
-      await storms.report('shop/web', 'agent-b', { targets: 4, unhealthy: 3 }, 200);
-      expect(
-        await storms.report('shop/web', 'agent-a', { targets: 2, unhealthy: 1 }, 10_000),
-      ).toEqual({ targets: 6, unhealthy: 4, reporters: 2 });
-      // agent-b dies and says nothing more; its tally is older than the bound it was kept for.
-      await eventually(async () =>
-        expect(
-          await storms.report('shop/web', 'agent-a', { targets: 2, unhealthy: 1 }, 200),
-        ).toEqual({
-          targets: 2,
-          unhealthy: 1,
-          reporters: 1,
-        }),
-      );
-      // A reporter without targets leaves the sum.
-      expect(await storms.report('shop/web', 'agent-a', { targets: 0, unhealthy: 0 }, 200)).toEqual(
-        {
-          targets: 0,
-          unhealthy: 0,
-          reporters: 0,
-        },
-      );
+    it("counts a Deployment's replicas on both agents as one workload: all of them failing under a one-Deployment policy is no storm", async () => {
+      const web = { kind: 'ReplicaSet', name: 'web-6d5f7c9b8' };
+      const policy = parsedPolicy('shop', 'web', {
+        budget: { maxUnhealthyPercent: 50 },
+        ...WITH_SLACK,
+      });
+      const q = await queues();
+      const a = await runtime({ owner: 'agent-a', policies: [policy], queues: q });
+      const b = await runtime({ owner: 'agent-b', policies: [policy], queues: q });
+      for (const name of ['a-1', 'a-2', 'a-3']) await a.pod(name, web);
+      for (const name of ['b-1', 'b-2', 'b-3']) await b.pod(name, web);
+      await storm(a, b, 1, ['a-1', 'a-2', 'a-3', 'b-1', 'b-2', 'b-3']);
+      for (const [runtime, name] of [
+        [a, 'a-1'],
+        [b, 'b-3'],
+      ] as const) {
+        expect(runtime.value(name), name).toBe('suspect');
+        expect(runtime.facts(name)?.storm, name).toBeNull();
+      }
+      expect(await escalations()).toEqual([]);
+      // Confirmed, it is acted on: one broken workload, not a storm.
+      for (const restarts of [2, 3]) await a.crash('a-1', restarts);
+      expect(a.requests.map((r) => r.effect.kind)).toContain('restartPod');
     });
 
-    it('opens a storm once when many see it at the same moment, and all agree on its start', async () => {
-      const s = await redis();
-      const storms = new Storms(s.redis, s.prefix);
-      const seen = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => storms.open('shop/web', START + i, MINUTE)),
-      );
-      expect(seen.filter((x) => x.opened)).toHaveLength(1);
-      const first = seen.find((x) => x.opened)?.startedAt;
-      expect(new Set(seen.map((x) => x.startedAt))).toEqual(new Set([first]));
-      expect(await storms.openSince('shop/web')).toBe(first);
+    it('holds while any pod of an unhealthy workload fails, on either agent, and lets go once none does', async () => {
+      const web = { kind: 'ReplicaSet', name: 'web-6d5f7c9b8' };
+      const policy = parsedPolicy('shop', 'web', {
+        budget: { maxUnhealthyPercent: 50 },
+        ...WITH_SLACK,
+      });
+      const q = await queues();
+      const a = await runtime({ owner: 'agent-a', policies: [policy], queues: q });
+      const b = await runtime({ owner: 'agent-b', policies: [policy], queues: q });
+      // Three workloads: Deployment web (a pod under each agent) and two StatefulSets.
+      await a.pod('web-a', web);
+      await b.pod('web-b', web);
+      await a.pod('db-0');
+      await b.pod('cache-0');
+      // web fails under both agents, and db too: 2 of the 3 workloads.
+      await Promise.all([a.crash('web-a', 1), b.crash('web-b', 1), a.crash('db-0', 1)]);
+      await Promise.all([a.monitor.idle(), b.monitor.idle()]);
+      await Promise.all([a.monitor.refresh(), b.monitor.refresh()]);
+      const held = { unhealthy: 2, targets: 3, maxUnhealthyPercent: 50 };
+      expect(b.facts('cache-0')?.storm).toEqual(held);
+      // db is confirmed and handed to a person: its incident stays open while this test goes on.
+      for (const restarts of [2, 3]) await a.crash('db-0', restarts);
+      expect(a.value('db-0')).toBe('awaitingApproval');
+
+      // web's pod under agent a runs again; its pod under agent b still fails: still 2 of 3.
+      await a.recover('web-a', 1);
+      a.clock.increment(11 * MINUTE);
+      await a.host.flushAll();
+      await Promise.all([a.monitor.idle(), b.monitor.idle()]);
+      await Promise.all([a.monitor.refresh(), b.monitor.refresh()]);
+      expect(a.value('web-a')).toBe('healthy');
+      expect(a.facts('web-a')?.storm).toEqual(held);
+      expect(b.facts('cache-0')?.storm).toEqual(held);
+
+      // Its pod under agent b runs again too: 1 of 3, the storm is over.
+      await b.recover('web-b', 1);
+      b.clock.increment(11 * MINUTE);
+      await b.host.flushAll();
+      await Promise.all([a.monitor.idle(), b.monitor.idle()]);
+      await Promise.all([a.monitor.refresh(), b.monitor.refresh()]);
+      expect(b.value('web-b')).toBe('healthy');
+      expect(a.facts('db-0')?.storm).toBeNull();
+      expect(b.facts('cache-0')?.storm).toBeNull();
     });
   });
 });

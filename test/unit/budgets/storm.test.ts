@@ -2,10 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { SLACK_NOT_CONFIGURED, stormEscalationJob } from '../../../src/actors/effect-jobs.ts';
 import {
   isUnhealthy,
+  reportsByPolicy,
+  stormTargetOf,
   stormVerdict,
-  tallyByPolicy,
+  sumReports,
+  type StormRule,
   type StormTally,
 } from '../../../src/budgets/storm.ts';
+import { decodeReport, encodeReport } from '../../../src/budgets/storms.ts';
 import { effectJobId } from '../../../src/effects/catalogue.ts';
 import {
   defaultMachinePolicy,
@@ -13,93 +17,279 @@ import {
   type Incident,
   type RemediationContext,
 } from '../../../src/machines/index.ts';
+import { observe, type PodObject } from '../../../src/observe/index.ts';
+import { podObject, type PodShape } from '../../support/pods.ts';
 import { parsedPolicy } from './support.ts';
 
 describe('the storm verdict', () => {
-  const rule = { maxUnhealthyPercent: 50, minUnhealthy: 2 };
-  it.each<[StormTally, typeof rule, boolean, string]>([
+  const rule: StormRule = { maxUnhealthyPercent: 50, minUnhealthy: 2 };
+  it.each<[StormTally, StormRule, boolean, string]>([
     [
       { targets: 1, unhealthy: 1 },
       rule,
       false,
-      '1 of 1 targets unhealthy: fewer than the 2 a storm needs',
+      '1 of 1 workloads unhealthy: fewer than the 2 a storm needs',
     ],
     [
       { targets: 4, unhealthy: 2 },
       rule,
       false,
-      "2 of 4 targets unhealthy: within the policy's 50%",
+      "2 of 4 workloads unhealthy: within the policy's 50%",
     ],
     [
       { targets: 5, unhealthy: 3 },
       rule,
       true,
-      "3 of 5 targets unhealthy at once, more than the policy's 50%",
+      "3 of 5 workloads unhealthy at once, more than the policy's 50%",
     ],
     [
       { targets: 2, unhealthy: 2 },
       rule,
       true,
-      "2 of 2 targets unhealthy at once, more than the policy's 50%",
+      "2 of 2 workloads unhealthy at once, more than the policy's 50%",
     ],
     [
       { targets: 3, unhealthy: 3 },
       { ...rule, minUnhealthy: 4 },
       false,
-      '3 of 3 targets unhealthy: fewer than the 4 a storm needs',
+      '3 of 3 workloads unhealthy: fewer than the 4 a storm needs',
     ],
     [
       { targets: 10, unhealthy: 10 },
       { ...rule, maxUnhealthyPercent: 100 },
       false,
-      "10 of 10 targets unhealthy: within the policy's 100%",
+      "10 of 10 workloads unhealthy: within the policy's 100%",
     ],
     [
       { targets: 100, unhealthy: 2 },
       { ...rule, maxUnhealthyPercent: 1 },
       true,
-      "2 of 100 targets unhealthy at once, more than the policy's 1%",
+      "2 of 100 workloads unhealthy at once, more than the policy's 1%",
     ],
     [
       { targets: 0, unhealthy: 0 },
       rule,
       false,
-      '0 of 0 targets unhealthy: fewer than the 2 a storm needs',
+      '0 of 0 workloads unhealthy: fewer than the 2 a storm needs',
+    ],
+    [
+      { targets: 4, unhealthy: 3 },
+      { ...rule, counts: 'nodes' },
+      true,
+      "3 of 4 nodes unhealthy at once, more than the policy's 50%",
     ],
   ])('%j under %j is a storm: %s', (tally, r, storm, reason) => {
     expect(stormVerdict(tally, r)).toEqual({ storm, reason });
   });
 });
 
+const window = { type: 'CrashLoopBackOff', openedAt: 0, seen: 1, restartsAtOpen: 0 } as const;
+
+/** The context of an actor under policy `policy`, observing the pod `shape` if it is a pod. */
+function actor(
+  actorKey: string,
+  patch: Partial<RemediationContext> = {},
+  policy = 'shop/web',
+): RemediationContext {
+  return {
+    ...initialContext({ actorKey, policy: { ...defaultMachinePolicy, name: policy }, at: 0 }),
+    ...patch,
+  };
+}
+
+/** The context of a pod's actor, observing the pod. */
+function podActor(
+  shape: Omit<PodShape, 'restarts' | 'crashLooping'> & { name: string },
+  patch: Partial<RemediationContext> = {},
+  policy = 'shop/web',
+): RemediationContext {
+  const object = podObject({ restarts: 0, crashLooping: false, ...shape });
+  const observation = observe(object as unknown as PodObject);
+  return actor(`Pod/${shape.namespace ?? 'shop'}/${shape.name}`, { observation, ...patch }, policy);
+}
+
+/** A pod of Deployment `deployment` (its ReplicaSet `<deployment>-6d5f7c9b8`). */
+const replica = (deployment: string, name: string): Parameters<typeof podActor>[0] => ({
+  name,
+  owner: { kind: 'ReplicaSet', name: `${deployment}-6d5f7c9b8` },
+  labels: { 'pod-template-hash': '6d5f7c9b8' },
+});
+
 describe('unhealthy targets', () => {
-  const base = initialContext({ actorKey: 'Pod/shop/a', policy: defaultMachinePolicy, at: 0 });
   const incident = { id: 'Pod/shop/a#1@0' } as Incident;
-  const window = { type: 'CrashLoopBackOff', openedAt: 0, seen: 1, restartsAtOpen: 0 } as const;
 
   it.each<[string, Partial<RemediationContext>, boolean]>([
     ['healthy, cooling down or resolved: no window, no incident', {}, false],
     ['suspect: a detection window is open', { window }, true],
     ['any state with an open incident', { incident }, true],
   ])('%s', (_name, patch, unhealthy) => {
-    expect(isUnhealthy({ ...base, ...patch })).toBe(unhealthy);
+    expect(isUnhealthy(actor('Pod/shop/a', patch))).toBe(unhealthy);
+  });
+});
+
+describe('what a target counts as', () => {
+  it.each<[string, RemediationContext, string | null]>([
+    [
+      "a Deployment's pod: the Deployment",
+      podActor(replica('web', 'web-6d5f7c9b8-qx7kt')),
+      'Deployment/shop/web',
+    ],
+    [
+      "a StatefulSet's pod: the StatefulSet",
+      podActor({ name: 'db-0', owner: { kind: 'StatefulSet', name: 'db' } }),
+      'StatefulSet/shop/db',
+    ],
+    [
+      "a ReplicaSet's pod without a Deployment: the ReplicaSet",
+      podActor({ name: 'cart-1' }),
+      'ReplicaSet/shop/cart-6d4f',
+    ],
+    [
+      'a pod no controller replaces: itself',
+      podActor({ name: 'debug', owner: null }),
+      'Pod/shop/debug',
+    ],
+    [
+      'a mirror pod (its owner is the node): itself',
+      podActor({ name: 'etcd-n1', owner: { kind: 'Node', name: 'n1' } }),
+      'Pod/shop/etcd-n1',
+    ],
+    [
+      "a pod not yet observed that took over its workload's incident: that workload",
+      actor('Pod/shop/web-6d5f7c9b8-lfzx5', {
+        incident: { id: 'x', workload: 'shop/Deployment/web' } as Incident,
+      }),
+      'Deployment/shop/web',
+    ],
+    [
+      'a pod not yet observed, with no incident: nothing yet (it counts once it knows its workload)',
+      actor('Pod/shop/web-1'),
+      null,
+    ],
+    [
+      'a Deployment: itself, the target its pods count as',
+      actor('Deployment/shop/web'),
+      'Deployment/shop/web',
+    ],
+    ['a node: itself', actor('Node/worker-1'), 'Node/worker-1'],
+  ])('%s', (_name, context, target) => {
+    expect(stormTargetOf(context)).toBe(target);
+  });
+});
+
+describe("a runtime's report", () => {
+  it('names each workload once per policy, unhealthy when any of its actors here is', () => {
+    const reports = reportsByPolicy([
+      // Five replicas of web, three of them failing.
+      podActor(replica('web', 'web-a'), { window }),
+      podActor(replica('web', 'web-b'), { window }),
+      podActor(replica('web', 'web-c')),
+      podActor(replica('web', 'web-d'), { window }),
+      podActor(replica('web', 'web-e')),
+      // Its Deployment's own actor, healthy: the same target.
+      actor('Deployment/shop/web'),
+      // Two healthy replicas of cart, and a healthy bare pod.
+      podActor(replica('cart', 'cart-a')),
+      podActor(replica('cart', 'cart-b')),
+      podActor({ name: 'debug', owner: null }),
+      // A pod spawned a moment ago, not yet observed: not counted yet.
+      actor('Pod/shop/web-f'),
+      // Another policy's pod.
+      podActor({ name: 'db-0', owner: { kind: 'StatefulSet', name: 'db' } }, { window }, 'shop/db'),
+    ]);
+    expect(Object.fromEntries([...reports].map(([p, r]) => [p, Object.fromEntries(r)]))).toEqual({
+      'shop/web': {
+        'Deployment/shop/web': true,
+        'Deployment/shop/cart': false,
+        'Pod/shop/debug': false,
+      },
+      'shop/db': { 'StatefulSet/shop/db': true },
+    });
+  });
+});
+
+describe('the tally over every reporter', () => {
+  const report = (entries: Record<string, boolean>) => new Map(Object.entries(entries));
+
+  it.each<[string, Record<string, boolean>[], StormTally]>([
+    ['no reporter: nothing', [], { targets: 0, unhealthy: 0 }],
+    [
+      'one workload whose pods fail under three agents: one target, unhealthy',
+      [
+        { 'Deployment/shop/web': true },
+        { 'Deployment/shop/web': true },
+        { 'Deployment/shop/web': true },
+      ],
+      { targets: 1, unhealthy: 1 },
+    ],
+    [
+      'a workload healthy under one agent and failing under another: unhealthy',
+      [{ 'Deployment/shop/web': false }, { 'Deployment/shop/web': true }],
+      { targets: 1, unhealthy: 1 },
+    ],
+    [
+      'a workload healthy under every agent: healthy',
+      [{ 'Deployment/shop/web': false }, { 'Deployment/shop/web': false }],
+      { targets: 1, unhealthy: 0 },
+    ],
+    [
+      'several workloads, bare pods and a Deployment seen by the controller',
+      [
+        { 'Deployment/shop/web': true, 'Pod/shop/debug': false, 'StatefulSet/shop/db': true },
+        { 'Deployment/shop/web': false, 'Deployment/shop/cart': false },
+        { 'Deployment/shop/web': false, 'Deployment/shop/cart': false },
+      ],
+      { targets: 4, unhealthy: 2 },
+    ],
+  ])('%s', (_name, reports, tally) => {
+    expect(sumReports(reports.map(report))).toEqual(tally);
   });
 
-  it('counts targets and unhealthy targets per policy', () => {
-    const of = (name: string, patch: Partial<RemediationContext> = {}) => ({
-      ...base,
-      policy: { ...defaultMachinePolicy, name },
-      ...patch,
+  it('so all the replicas of a one-Deployment policy failing are no storm, and five StatefulSets are', () => {
+    const rule: StormRule = { maxUnhealthyPercent: 50, minUnhealthy: 2 };
+    const web = reportsByPolicy(
+      ['a', 'b', 'c', 'd', 'e'].map((x) => podActor(replica('api', `api-${x}`), { window })),
+    ).get('shop/web');
+    expect(stormVerdict(sumReports([web ?? new Map()]), rule)).toEqual({
+      storm: false,
+      reason: '1 of 1 workloads unhealthy: fewer than the 2 a storm needs',
     });
-    const tallies = tallyByPolicy([
-      of('shop/web', { window }),
-      of('shop/web'),
-      of('shop/web', { incident }),
-      of('shop/db'),
+    const shards = reportsByPolicy(
+      [0, 1, 2, 3, 4].map((i) =>
+        podActor(
+          {
+            name: `orders-shard-${i}-0`,
+            owner: { kind: 'StatefulSet', name: `orders-shard-${i}` },
+          },
+          { window },
+        ),
+      ),
+    ).get('shop/web');
+    expect(stormVerdict(sumReports([shards ?? new Map()]), rule)).toEqual({
+      storm: true,
+      reason: "5 of 5 workloads unhealthy at once, more than the policy's 50%",
+    });
+  });
+});
+
+describe('a report as Redis keeps it', () => {
+  it('reads back as written', () => {
+    const report = new Map([
+      ['Node/worker-1', true],
+      ['Deployment/shop/web', false],
+      ['Pod/shop/debug', true],
     ]);
-    expect(Object.fromEntries(tallies)).toEqual({
-      'shop/web': { targets: 3, unhealthy: 2 },
-      'shop/db': { targets: 1, unhealthy: 0 },
-    });
+    const text = encodeReport(report);
+    expect(text).toBe('0 Deployment/shop/web\n1 Node/worker-1\n1 Pod/shop/debug');
+    expect(decodeReport(text)).toEqual(report);
+    expect(encodeReport(new Map())).toBe('');
+    expect(decodeReport('')).toEqual(new Map());
+  });
+
+  it('leaves out what it cannot read', () => {
+    expect(decodeReport('1 Deployment/shop/web\n4 2 1764324000000\nx\n0 ')).toEqual(
+      new Map([['Deployment/shop/web', true]]),
+    );
   });
 });
 
@@ -113,7 +303,7 @@ describe("a storm's group escalation", () => {
   };
   const withSlack = { slack: { channel: '#shop' } };
 
-  it('tells the first level of the ladder once, in words naming how many targets are unhealthy', () => {
+  it('tells the first level of the ladder once, in words naming how many workloads are unhealthy', () => {
     const policy = parsedPolicy('shop', 'web', {
       slack: { channel: '#shop' },
       ticket: { provider: 'github', project: 'acme/ops' },
@@ -142,7 +332,19 @@ describe("a storm's group escalation", () => {
       },
     });
     expect(job.effect['reason']).toMatch(
-      /^storm under policy shop\/web: 4 of its 6 targets are unhealthy at once \(more than 50%\)/,
+      /^storm under policy shop\/web: 4 of its 6 workloads are unhealthy at once \(more than 50%\)/,
+    );
+  });
+
+  it('counts nodes under a node policy', () => {
+    const policy = parsedPolicy('kube-remedy-system', 'nodes', {
+      ...withSlack,
+      selector: { kinds: ['Node'] },
+      detections: [{ type: 'NotReady', action: 'cordon' }],
+    });
+    const job = jobOf({ owner: 'agent-n1', policy, startedAt: 1_000, storm });
+    expect(job.effect['reason']).toMatch(
+      /^storm under policy kube-remedy-system\/nodes: 4 of its 6 nodes are unhealthy at once/,
     );
   });
 
@@ -188,7 +390,7 @@ describe("a storm's group escalation", () => {
         object: 'AutoRemediationPolicy/shop/web',
         what: 'escalated',
         reason: expect.stringMatching(
-          /^storm under policy shop\/web: 4 of its 6 targets/,
+          /^storm under policy shop\/web: 4 of its 6 workloads/,
         ) as unknown,
       },
     });

@@ -23,6 +23,8 @@ import {
   DEPLOYMENT_KEY,
   kinds,
   MINUTE,
+  node,
+  NODE_KEY,
   observed,
   policy,
   POD_KEY,
@@ -34,7 +36,7 @@ const STORM: StormFact = { unhealthy: 5, targets: 6, maxUnhealthyPercent: 50 };
 const SPENT =
   /^the disruption budget for kube-remedy\/default is spent, so a person decides whether to /;
 const STORMY =
-  /^the storm breaker holds kube-remedy\/default: 5 of its 6 targets are unhealthy at once \(more than 50%\), so a person decides whether to /;
+  /^the storm breaker holds kube-remedy\/default: 5 of its 6 workloads are unhealthy at once \(more than 50%\), so a person decides whether to /;
 
 /** A context as `detected` sees it: an incident open on the object's latest observation. */
 function confirmed(
@@ -151,6 +153,12 @@ describe('decisions while automation is held', () => {
       confirmed(POD_KEY, crashLoop, { mode: 'approval' }, storm, 'alice'),
       'remediate',
       /^restart Pod/,
+    ],
+    [
+      'a node policy, storm: the nodes are counted',
+      confirmed(NODE_KEY, node({ Ready: 'False' }), {}, { ...storm, healthyNodes: 10 }),
+      'askApproval',
+      /^the storm breaker holds kube-remedy\/default: 5 of its 6 nodes are unhealthy at once \(more than 50%\), so a person decides whether to /,
     ],
     [
       'budget spent and no time to approve',

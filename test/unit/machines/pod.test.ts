@@ -452,7 +452,7 @@ describe('the pod machine: safety', () => {
     expect(run.value).toBe('awaitingApproval');
     expect(kinds(out)).toEqual(['collectEvidence', 'notify']);
     expect(run.context.incident?.decision?.reason).toMatch(
-      /^the storm breaker holds kube-remedy\/default: 5 of its 6 targets are unhealthy at once \(more than 50%\), so a person decides whether to restart Pod/,
+      /^the storm breaker holds kube-remedy\/default: 5 of its 6 workloads are unhealthy at once \(more than 50%\), so a person decides whether to restart Pod/,
     );
   });
 
