@@ -16,6 +16,12 @@ import { classify, retryOnConflict } from './api-errors.ts';
 import type { ActionContext } from './context.ts';
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const JSON_PATCH = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+/** A JSON Pointer segment (RFC 6901): annotation keys hold `/`. */
+function pointer(segment: string): string {
+  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
+}
 export const REVISION = 'deployment.kubernetes.io/revision';
 export const ROLLED_BACK_BY = 'remedy.kube-remedy.io/rolled-back-by';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -183,17 +189,24 @@ async function rollbackOnce(
       {
         name: target.name,
         namespace: target.namespace,
-        body: {
-          // The resourceVersion read makes this a compare-and-swap: a concurrent change wins.
-          metadata: {
-            resourceVersion: deployment.metadata?.resourceVersion,
-            annotations: { [ROLLED_BACK_BY]: jobId },
+        // The template is replaced, not merged: a merge would keep what the failing release
+        // added to its maps (an annotation, a nodeSelector entry, a resource limit), so the
+        // Deployment would run a template no revision had. Writing the resourceVersion read
+        // makes this a compare-and-swap: a concurrent change wins (409, retried).
+        body: [
+          {
+            op: 'replace',
+            path: '/metadata/resourceVersion',
+            value: deployment.metadata?.resourceVersion,
           },
-          spec: { template },
-        },
+          { op: 'replace', path: '/spec/template', value: template },
+          deployment.metadata?.annotations === undefined
+            ? { op: 'add', path: '/metadata/annotations', value: { [ROLLED_BACK_BY]: jobId } }
+            : { op: 'add', path: `/metadata/annotations/${pointer(ROLLED_BACK_BY)}`, value: jobId },
+        ],
         ...dry(ctx),
       },
-      MERGE,
+      JSON_PATCH,
     );
   } catch (error) {
     throw classify(error, what);

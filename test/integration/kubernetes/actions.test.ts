@@ -301,6 +301,51 @@ describe('Kubernetes remediation actions on a real API server', () => {
     );
   });
 
+  it('puts back exactly the template of the previous revision, not a merge with the failing one', async () => {
+    const client = adminClient();
+    const ns = await freshNamespace(client, { prefix: 'act' });
+    await createDeployment(client, ns, { name: 'shop', replicas: 1 });
+    const path = `/apis/apps/v1/namespaces/${ns}/deployments/shop`;
+    const replicaSets = async () =>
+      (
+        await client.get<
+          List<{ metadata: { name: string; annotations?: Record<string, string> } }>
+        >(`/apis/apps/v1/namespaces/${ns}/replicasets`)
+      ).items;
+    await waitFor('revision 1', async () => (await replicaSets()).length === 1);
+    const before = (await client.get<V1Deployment>(path)).spec?.template;
+    // The failing release adds to the template's maps: an annotation and a nodeSelector entry.
+    await client.patch(
+      path,
+      {
+        spec: {
+          template: {
+            metadata: { annotations: { 'example.com/release': 'broken' } },
+            spec: {
+              nodeSelector: { 'example.com/pool': 'new' },
+              containers: [{ name: 'app', image: 'registry.example/shop:broken' }],
+            },
+          },
+        },
+      },
+      'strategic',
+    );
+    await waitFor('revision 2', async () => (await replicaSets()).length === 2);
+
+    await run('rollback', { namespace: ns, name: 'shop' }, { jobId: 'rb-exact' });
+    const after = (await client.get<V1Deployment>(path)).spec?.template;
+    expect(after?.metadata?.annotations?.['example.com/release']).toBeUndefined();
+    expect(after?.spec?.nodeSelector).toBeUndefined();
+    expect(after?.spec?.containers[0]?.image).toBe(before?.spec?.containers[0]?.image);
+    // The Deployment controller takes the first ReplicaSet up again: no third one is made.
+    await waitFor('revision 3 on the first ReplicaSet', async () =>
+      (await replicaSets()).some(
+        (rs) => rs.metadata.annotations?.['deployment.kubernetes.io/revision'] === '3',
+      ),
+    );
+    expect(await replicaSets()).toHaveLength(2);
+  });
+
   it("rolls a Deployment back for its failing pods' ReplicaSet once, however many of its pods ask", async () => {
     const client = adminClient();
     const ns = await freshNamespace(client, { prefix: 'act' });
