@@ -151,7 +151,13 @@ export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
   });
   const watcher =
     Object.keys(hosts).length > 0
-      ? startProposalWatcher({ redis, keyPrefix: config.redis.keyPrefix, hosts, logger: log })
+      ? startProposalWatcher({
+          redis,
+          keyPrefix: config.redis.keyPrefix,
+          hosts,
+          logger: log,
+          intervalMs: config.gitops.pollInterval,
+        })
       : undefined;
   const slack = await chatops.startEndpoint();
   log.info(

@@ -360,6 +360,18 @@ const githubSchema = z
   // Absent until one of its fields is set.
   .optional();
 
+const gitopsSchema = z
+  .object({
+    pollInterval: field(durationMs().default(60_000), {
+      description:
+        'How often the workers look at the open pull and merge requests kube-remedy proposed, to tell their incidents that one was merged or closed (one worker replica looks at a time).',
+      env: ['KUBE_REMEDY_GITOPS_POLL_INTERVAL'],
+      defaultText: '1m',
+    }),
+  })
+  .strict()
+  .default({ pollInterval: 60_000 });
+
 const gitlabSchema = z
   .object({
     token: field(z.string().min(1, 'must not be empty; leave it unset instead').optional(), {
@@ -677,6 +689,7 @@ export const configSchema = z
     inspect: inspectSchema,
     slack: slackSchema,
     llm: llmSchema,
+    gitops: gitopsSchema,
     github: githubSchema,
     gitlab: gitlabSchema,
     jira: jiraSchema,
