@@ -81,6 +81,7 @@ function request(
     effectId: `${incident.id}/${step}`,
     requestedAt: at,
     effect,
+    ...(incident.workload === undefined ? {} : { workload: incident.workload }),
   };
 }
 
