@@ -138,6 +138,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   const workloadStore = new RedisWorkloadStore(redis, config.redis.keyPrefix);
   const workloads: WorkloadKeeper = new WorkloadKeeper({
     store: workloadStore,
+    owner,
     // The registry is created below, before any actor exists.
     deliver: (key, event): Promise<void> => registry.deliver(key, event),
     facts: (key, facts): Promise<void> => registry.facts(key, facts),
