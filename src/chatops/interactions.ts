@@ -83,7 +83,7 @@ export function refusal(code: RefusalCode, detail?: string): InteractionOutcome 
     replayed: 'This action was already received; it is not applied twice.',
     settled: `This incident is already ${detail ?? 'settled'}.`,
     ended: `${detail ?? 'This incident has ended'}.`,
-    'between-pods': `${detail ?? 'The pod that held this incident went away and no other has taken it over yet'}; try again in a minute.`,
+    'between-pods': `${detail ?? 'The pod that held this incident went away and no other has taken it over yet'}.`,
     unavailable: `kube-remedy could not check this right now (${detail ?? 'a dependency failed'}); try again in a minute.`,
   };
   return { ok: false, code, reply: `:no_entry: ${words[code]} ${NOTHING_DONE}` };
@@ -214,11 +214,18 @@ function notRouted(
   const incident = `\`${escapeMrkdwn(subject.incidentId)}\``;
   const object = escapeMrkdwn(subject.actorKey);
   switch (destination.code) {
-    case 'betweenPods':
+    case 'betweenPods': {
+      const workload = escapeMrkdwn(workloadKeyName(subject.workload ?? ''));
+      const gone = `The pod that held incident ${incident} went away`;
+      // A remediation's replacement takes its verification over within moments; an incident in
+      // people's hands waits for the next pod of the workload that shows the symptom.
       return [
         'between-pods',
-        `The pod that held incident ${incident} went away, and no pod of ${escapeMrkdwn(workloadKeyName(subject.workload ?? ''))} has taken it over yet`,
+        destination.phase === 'remediating' || destination.phase === 'verifying'
+          ? `${gone}, and no pod of ${workload} has taken it over yet; try again in a minute`
+          : `${gone}; the incident waits for the next pod of ${workload} that shows the symptom, and nothing can act on it until then`,
       ];
+    }
     case 'holderUnknown':
       return [
         'unavailable',

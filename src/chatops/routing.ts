@@ -13,7 +13,7 @@
  * may change between this answer and the command's arrival.
  */
 import type { Redis } from '../adapters/redis.ts';
-import { commandRoute } from '../workloads/rules.ts';
+import { commandRoute, type WorkloadPhase } from '../workloads/rules.ts';
 import type { WorkloadStore } from '../workloads/store.ts';
 import { actorStateOf } from './actor-states.ts';
 import type { Subject } from './model.ts';
@@ -43,6 +43,8 @@ export type CommandDestination =
       endedBecause?: string;
       /** The actor that holds the incident, when its agent has not said where it runs. */
       holder?: string;
+      /** Where the incident stands while no pod holds it. */
+      phase?: WorkloadPhase;
     };
 
 /** Actors that keep snapshots; a storm's policy-wide notice has no actor behind it. */
@@ -62,7 +64,7 @@ export async function routeCommand(
           ? { ok: true, ...addressed, owner: route.owner }
           : { ok: true, actorKey: route.actorKey, owner: route.owner, movedFrom: subject.actorKey };
       case 'betweenPods':
-        return { ok: false, code: 'betweenPods' };
+        return { ok: false, code: 'betweenPods', phase: route.phase };
       case 'holderUnknown':
         return { ok: false, code: 'holderUnknown', holder: route.actorKey };
       case 'notOpen':

@@ -290,7 +290,7 @@ export type CommandRoute =
   /** The incident is open: its holder, through its owner's control stream. */
   | { route: 'holder'; actorKey: string; owner: string }
   /** Open, but its pod went away and no pod of the workload has taken it over yet. */
-  | { route: 'betweenPods' }
+  | { route: 'betweenPods'; phase: WorkloadPhase }
   /** Open, held by a pod whose owner the memory does not say (written by an older version). */
   | { route: 'holderUnknown'; actorKey: string }
   /** The workload has no open incident by that id: it ended, or a pod decides it alone. */
@@ -303,7 +303,7 @@ export function commandRoute(
 ): CommandRoute {
   const open = Object.values(symptoms).find((m) => m?.incident?.id === incidentId)?.incident;
   if (open === undefined || open === null) return { route: 'notOpen' };
-  if (open.holder === null) return { route: 'betweenPods' };
+  if (open.holder === null) return { route: 'betweenPods', phase: open.phase };
   const owner = open.holderOwner ?? (open.holder === addressed.actorKey ? addressed.owner : null);
   return owner === null
     ? { route: 'holderUnknown', actorKey: open.holder }

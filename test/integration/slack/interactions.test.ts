@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signButtonToken } from '../../../src/chatops/tokens.ts';
 import type { EffectJob } from '../../../src/effects/catalogue.ts';
+import type { WorkloadPhase } from '../../../src/workloads/rules.ts';
 import { RedisWorkloadStore } from '../../../src/workloads/store.ts';
 import { eventually } from '../../support/logger.ts';
 import {
@@ -577,6 +578,7 @@ describe("commands for a pod's incident that belongs to its workload", () => {
     job: EffectJob,
     holder: string | null,
     holderOwner: string | null,
+    phase: WorkloadPhase = 'remediating',
   ): Promise<void> {
     const store = new RedisWorkloadStore(h.redis, h.prefix);
     await store.change(WORKLOAD, 'CrashLoopBackOff', (memory) => ({
@@ -587,7 +589,7 @@ describe("commands for a pod's incident that belongs to its workload", () => {
           openedAt: job.requestedAt - 60_000,
           holder,
           holderOwner,
-          phase: 'deciding',
+          phase,
           attempts: 1,
           actedAt: job.requestedAt - 30_000,
           replacesPod: true,
@@ -653,7 +655,8 @@ describe("commands for a pod's incident that belongs to its workload", () => {
 
   it('says to try again while no pod holds the incident, and sends it once one does', async () => {
     const { job, buttons } = await workloadIncident();
-    await workloadHolds(job, null, null);
+    // The pod was restarted; its replacement has not taken the verification over yet.
+    await workloadHolds(job, null, null, 'verifying');
     const first = await click(
       PEOPLE.alice.id,
       'kube-remedy-escalate',
@@ -674,6 +677,20 @@ describe("commands for a pod's incident that belongs to its workload", () => {
     expect((await controlMessages(h.redis, h.prefix, 'agent-node-4')).map((m) => m.type)).toEqual([
       'ESCALATE',
     ]);
+  });
+
+  it('says an incident in people’s hands whose pod went away waits for the next pod', async () => {
+    const { job, buttons } = await workloadIncident();
+    await workloadHolds(job, null, null, 'escalated');
+    const answer = await click(
+      PEOPLE.alice.id,
+      'kube-remedy-escalate',
+      buttons['kube-remedy-escalate'] as string,
+    );
+    expect(answer).toBe(
+      `:no_entry: The pod that held incident \`${job.incidentId}\` went away; the incident waits for the next pod of Deployment shop/web that shows the symptom, and nothing can act on it until then. Nothing was done.`,
+    );
+    expect(await controlMessages(h.redis, h.prefix, job.owner)).toEqual([]);
   });
 
   it('says the incident ended, and why, when no pod holds it any more', async () => {

@@ -657,8 +657,8 @@ describe("commandRoute: where a person's command for a workload incident goes", 
     ],
     [
       'nowhere while its pod went away and nobody took it over',
-      open({ holder: null, holderOwner: null }),
-      { route: 'betweenPods' },
+      open({ holder: null, holderOwner: null, phase: 'verifying' }),
+      { route: 'betweenPods', phase: 'verifying' },
     ],
     [
       'nowhere once the incident ended',
