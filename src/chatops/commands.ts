@@ -277,7 +277,15 @@ export async function handleCommand(
     },
     signal,
   );
-  return outcome.ok
-    ? { ...outcome, reply: `:zzz: ${object} snoozed for ${formatDuration(command.durationMs)}.` }
-    : outcome;
+  if (!outcome.ok) return outcome;
+  // Another pod of the workload may hold the incident now: say which was snoozed.
+  const holder = outcome.message.actorKey;
+  const snoozed =
+    holder === subject.actorKey
+      ? object
+      : `${escapeMrkdwn(holder)} (which took the incident over from ${escapeMrkdwn(subject.actorKey)})`;
+  return {
+    ...outcome,
+    reply: `:zzz: ${snoozed} snoozed for ${formatDuration(command.durationMs)}.`,
+  };
 }

@@ -644,7 +644,9 @@ describe("commands for a pod's incident that belongs to its workload", () => {
   it('finds the holder from a slash command naming the pod the message was for', async () => {
     const { job } = await workloadIncident();
     await workloadHolds(job, 'Pod/shop/web-7d9f8-yyyyy', 'agent-node-3');
-    expect(await command(PEOPLE.carol.id, `snooze ${job.actorKey} 2h`)).toContain('snoozed for 2h');
+    expect(await command(PEOPLE.carol.id, `snooze ${job.actorKey} 2h`)).toBe(
+      `:zzz: Pod/shop/web-7d9f8-yyyyy (which took the incident over from ${job.actorKey}) snoozed for 2h.`,
+    );
     const [message] = await controlMessages(h.redis, h.prefix, 'agent-node-3');
     expect(message).toMatchObject({
       actorKey: 'Pod/shop/web-7d9f8-yyyyy',
