@@ -64,7 +64,8 @@ export interface EffectJob {
   /**
    * `namespace/Kind/name` of the workload whose incident this is (a pod's incident kept in its
    * workload's memory): its ticket is the workload's, and people's commands for it go to the pod
-   * that holds the incident now. Absent for nodes, Deployments and pods deciding alone.
+   * that holds the incident now. Absent for nodes, Deployments, pods no controller replaces, and
+   * incidents opened before their pod's actor kept workload memory.
    */
   workload?: string;
   incidentId: string;
