@@ -228,6 +228,7 @@ if (process.argv[2] === '--child') {
   if (store !== undefined) {
     keeper = new WorkloadKeeper({
       store,
+      owner: 'agent-bench',
       deliver: (key, event) => {
         const at = claimedAt.get(key);
         if (event.type === 'WORKLOAD' && at !== undefined) {

@@ -17,7 +17,11 @@ import { nodeSelectorOf } from '../budgets/scopes.ts';
 import { Budgets } from '../budgets/budgets.ts';
 import { Storms } from '../budgets/storms.ts';
 import type { Config } from '../config/index.ts';
-import { startControlConsumer, type ControlConsumer } from '../effects/control-stream.ts';
+import {
+  publishControl,
+  startControlConsumer,
+  type ControlConsumer,
+} from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
 import { startEffectWorkers, type EffectWorkers } from '../effects/workers.ts';
@@ -28,6 +32,7 @@ import { syncIndex } from '../policy/controller.ts';
 import { KubernetesPolicySource } from '../policy/kubernetes.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
+import { controlDelivery } from './command-forwarding.ts';
 import { toMachineEvent } from './control-events.ts';
 import { agentOwner } from './effect-jobs.ts';
 import { ActorHost } from './host.ts';
@@ -138,6 +143,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   const workloadStore = new RedisWorkloadStore(redis, config.redis.keyPrefix);
   const workloads: WorkloadKeeper = new WorkloadKeeper({
     store: workloadStore,
+    owner,
     // The registry is created below, before any actor exists.
     deliver: (key, event): Promise<void> => registry.deliver(key, event),
     facts: (key, facts): Promise<void> => registry.facts(key, facts),
@@ -332,6 +338,14 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   const podWatch = watch(PODS, node === undefined ? undefined : `spec.nodeName=${node}`, 'pods');
   const nodeWatch = watch(NODES, node === undefined ? undefined : `metadata.name=${node}`, 'node');
 
+  const deliverControl = controlDelivery({
+    owner,
+    workloads: workloadStore,
+    deliver: (key, event) => reg.deliver(key, event),
+    runs: (key) => host.has(key),
+    publish: (to, message) => publishControl(redis, config.redis.keyPrefix, to, message),
+    logger: log,
+  });
   const controlRedis = redis.duplicate();
   const consumer: ControlConsumer = startControlConsumer({
     redis: controlRedis,
@@ -345,7 +359,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
         log.warn({ message: message.id, why: translated.ignored }, 'control message ignored');
         return;
       }
-      await reg.deliver(message.actorKey, translated.event);
+      await deliverControl(message, translated.event);
     },
   });
   const workers: EffectWorkers = startEffectWorkers({

@@ -114,6 +114,7 @@ export function startController(
   const workloadStore = new RedisWorkloadStore(redis, config.redis.keyPrefix);
   const workloads = new WorkloadKeeper({
     store: workloadStore,
+    owner,
     deliver: () => Promise.resolve(),
     facts: () => Promise.resolve(),
     now: () => clock.now(),

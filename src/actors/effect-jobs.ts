@@ -283,6 +283,7 @@ export function planEffectJob(
       owner: context.owner,
       ...(executor === context.owner ? {} : { executor }),
       actorKey: request.actorKey,
+      ...(request.workload === undefined ? {} : { workload: request.workload }),
       incidentId: request.incidentId,
       step: request.step,
       effect,

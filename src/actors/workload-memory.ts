@@ -26,6 +26,11 @@ import type { MemoryChange, WorkloadStore } from '../workloads/store.ts';
 
 export interface WorkloadKeeperOptions {
   store: WorkloadStore;
+  /**
+   * Whose control stream reaches the actors of this process (`agent-<node>`): kept with the
+   * incident its pod holds, so a person's command for it finds the holder wherever it runs.
+   */
+  owner: string;
   /** Delivers an event to a live actor, in order with its other events (the registry's). */
   deliver: (key: string, event: MachineEvent) => Promise<void>;
   /** Sends facts to a live actor. */
@@ -49,7 +54,8 @@ function isEmpty(update: WorkloadReport): boolean {
     update.incident === null &&
     update.remediations.length === 0 &&
     update.quietUntil === null &&
-    update.quarantinedUntil === null
+    update.quarantinedUntil === null &&
+    update.ticket !== true
   );
 }
 
@@ -100,6 +106,7 @@ export class WorkloadKeeper {
       const answer = await this.options.store.change(request.workload, type, (memory) => {
         const claimed = claim(memory, {
           actorKey: request.actorKey,
+          owner: this.options.owner,
           incidentId: request.incidentId,
           trigger: request.trigger,
           verificationWindowMs: request.verificationWindowMs,
@@ -129,7 +136,7 @@ export class WorkloadKeeper {
   noteTransition(key: string, snapshot: Snapshot): void {
     const derived = workloadReport(snapshot);
     if (derived === null) return;
-    const { workload, report: update } = derived;
+    const { workload } = derived;
     const state = typeof snapshot.value === 'string' ? snapshot.value : '';
     const incident = snapshot.context.incident;
     if (state === 'joined' && incident?.trigger.kind === 'detection') {
@@ -138,7 +145,14 @@ export class WorkloadKeeper {
     } else this.stopWaiting(key);
     const before = this.reported.get(key);
     const type = derived.type ?? before?.type;
-    if (type === undefined || (before === undefined && isEmpty(update))) return;
+    if (type === undefined) return;
+    // Whether the actor remembers a ticket of the symptom: the holder's word is the workload's.
+    const update: WorkloadReport = {
+      ...derived.report,
+      owner: this.options.owner,
+      ticket: (snapshot.context.tickets ?? []).includes(type),
+    };
+    if (before === undefined && isEmpty(update)) return;
     const json = JSON.stringify(update);
     if (before?.json === json && before.workload === workload) return;
     this.reported.set(key, { workload, type, json });
@@ -259,7 +273,7 @@ export class WorkloadKeeper {
     createdAt: number,
   ): Promise<MachineEvent | undefined> {
     const adopted = await this.write(workload, type, (memory) => {
-      const result = adopt(memory, podKey, createdAt);
+      const result = adopt(memory, podKey, createdAt, this.options.owner);
       return { memory: result.memory, result };
     });
     if (adopted.adopted === null) return undefined;
@@ -273,6 +287,7 @@ export class WorkloadKeeper {
       workload,
       incident: adopted.adopted,
       remediations: adopted.memory.remediations,
+      ticket: adopted.memory.ticket,
     };
   }
 

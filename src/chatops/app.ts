@@ -12,6 +12,7 @@ import { App, HTTPReceiver } from '@slack/bolt';
 import type { Redis } from '../adapters/redis.ts';
 import { slackLogger, type SlackApi } from '../adapters/slack/client.ts';
 import type { Logger } from '../telemetry/index.ts';
+import { RedisWorkloadStore } from '../workloads/store.ts';
 import { handleCommand, type CommandDeps } from './commands.ts';
 import { handleClick, refusal, type InteractionDeps } from './interactions.ts';
 import type { PolicyLookup } from './model.ts';
@@ -85,6 +86,8 @@ export async function startChatOpsApp(options: ChatOpsAppOptions): Promise<ChatO
     buttonSecret: options.buttonSecret,
     logger: log,
     now,
+    // Read only: where a pod's incident is held now (no transaction, so no connection of its own).
+    workloads: new RedisWorkloadStore(options.redis, options.keyPrefix),
     ...(options.policies === undefined ? {} : { policies: options.policies }),
     ...(options.policyNameFor === undefined ? {} : { policyNameFor: options.policyNameFor }),
   };

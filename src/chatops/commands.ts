@@ -5,8 +5,8 @@
  * `trigger` pass the same person checks as buttons (a command has no button token; the incident
  * must be one kube-remedy told Slack about, or for `trigger` one whose policy is known).
  */
-import { z } from 'zod';
 import { formatDuration, parseDuration } from '../util/duration.ts';
+import { findActorState } from './actor-states.ts';
 import { escapeMrkdwn, safe, slackDate, STATUS_LABEL } from './blocks.ts';
 import {
   sendPersonCommand,
@@ -103,101 +103,6 @@ export function parseCommand(text: string): ParsedCommand {
       return reason === '' ? { verb: 'trigger', target } : { verb: 'trigger', target, reason };
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// What the actors know: their snapshots in Redis (src/actors/snapshot-store.ts)
-
-const storedSchema = z.object({
-  machine: z.string(),
-  savedAt: z.number(),
-  snapshot: z.looseObject({
-    value: z.unknown(),
-    context: z
-      .looseObject({
-        incident: z
-          .looseObject({
-            id: z.string(),
-            decision: z
-              .looseObject({ decision: z.string(), reason: z.string() })
-              .nullable()
-              .optional(),
-            approvedBy: z.string().nullable().optional(),
-          })
-          .nullable()
-          .optional(),
-        history: z
-          .array(z.looseObject({ at: z.number(), decision: z.string(), reason: z.string() }))
-          .optional(),
-        policy: z.looseObject({ name: z.string() }).optional(),
-      })
-      .optional(),
-  }),
-});
-
-export interface ActorState {
-  owner: string;
-  machine: string;
-  savedAt: number;
-  state: string;
-  incidentId: string | null;
-  decision: string | null;
-  history: { at: number; decision: string; reason: string }[];
-  /** `namespace/name` of the policy that governed the actor when it was saved. */
-  policy: string | null;
-}
-
-function stateText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value as Record<string, unknown>)
-      .map(([key, inner]) => `${key}.${stateText(inner)}`)
-      .join(', ');
-  }
-  return 'unknown';
-}
-
-/** The saved state of an actor, from whichever owner's snapshot hash holds it. */
-export async function findActorState(
-  deps: Pick<InteractionDeps, 'redis' | 'keyPrefix'>,
-  actorKey: string,
-): Promise<ActorState | null> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await deps.redis.scan(
-      cursor,
-      'MATCH',
-      `${deps.keyPrefix}:snapshots:*`,
-      'COUNT',
-      200,
-    );
-    for (const key of keys) {
-      const text = await deps.redis.hget(key, actorKey);
-      if (text === null) continue;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch {
-        continue;
-      }
-      const parsed = storedSchema.safeParse(raw);
-      if (!parsed.success) continue;
-      const { machine, savedAt, snapshot } = parsed.data;
-      const incident = snapshot.context?.incident ?? null;
-      return {
-        owner: key.slice(`${deps.keyPrefix}:snapshots:`.length),
-        machine,
-        savedAt,
-        state: stateText(snapshot.value),
-        incidentId: incident?.id ?? null,
-        decision: incident?.decision?.reason ?? null,
-        history: snapshot.context?.history ?? [],
-        policy: snapshot.context?.policy?.name ?? null,
-      };
-    }
-    cursor = next;
-  } while (cursor !== '0');
-  return null;
 }
 
 export interface CommandInput {
@@ -372,7 +277,15 @@ export async function handleCommand(
     },
     signal,
   );
-  return outcome.ok
-    ? { ...outcome, reply: `:zzz: ${object} snoozed for ${formatDuration(command.durationMs)}.` }
-    : outcome;
+  if (!outcome.ok) return outcome;
+  // Another pod of the workload may hold the incident now: say which was snoozed.
+  const holder = outcome.message.actorKey;
+  const snoozed =
+    holder === subject.actorKey
+      ? object
+      : `${escapeMrkdwn(holder)} (which took the incident over from ${escapeMrkdwn(subject.actorKey)})`;
+  return {
+    ...outcome,
+    reply: `:zzz: ${snoozed} snoozed for ${formatDuration(command.durationMs)}.`,
+  };
 }

@@ -9,7 +9,9 @@
  *   4. this interaction was not seen before (SET NX on its action_ts or trigger_id).
  *
  * A button of an incident that is already approved, rejected or resolved is refused too: the
- * buttons of older notices stay on screen after the parent message dropped them.
+ * buttons of older notices stay on screen after the parent message dropped them. A command goes
+ * to the actor that holds its incident now (routing.ts): another pod of the workload may have
+ * taken it over; and one for an incident that ended is refused, saying so.
  *
  * Anything else is refused with words that say why, and changes nothing.
  */
@@ -17,12 +19,15 @@ import { createHash } from 'node:crypto';
 import type { Redis } from '../adapters/redis.ts';
 import type { SlackApi, SlackUser } from '../adapters/slack/client.ts';
 import { publishControl, type ControlMessage } from '../effects/control-stream.ts';
+import { workloadKeyName } from '../observe/workload.ts';
 import type { Logger } from '../telemetry/index.ts';
 import { formatDuration } from '../util/duration.ts';
+import type { WorkloadStore } from '../workloads/store.ts';
 import { checkApprover } from './approvers.ts';
-import { escapeMrkdwn, mention, STATUS_LABEL } from './blocks.ts';
+import { escapeMrkdwn, mention, safe, STATUS_LABEL } from './blocks.ts';
 import { CONTROL_TYPE, type MemberStatus, type Subject } from './model.ts';
 import type { Notifier, PersonActionType } from './notifier.ts';
+import { routeCommand, type CommandDestination } from './routing.ts';
 import type { ChatOpsStore } from './store.ts';
 import { parseButtonToken, SNOOZE_MS, verifyButtonToken } from './tokens.ts';
 
@@ -37,6 +42,8 @@ export type RefusalCode =
   | 'not-approver'
   | 'replayed'
   | 'settled'
+  | 'ended'
+  | 'between-pods'
   | 'unavailable';
 
 export type InteractionOutcome =
@@ -53,6 +60,8 @@ export interface InteractionDeps {
   buttonSecret: string;
   logger: Logger;
   now: () => number;
+  /** The workloads' memory: where a pod's incident is held now. */
+  workloads?: Pick<WorkloadStore, 'read'> | undefined;
 }
 
 const NOTHING_DONE = 'Nothing was done.';
@@ -73,6 +82,8 @@ export function refusal(code: RefusalCode, detail?: string): InteractionOutcome 
     'not-approver': `You are not an approver under policy ${detail ?? '(unknown)'}.`,
     replayed: 'This action was already received; it is not applied twice.',
     settled: `This incident is already ${detail ?? 'settled'}.`,
+    ended: `${detail ?? 'This incident has ended'}.`,
+    'between-pods': `${detail ?? 'The pod that held this incident went away and no other has taken it over yet'}.`,
     unavailable: `kube-remedy could not check this right now (${detail ?? 'a dependency failed'}); try again in a minute.`,
   };
   return { ok: false, code, reply: `:no_entry: ${words[code]} ${NOTHING_DONE}` };
@@ -120,6 +131,18 @@ export async function sendPersonCommand(
     return refusal('unavailable', 'Slack did not answer');
   }
 
+  let destination: CommandDestination;
+  try {
+    destination =
+      command.type === 'TRIGGER'
+        ? { ok: true, actorKey: subject.actorKey, owner: subject.owner }
+        : await routeCommand(deps, subject);
+  } catch (error) {
+    log.warn({ err: error }, 'could not find where the incident is held');
+    return refusal('unavailable', 'Redis did not answer');
+  }
+  if (!destination.ok) return refusal(...notRouted(deps, subject, destination));
+
   if (!(await deps.store.firstSighting(command.interaction))) return refusal('replayed');
 
   const id = interactionId([command.interaction]);
@@ -133,9 +156,24 @@ export async function sendPersonCommand(
   };
   if (command.durationMs !== undefined) payload.durationMs = command.durationMs;
   if (command.reason !== undefined) payload.reason = command.reason;
-  const message: ControlMessage = { id, actorKey: subject.actorKey, type: command.type, payload };
-  await publishControl(deps.redis, deps.keyPrefix, subject.owner, message);
-  log.info({ type: command.type, by: payload.by, id }, 'person command sent to the owning actor');
+  // The agent that receives it checks again whether the incident moved meanwhile.
+  if (subject.workload !== undefined) payload.workload = subject.workload;
+  const message: ControlMessage = {
+    id,
+    actorKey: destination.actorKey,
+    type: command.type,
+    payload,
+  };
+  await publishControl(deps.redis, deps.keyPrefix, destination.owner, message);
+  log.info(
+    {
+      type: command.type,
+      by: payload.by,
+      id,
+      ...(destination.movedFrom === undefined ? {} : { holder: destination.actorKey }),
+    },
+    'person command sent to the owning actor',
+  );
 
   const durationText =
     command.durationMs === undefined ? undefined : formatDuration(command.durationMs);
@@ -155,12 +193,57 @@ export async function sendPersonCommand(
     // The command reached the actor; only the Slack message is behind. Its next update catches up.
     log.warn({ err: error }, 'could not show the action in the incident thread');
   }
-  const object = escapeMrkdwn(subject.actorKey);
+  const object = escapeMrkdwn(destination.actorKey);
+  const moved =
+    destination.movedFrom === undefined
+      ? ''
+      : `, which took the incident over from ${escapeMrkdwn(destination.movedFrom)}`;
   return {
     ok: true,
     message,
-    reply: `:white_check_mark: ${command.type}${durationText === undefined ? '' : ` (${durationText})`} sent for ${object}.`,
+    reply: `:white_check_mark: ${command.type}${durationText === undefined ? '' : ` (${durationText})`} sent for ${object}${moved}.`,
   };
+}
+
+/** Why a command reaches nobody, in words for the person who sent it. */
+function notRouted(
+  deps: InteractionDeps,
+  subject: Subject,
+  destination: Extract<CommandDestination, { ok: false }>,
+): [RefusalCode, string] {
+  const incident = `\`${escapeMrkdwn(subject.incidentId)}\``;
+  const object = escapeMrkdwn(subject.actorKey);
+  switch (destination.code) {
+    case 'betweenPods': {
+      const workload = escapeMrkdwn(workloadKeyName(subject.workload ?? ''));
+      const gone = `The pod that held incident ${incident} went away`;
+      // A remediation's replacement takes its verification over within moments; an incident in
+      // people's hands waits for the next pod of the workload that shows the symptom.
+      return [
+        'between-pods',
+        destination.phase === 'remediating' || destination.phase === 'verifying'
+          ? `${gone}, and no pod of ${workload} has taken it over yet; try again in a minute`
+          : `${gone}; the incident waits for the next pod of ${workload} that shows the symptom, and nothing can act on it until then`,
+      ];
+    }
+    case 'holderUnknown':
+      return [
+        'unavailable',
+        `${escapeMrkdwn(destination.holder ?? 'another pod')} holds the incident now, and its agent has not said yet where it runs`,
+      ];
+    case 'ended': {
+      const redactor = deps.notifier.renderContext.redactor;
+      const because =
+        destination.endedBecause === undefined
+          ? ''
+          : ` (${safe(redactor, destination.endedBecause, 300)})`;
+      const now =
+        destination.actorNow === undefined
+          ? `kube-remedy no longer watches ${object}`
+          : `${object} is \`${escapeMrkdwn(destination.actorNow)}\` now`;
+      return ['ended', `Incident ${incident} has ended${because}; ${now}`];
+    }
+  }
 }
 
 export interface ClickInput {

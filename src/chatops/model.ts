@@ -113,6 +113,11 @@ export interface Subject {
   group: string | null;
   policy: string | null;
   approvers: Approvers;
+  /**
+   * The workload (`namespace/Kind/name`) of a pod's incident kept in its workload's memory: a
+   * command for it goes to the pod that holds the incident now. Absent from older records.
+   */
+  workload?: string;
 }
 
 export const ACTIVITY_LIMIT = 8;

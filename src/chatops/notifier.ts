@@ -330,6 +330,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
           group,
           policy: job.policy ?? null,
           approvers: policy.approvers,
+          ...(job.workload === undefined ? {} : { workload: job.workload }),
         });
         if (group !== null) {
           const record = groupRecord ?? { threadKey, open: [] };

@@ -61,6 +61,13 @@ export interface EffectJob {
   executor?: string;
   /** `Kind/namespace/name` of the actor that asked. */
   actorKey: string;
+  /**
+   * `namespace/Kind/name` of the workload whose incident this is (a pod's incident kept in its
+   * workload's memory): its ticket is the workload's, and people's commands for it go to the pod
+   * that holds the incident now. Absent for nodes, Deployments, pods no controller replaces, and
+   * incidents opened before their pod's actor kept workload memory.
+   */
+  workload?: string;
   incidentId: string;
   /** The step within the incident, e.g. `remediate-1`; the same step is the same job. */
   step: string;

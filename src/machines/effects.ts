@@ -100,6 +100,12 @@ export interface EffectRequest {
   /** When the machine asked (the time of the event it was handling), ms since the epoch. */
   requestedAt: number;
   effect: Effect;
+  /**
+   * The workload (`namespace/Kind/name`) whose incident this is, for a pod's incident kept in
+   * its workload's memory: the incident's ticket and people's commands follow the workload,
+   * whichever of its pods asks.
+   */
+  workload?: string;
 }
 
 /** The params of `recordEvent`: a Kubernetes Event on the object. */

@@ -131,6 +131,8 @@ export interface AdoptEvent extends Timed {
   incident: WorkloadIncident;
   /** The workload's remediations of the symptom, for quarantine. */
   remediations: number[];
+  /** The symptom has an open ticket, which the verification's success closes. */
+  ticket?: boolean;
 }
 
 export type RuntimeEvent =

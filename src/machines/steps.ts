@@ -29,7 +29,7 @@ import { isCommand, type MachineEvent } from './events.ts';
 import { objectRef, planFor } from './plans.ts';
 import type { EscalationTarget } from './policy.ts';
 import { carries, nextSightings, primaryDetection, restartCount } from './symptoms.ts';
-import { problemOf, ticketsAsked, ticketUpdate } from './tickets.ts';
+import { problemOf, ticketsAsked, ticketsOfWorkload, ticketUpdate } from './tickets.ts';
 import { deadlineAfter, timeOf } from './time.ts';
 import { workloadKeyOf, type WorkloadClaimRequest } from './workload.ts';
 
@@ -81,6 +81,7 @@ function request(
     effectId: `${incident.id}/${step}`,
     requestedAt: at,
     effect,
+    ...(incident.workload === undefined ? {} : { workload: incident.workload }),
   };
 }
 
@@ -1065,11 +1066,13 @@ export const settleClaim: Step = (context, event) => {
         open === null || open.id === incident.id
           ? `leads the incident for ${incident.workload ?? 'its workload'}`
           : `takes over incident ${open.id} of ${incident.workload ?? 'its workload'} (${open.attempts} remediation${open.attempts === 1 ? '' : 's'} so far did not hold)`;
+      const problem = problemOf(incident);
       return {
         patch: {
           incident: continued,
           remediations,
           history: history({ ...context, incident: continued }, at, 'claim', why),
+          ...(problem === null ? {} : ticketsOfWorkload(context, problem, answer.ticket)),
         },
       };
     }
@@ -1174,6 +1177,7 @@ export const adoptVerification: Step = (context, event) => {
         adopted.verifyUntil ?? deadlineAfter(at, context.policy.verificationWindowMs),
       ),
       history: history({ ...context, incident }, at, 'adopt', reason),
+      ...ticketsOfWorkload(context, adopted.trigger.type, event.ticket),
     },
     records: [
       {

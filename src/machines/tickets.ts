@@ -32,6 +32,22 @@ export function ticketsAsked(
 }
 
 /**
+ * What a pod learns from its workload when it leads the workload's incident or takes its
+ * verification over: that the symptom has an open ticket, which another pod of the workload may
+ * have opened. It remembers it as its own, so that its resolution closes it.
+ */
+export function ticketsOfWorkload(
+  context: RemediationContext,
+  problem: DetectionType,
+  workloadHasTicket: boolean | undefined,
+): Pick<RemediationContext, 'tickets'> {
+  const open = context.tickets ?? [];
+  return workloadHasTicket === true && !open.includes(problem)
+    ? { tickets: [...open, problem] }
+    : {};
+}
+
+/**
  * The update of the ticket of the incident's problem, if one was asked for and not resolved
  * since: resolving closes it (and forgets it), otherwise a comment says what happened.
  */

@@ -6,7 +6,7 @@
 import type { Detection } from '../analyzers/types.ts';
 import { isReplaced, workloadOf } from '../observe/workload.ts';
 import type { DetectionType } from '../policy/vocabulary.ts';
-import type { WorkloadIncident, WorkloadPhase, WorkloadReport } from '../workloads/rules.ts';
+import type { WorkloadPhase, WorkloadReport } from '../workloads/rules.ts';
 import type { RemediationContext } from './context.ts';
 import type { DetectionRule } from './policy.ts';
 
@@ -112,7 +112,7 @@ export function workloadReport(snapshot: {
     incident.trigger.kind === 'detection' &&
     (incident.claim === 'lead' || incident.claim === 'alone');
   const phase = PHASES[state];
-  let reported: Omit<WorkloadIncident, 'holder'> | null = null;
+  let reported: WorkloadReport['incident'] = null;
   if (leads && incident.trigger.kind === 'detection' && phase !== undefined) {
     const latest =
       incident.awaiting?.kind ??

@@ -73,3 +73,11 @@ export function podWorkloadKey(pod: {
   });
   return isReplaced(workload) ? `${m?.namespace ?? ''}/${workload.kind}/${workload.name}` : null;
 }
+
+/** `shop/Deployment/web` → `Deployment shop/web`: a workload key as people read it. */
+export function workloadKeyName(key: string): string {
+  const [namespace, kind, name, ...rest] = key.split('/');
+  if (namespace === undefined || kind === undefined || name === undefined || rest.length > 0)
+    return key;
+  return `${kind} ${namespace}/${name}`;
+}

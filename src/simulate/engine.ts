@@ -259,6 +259,7 @@ export class Simulation {
     });
     this.workloads = new WorkloadKeeper({
       store: new MemoryWorkloadStore(),
+      owner: 'simulation',
       deliver: (key, event) => this.registry.deliver(key, event),
       facts: (key, facts) => this.registry.facts(key, facts),
       now: () => this.clock.now(),

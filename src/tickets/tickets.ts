@@ -1,19 +1,38 @@
 /**
- * Tickets for incidents people must handle, one per problem: the fingerprint (actor key and
- * detection type) is stored in the ticket and searched for, so a recurrence or a later level of
- * the escalation ladder comments on the open ticket instead of opening another. An update
- * comments; resolution comments and moves it to done. Every comment carries the job's marker, so a retried job never
- * comments twice; a ticket opened by a try whose result was lost is found by its fingerprint.
+ * Tickets for incidents people must handle, one per problem: the fingerprint (the workload of a
+ * pod's incident, else the actor key; and the detection type) is stored in the ticket and searched
+ * for, so a recurrence, a later level of the escalation ladder or another pod of the workload
+ * comments on the open ticket instead of opening another. An update comments; resolution comments
+ * and moves it to done. Every comment carries the job's marker, so a retried job never comments
+ * twice; a ticket opened by a try whose result was lost is found by its fingerprint.
  */
 import { createHash } from 'node:crypto';
+import { workloadKeyName } from '../observe/workload.ts';
 import type { Block, Inline, TicketDocument } from './document.ts';
 import type { Ticket, TicketTracker } from './tracker.ts';
 
 export const TICKET_LABEL = 'kube-remedy';
 
-/** 16 hex characters of sha256(actorKey, detection): stable across incidents of one problem. */
-export function ticketFingerprint(actorKey: string, detection: string): string {
-  return createHash('sha256').update(`${actorKey}\n${detection}`).digest('hex').slice(0, 16);
+/**
+ * 16 hex characters of sha256(key, detection): stable across incidents of one problem. The key
+ * is the workload of a pod's incident (`shop/Deployment/web`), else the actor key (`Node/n1`).
+ */
+export function ticketFingerprint(key: string, detection: string): string {
+  return createHash('sha256').update(`${key}\n${detection}`).digest('hex').slice(0, 16);
+}
+
+/**
+ * The fingerprints a problem's open ticket may carry, newest rule first: the workload's, then the
+ * actor key's, under which tickets of pods were opened before incidents belonged to workloads (so
+ * such a ticket is still commented on, and closed, by the pod that opened it).
+ */
+export function ticketFingerprints(
+  facts: Pick<TicketFacts, 'actorKey' | 'workload' | 'detection'>,
+): string[] {
+  const byActor = ticketFingerprint(facts.actorKey, facts.detection);
+  return facts.workload === undefined
+    ? [byActor]
+    : [ticketFingerprint(facts.workload, facts.detection), byActor];
 }
 
 /** The label that carries the fingerprint (GitHub allows 50 characters; this is 31). */
@@ -23,6 +42,11 @@ export function fingerprintLabel(fingerprint: string): string {
 
 export interface TicketFacts {
   actorKey: string;
+  /**
+   * `namespace/Kind/name` of the workload whose incident this is: the ticket is the workload's,
+   * whichever of its pods files, comments on or resolves it.
+   */
+  workload?: string | undefined;
   /** `Kind namespace/name`, as people read it. */
   object: string;
   detection: string;
@@ -44,7 +68,13 @@ function factsList(facts: TicketFacts): Block {
   return {
     type: 'list',
     items: [
-      [{ text: 'Object: ' }, { text: facts.object, code: true }],
+      ...(facts.workload === undefined
+        ? []
+        : [[{ text: 'Workload: ' }, { text: workloadKeyName(facts.workload), code: true }]]),
+      [
+        { text: facts.workload === undefined ? 'Object: ' : 'Pod: ' },
+        { text: facts.object, code: true },
+      ],
       [{ text: 'Detection: ' }, { text: facts.detection, code: true }],
       [{ text: 'Incident: ' }, { text: facts.incidentId, code: true }],
       ...(facts.policy === undefined
@@ -59,8 +89,10 @@ function factsList(facts: TicketFacts): Block {
   };
 }
 
+/** The title names what people fix: the workload of a pod's incident, else the object. */
 export function ticketTitle(facts: TicketFacts): string {
-  return `[kube-remedy] ${facts.detection}: ${facts.object}`;
+  const what = facts.workload === undefined ? facts.object : workloadKeyName(facts.workload);
+  return `[kube-remedy] ${facts.detection}: ${what}`;
 }
 
 export function openingDocument(facts: TicketFacts, marker: string): TicketDocument {
@@ -134,6 +166,20 @@ export function resolutionDocument(facts: TicketFacts, marker: string): TicketDo
   };
 }
 
+/** The open ticket of the problem, under the first of its fingerprints that has one. */
+async function findOpen(
+  tracker: TicketTracker,
+  project: string,
+  facts: TicketFacts,
+  signal: AbortSignal | undefined,
+): Promise<Ticket | null> {
+  for (const fingerprint of ticketFingerprints(facts)) {
+    const open = await tracker.findOpen(project, fingerprint, signal);
+    if (open !== null) return open;
+  }
+  return null;
+}
+
 export interface TicketOutcome {
   ticket: Ticket | null;
   created: boolean;
@@ -141,7 +187,7 @@ export interface TicketOutcome {
   resolved: boolean;
 }
 
-/** Opens the fingerprint's ticket, or comments once per job on the open one. */
+/** Opens the problem's ticket, or comments once per job on the open one. */
 export async function openOrComment(input: {
   tracker: TicketTracker;
   project: string;
@@ -150,17 +196,21 @@ export async function openOrComment(input: {
   signal?: AbortSignal | undefined;
 }): Promise<TicketOutcome> {
   const { tracker, project, facts, signal } = input;
-  const fingerprint = ticketFingerprint(facts.actorKey, facts.detection);
   const marker = `job=${input.jobId}`;
-  const open = await tracker.findOpen(project, fingerprint, signal);
+  const open = await findOpen(tracker, project, facts, signal);
   if (open === null) {
+    const [fingerprint] = ticketFingerprints(facts) as [string];
     const ticket = await tracker.create(
       project,
       {
         title: ticketTitle(facts),
         body: openingDocument(facts, marker),
         fingerprint,
-        about: { actorKey: facts.actorKey, detection: facts.detection },
+        about: {
+          actorKey: facts.actorKey,
+          detection: facts.detection,
+          ...(facts.workload === undefined ? {} : { workload: facts.workload }),
+        },
       },
       signal,
     );
@@ -174,7 +224,7 @@ export async function openOrComment(input: {
   return { ticket: open, created: false, commented: true, resolved: false };
 }
 
-/** Comments on the fingerprint's open ticket and, when asked, resolves it. */
+/** Comments on the problem's open ticket and, when asked, resolves it. */
 export async function updateTicket(input: {
   tracker: TicketTracker;
   project: string;
@@ -184,9 +234,8 @@ export async function updateTicket(input: {
   signal?: AbortSignal | undefined;
 }): Promise<TicketOutcome> {
   const { tracker, project, facts, signal } = input;
-  const fingerprint = ticketFingerprint(facts.actorKey, facts.detection);
   const marker = `job=${input.jobId}`;
-  const open = await tracker.findOpen(project, fingerprint, signal);
+  const open = await findOpen(tracker, project, facts, signal);
   if (open === null) return { ticket: null, created: false, commented: false, resolved: false };
   let commented = false;
   if (!(await tracker.hasMarker(project, open, marker, signal))) {

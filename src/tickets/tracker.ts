@@ -20,7 +20,7 @@ export interface NewTicket {
   /** The dedup fingerprint, stored in the ticket (label, plus an issue property on Jira). */
   fingerprint: string;
   /** What the fingerprint stands for, stored next to it where the provider allows. */
-  about: { actorKey: string; detection: string };
+  about: { actorKey: string; detection: string; workload?: string };
 }
 
 export interface TicketTracker {

@@ -19,6 +19,12 @@ export interface WorkloadIncident {
   openedAt: number;
   /** The pod actor deciding it; null once its pod is gone and nobody has taken it over yet. */
   holder: string | null;
+  /**
+   * Whose control stream reaches the holder's actor (`agent-<node>`), so that a person's command
+   * for the incident finds the pod that holds it now. Null without a holder, and in memory
+   * written before it was kept (the holder's next transition writes it).
+   */
+  holderOwner: string | null;
   phase: WorkloadPhase;
   /** Remediations asked for in this incident so far: the position on the policy's ladder. */
   attempts: number;
@@ -44,6 +50,11 @@ export interface WorkloadMemory {
   quietUntil: number | null;
   /** Hands off the symptom until then: the workload is quarantined. */
   quarantinedUntil: number | null;
+  /**
+   * A ticket of the symptom was asked for and not resolved since (docs/adr/0016): the pod that
+   * resolves the symptom closes it, whichever pod of the workload opened it.
+   */
+  ticket: boolean;
 }
 
 /** More remediations than any quarantine counts is never useful; the memory stays bounded. */
@@ -54,6 +65,7 @@ export const EMPTY_MEMORY: WorkloadMemory = {
   remediations: [],
   quietUntil: null,
   quarantinedUntil: null,
+  ticket: false,
 };
 
 /** What a pod actor learns when it confirms the symptom and asks who decides. */
@@ -63,12 +75,16 @@ export type ClaimAnswer =
       /** The open incident it continues (its id, ladder position), or null for a new one. */
       continues: WorkloadIncident | null;
       remediations: number[];
+      /** The symptom has an open ticket: resolving it closes the ticket. */
+      ticket: boolean;
     }
   | { role: 'member'; incident: WorkloadIncident; remediations: number[] }
   | { role: 'held'; why: 'quarantined' | 'coolingDown'; until: number; remediations: number[] };
 
 export interface ClaimRequest {
   actorKey: string;
+  /** Whose control stream reaches the asking actor (`agent-<node>`). */
+  owner?: string;
   /** The id the actor gave its incident; the workload's incident takes it when there is none. */
   incidentId: string;
   trigger: Detection;
@@ -92,7 +108,8 @@ export function claim(
   memory: WorkloadMemory,
   request: ClaimRequest,
 ): { memory: WorkloadMemory; answer: ClaimAnswer } {
-  const { remediations } = memory;
+  const { remediations, ticket } = memory;
+  const owner = request.owner ?? null;
   const open = memory.incident;
   // A quarantined workload holds every pod off until the quarantine ends, in one wait.
   if (
@@ -111,10 +128,10 @@ export function claim(
     return { memory, answer: { role: 'member', incident: open, remediations } };
   }
   if (open !== null) {
-    const taken = { ...open, holder: request.actorKey };
+    const taken = { ...open, holder: request.actorKey, holderOwner: owner };
     return {
       memory: { ...memory, incident: taken },
-      answer: { role: 'lead', continues: taken, remediations },
+      answer: { role: 'lead', continues: taken, remediations, ticket },
     };
   }
   if (memory.quarantinedUntil !== null && memory.quarantinedUntil > request.now) {
@@ -133,6 +150,7 @@ export function claim(
     id: request.incidentId,
     openedAt: request.now,
     holder: request.actorKey,
+    holderOwner: owner,
     phase: 'deciding',
     attempts: 0,
     actedAt: null,
@@ -144,39 +162,51 @@ export function claim(
   };
   return {
     memory: { ...memory, incident },
-    answer: { role: 'lead', continues: null, remediations },
+    answer: { role: 'lead', continues: null, remediations, ticket },
   };
 }
 
 /** What the holder's actor says about the symptom after one of its transitions. */
 export interface WorkloadReport {
   holder: string;
+  /** Whose control stream reaches the reporting actor (`agent-<node>`). */
+  owner?: string;
   /** Its incident of the symptom as it stands, or null when it has none (it ended). */
-  incident: Omit<WorkloadIncident, 'holder'> | null;
+  incident: Omit<WorkloadIncident, 'holder' | 'holderOwner'> | null;
   remediations: number[];
   quietUntil: number | null;
   quarantinedUntil: number | null;
+  /** Whether it remembers an open ticket of the symptom (absent: it does not say). */
+  ticket?: boolean;
 }
 
 /**
- * The holder's actor moved on. Only the holder writes the incident: a pod actor that lost it (its
- * pod is going away, another pod took over) can still add remediations and deadlines, which only
- * ever grow, but never brings back an incident that moved on without it.
+ * The holder's actor moved on. Only the holder writes the incident and whether the symptom has a
+ * ticket (its report that ends the incident included): a pod actor that lost it (its pod is going
+ * away, another pod took over) can still add remediations and deadlines, which only ever grow,
+ * but never brings back an incident that moved on without it, nor a ticket another pod resolved.
  */
 export function report(memory: WorkloadMemory, update: WorkloadReport): WorkloadMemory {
   const open = memory.incident;
   let incident = open;
+  let ticket = memory.ticket;
   if (open !== null && open.holder === update.holder) {
     incident =
       update.incident !== null && update.incident.id === open.id
-        ? { ...update.incident, holder: update.holder }
+        ? {
+            ...update.incident,
+            holder: update.holder,
+            holderOwner: update.owner ?? open.holderOwner,
+          }
         : null;
+    ticket = update.ticket ?? ticket;
   }
   return {
     incident,
     remediations: mergeTimes(memory.remediations, update.remediations),
     quietUntil: later(memory.quietUntil, update.quietUntil),
     quarantinedUntil: later(memory.quarantinedUntil, update.quarantinedUntil),
+    ticket,
   };
 }
 
@@ -194,6 +224,7 @@ export function release(memory: WorkloadMemory, holder: string, at: number): Wor
     incident: {
       ...open,
       holder: null,
+      holderOwner: null,
       ...(restarted ? { phase: 'verifying', verifyUntil: at + open.verificationWindowMs } : {}),
     },
   };
@@ -210,6 +241,7 @@ export function adopt(
   memory: WorkloadMemory,
   actorKey: string,
   createdAt: number,
+  owner?: string,
 ): { memory: WorkloadMemory; adopted: WorkloadIncident | null } {
   const open = memory.incident;
   if (
@@ -221,7 +253,7 @@ export function adopt(
   ) {
     return { memory, adopted: null };
   }
-  const adopted = { ...open, holder: actorKey };
+  const adopted = { ...open, holder: actorKey, holderOwner: owner ?? null };
   return { memory: { ...memory, incident: adopted }, adopted };
 }
 
@@ -246,6 +278,36 @@ export function expire(
     return { memory, expired: null };
   }
   return { memory: { ...memory, incident: null }, expired: open };
+}
+
+/**
+ * Where a person's command for an incident of the workload goes: to the pod actor that holds the
+ * incident now, which is not always the pod whose message the person answered (a replacement
+ * takes a verification over; the next pod to confirm the symptom continues an incident whose pod
+ * went away).
+ */
+export type CommandRoute =
+  /** The incident is open: its holder, through its owner's control stream. */
+  | { route: 'holder'; actorKey: string; owner: string }
+  /** Open, but its pod went away and no pod of the workload has taken it over yet. */
+  | { route: 'betweenPods'; phase: WorkloadPhase }
+  /** Open, held by a pod whose owner the memory does not say (written by an older version). */
+  | { route: 'holderUnknown'; actorKey: string }
+  /** The workload has no open incident by that id: it ended, or a pod decides it alone. */
+  | { route: 'notOpen' };
+
+export function commandRoute(
+  symptoms: Readonly<Partial<Record<string, WorkloadMemory>>>,
+  incidentId: string,
+  addressed: { actorKey: string; owner: string },
+): CommandRoute {
+  const open = Object.values(symptoms).find((m) => m?.incident?.id === incidentId)?.incident;
+  if (open === undefined || open === null) return { route: 'notOpen' };
+  if (open.holder === null) return { route: 'betweenPods', phase: open.phase };
+  const owner = open.holderOwner ?? (open.holder === addressed.actorKey ? addressed.owner : null);
+  return owner === null
+    ? { route: 'holderUnknown', actorKey: open.holder }
+    : { route: 'holder', actorKey: open.holder, owner };
 }
 
 const PHASES: ReadonlySet<unknown> = new Set<WorkloadPhase>([
@@ -284,7 +346,10 @@ function incidentOf(value: unknown): WorkloadIncident | null {
     trigger !== null &&
     typeof trigger.type === 'string' &&
     typeof trigger.reason === 'string';
-  return readable ? (value as WorkloadIncident) : null;
+  if (!readable) return null;
+  // Kept since the holder's command routing (memory written before reads as not known).
+  const holderOwner = typeof i.holderOwner === 'string' ? i.holderOwner : null;
+  return { ...(value as WorkloadIncident), holderOwner };
 }
 
 /**
@@ -308,5 +373,6 @@ export function parseMemory(text: string | null | undefined): WorkloadMemory {
       : [],
     quietUntil: timeOrNull(stored.quietUntil),
     quarantinedUntil: timeOrNull(stored.quarantinedUntil),
+    ticket: stored.ticket === true,
   };
 }

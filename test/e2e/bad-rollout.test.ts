@@ -305,6 +305,7 @@ describe('a bad rollout, on a live cluster', () => {
           id: `${holder}#1@${at}`,
           openedAt: at,
           holder,
+          holderOwner: null,
           phase: 'remediating',
           attempts: 1,
           actedAt: at,

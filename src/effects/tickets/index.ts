@@ -1,7 +1,7 @@
 /**
- * The `openTicket` and `updateTicket` processors: one ticket per problem (actor key + detection
- * type), opened at the escalation level the policy names, commented on recurrence and resolved
- * when the incident is.
+ * The `openTicket` and `updateTicket` processors: one ticket per problem (the workload of a pod's
+ * incident, else the actor key; and the detection type), opened at the escalation level the
+ * policy names, commented on recurrence and resolved when the incident is.
  */
 import { z } from 'zod';
 import { evidenceLocation } from '../../evidence/keys.ts';
@@ -98,6 +98,7 @@ export function ticketProcessors(options: TicketProcessorsOptions): {
       tracker,
       facts: {
         actorKey: job.actorKey,
+        workload: job.workload,
         object: objectName(params.target),
         detection: params.detection,
         incidentId: job.incidentId,

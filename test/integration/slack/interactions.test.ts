@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signButtonToken } from '../../../src/chatops/tokens.ts';
+import type { EffectJob } from '../../../src/effects/catalogue.ts';
+import type { WorkloadPhase } from '../../../src/workloads/rules.ts';
+import { RedisWorkloadStore } from '../../../src/workloads/store.ts';
 import { eventually } from '../../support/logger.ts';
 import {
+  actorHolds,
   approvalJob,
   blockActionsBody,
   buttonsOf,
@@ -31,6 +35,7 @@ async function incident(overrides: Parameters<typeof approvalJob>[2] = {}) {
   names += 1;
   const job = approvalJob(`web-${names}`, {}, overrides);
   const told = await h.notifier.notify(job, `job-${names}-${Date.now()}`);
+  await actorHolds(h.redis, h.prefix, job);
   const parent = h.slack.messages().find((m) => m.ts === told.threadTs);
   return { job, told, buttons: buttonsOf(parent) };
 }
@@ -144,6 +149,7 @@ describe('buttons in Slack', () => {
       { purpose: 'escalated', level: 0, to: null, proposes: undefined, expiresAt: undefined },
     );
     const told = await h.notifier.notify(job, `escalation-${names}`);
+    await actorHolds(h.redis, h.prefix, job, { escalated: { ladder: 'paging' } });
     const buttons = buttonsOf(h.slack.messages().find((m) => m.ts === told.threadTs));
     expect(Object.keys(buttons)).toEqual([
       'kube-remedy-ack',
@@ -552,5 +558,189 @@ describe('the /kube-remedy command', () => {
     ['snooze Pod/shop/web-1 forever', /"forever" is not a duration/],
   ])('answers %j with usage', async (text, expected) => {
     expect(await command(PEOPLE.mallory.id, text)).toMatch(expected);
+  });
+});
+
+describe("commands for a pod's incident that belongs to its workload", () => {
+  const WORKLOAD = 'shop/Deployment/web';
+
+  /** The approval request of a pod of the Deployment web, and the buttons it shows. */
+  async function workloadIncident() {
+    names += 1;
+    const job = approvalJob(`web-7d9f8-${names}`, { workload: WORKLOAD });
+    const told = await h.notifier.notify(job, `workload-job-${names}`);
+    const parent = h.slack.messages().find((m) => m.ts === told.threadTs);
+    return { job, buttons: buttonsOf(parent) };
+  }
+
+  /** What the workload's memory says of the incident: who holds it, on which agent. */
+  async function workloadHolds(
+    job: EffectJob,
+    holder: string | null,
+    holderOwner: string | null,
+    phase: WorkloadPhase = 'remediating',
+  ): Promise<void> {
+    const store = new RedisWorkloadStore(h.redis, h.prefix);
+    await store.change(WORKLOAD, 'CrashLoopBackOff', (memory) => ({
+      memory: {
+        ...memory,
+        incident: {
+          id: job.incidentId,
+          openedAt: job.requestedAt - 60_000,
+          holder,
+          holderOwner,
+          phase,
+          attempts: 1,
+          actedAt: job.requestedAt - 30_000,
+          replacesPod: true,
+          verifyUntil: null,
+          verificationWindowMs: 300_000,
+          announced: true,
+          trigger: { type: 'CrashLoopBackOff', reason: 'container app crash-loops' },
+        },
+      },
+      result: null,
+    }));
+    await store.close();
+  }
+
+  async function command(userId: string, text: string) {
+    const responseName = `wl-${Math.random().toString(36).slice(2)}`;
+    await postSigned(h.app, commandBody(h.slack, userId, text, responseName));
+    const [answer] = await eventually(() => {
+      const found = h.slack.responses(responseName);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    return String(answer?.body.text);
+  }
+
+  it('reaches the pod that took the incident over, on the agent that runs it', async () => {
+    const { job, buttons } = await workloadIncident();
+    // The pod was restarted; its replacement, on another node, holds the incident now.
+    await actorHolds(h.redis, h.prefix, job, 'healthy');
+    const replacement = 'Pod/shop/web-7d9f8-zzzzz';
+    await workloadHolds(job, replacement, 'agent-node-2');
+
+    const answer = await click(
+      PEOPLE.alice.id,
+      'kube-remedy-approve',
+      buttons['kube-remedy-approve'] as string,
+    );
+
+    expect(answer).toBe(
+      `:white_check_mark: APPROVE sent for ${replacement}, which took the incident over from ${job.actorKey}.`,
+    );
+    expect(await controlMessages(h.redis, h.prefix, job.owner)).toEqual([]);
+    const [message, ...more] = await controlMessages(h.redis, h.prefix, 'agent-node-2');
+    expect(more).toEqual([]);
+    expect(message).toMatchObject({
+      actorKey: replacement,
+      type: 'APPROVE',
+      payload: { incidentId: job.incidentId, workload: WORKLOAD, by: 'Alice (Slack U0ALICE)' },
+    });
+  });
+
+  it('finds the holder from a slash command naming the pod the message was for', async () => {
+    const { job } = await workloadIncident();
+    await workloadHolds(job, 'Pod/shop/web-7d9f8-yyyyy', 'agent-node-3');
+    expect(await command(PEOPLE.carol.id, `snooze ${job.actorKey} 2h`)).toBe(
+      `:zzz: Pod/shop/web-7d9f8-yyyyy (which took the incident over from ${job.actorKey}) snoozed for 2h.`,
+    );
+    const [message] = await controlMessages(h.redis, h.prefix, 'agent-node-3');
+    expect(message).toMatchObject({
+      actorKey: 'Pod/shop/web-7d9f8-yyyyy',
+      type: 'SNOOZE',
+      payload: { durationMs: 7_200_000, incidentId: job.incidentId },
+    });
+  });
+
+  it('says to try again while no pod holds the incident, and sends it once one does', async () => {
+    const { job, buttons } = await workloadIncident();
+    // The pod was restarted; its replacement has not taken the verification over yet.
+    await workloadHolds(job, null, null, 'verifying');
+    const first = await click(
+      PEOPLE.alice.id,
+      'kube-remedy-escalate',
+      buttons['kube-remedy-escalate'] as string,
+    );
+    expect(first).toBe(
+      `:no_entry: The pod that held incident \`${job.incidentId}\` went away, and no pod of Deployment shop/web has taken it over yet; try again in a minute. Nothing was done.`,
+    );
+    expect(await controlMessages(h.redis, h.prefix, job.owner)).toEqual([]);
+
+    await workloadHolds(job, 'Pod/shop/web-7d9f8-xxxxx', 'agent-node-4');
+    const again = await click(
+      PEOPLE.alice.id,
+      'kube-remedy-escalate',
+      buttons['kube-remedy-escalate'] as string,
+    );
+    expect(again).toContain('ESCALATE sent for Pod/shop/web-7d9f8-xxxxx');
+    expect((await controlMessages(h.redis, h.prefix, 'agent-node-4')).map((m) => m.type)).toEqual([
+      'ESCALATE',
+    ]);
+  });
+
+  it('says an incident in people’s hands whose pod went away waits for the next pod', async () => {
+    const { job, buttons } = await workloadIncident();
+    await workloadHolds(job, null, null, 'escalated');
+    const answer = await click(
+      PEOPLE.alice.id,
+      'kube-remedy-escalate',
+      buttons['kube-remedy-escalate'] as string,
+    );
+    expect(answer).toBe(
+      `:no_entry: The pod that held incident \`${job.incidentId}\` went away; the incident waits for the next pod of Deployment shop/web that shows the symptom, and nothing can act on it until then. Nothing was done.`,
+    );
+    expect(await controlMessages(h.redis, h.prefix, job.owner)).toEqual([]);
+  });
+
+  it('says the incident ended, and why, when no pod holds it any more', async () => {
+    const { job, buttons } = await workloadIncident();
+    // The workload remembers no open incident; the pod's actor resolved it and cools down.
+    await actorHolds(h.redis, h.prefix, job, 'coolingDown', [
+      {
+        at: Date.now() - 1_000,
+        incidentId: job.incidentId,
+        decision: 'close',
+        reason: 'resolved: container app crash-loops is gone',
+      },
+    ]);
+    const answer = await click(
+      PEOPLE.alice.id,
+      'kube-remedy-snooze-1h',
+      buttons['kube-remedy-snooze-1h'] as string,
+    );
+    expect(answer).toBe(
+      `:no_entry: Incident \`${job.incidentId}\` has ended (resolved: container app crash-loops is gone); ${job.actorKey} is \`coolingDown\` now. Nothing was done.`,
+    );
+    expect(await controlMessages(h.redis, h.prefix, job.owner)).toEqual([]);
+  });
+
+  it('still reaches a pod that decided its incident alone, when its workload did not answer', async () => {
+    const { job, buttons } = await workloadIncident();
+    await actorHolds(h.redis, h.prefix, job);
+    await click(PEOPLE.alice.id, 'kube-remedy-approve', buttons['kube-remedy-approve'] as string);
+    const [message] = await controlMessages(h.redis, h.prefix, job.owner);
+    expect(message).toMatchObject({ actorKey: job.actorKey, type: 'APPROVE' });
+  });
+});
+
+describe('commands for an incident whose actor is gone', () => {
+  it('say that kube-remedy no longer watches the object, and send nothing', async () => {
+    names += 1;
+    const job = approvalJob(`gone-${names}`);
+    const told = await h.notifier.notify(job, `gone-${names}`);
+    const buttons = buttonsOf(h.slack.messages().find((m) => m.ts === told.threadTs));
+    // No snapshot: the pod was deleted and its actor stopped for good.
+    const answer = await click(
+      PEOPLE.alice.id,
+      'kube-remedy-approve',
+      buttons['kube-remedy-approve'] as string,
+    );
+    expect(answer).toBe(
+      `:no_entry: Incident \`${job.incidentId}\` has ended; kube-remedy no longer watches ${job.actorKey}. Nothing was done.`,
+    );
+    expect(await controlMessages(h.redis, h.prefix, job.owner)).toEqual([]);
   });
 });

@@ -144,6 +144,33 @@ export function approvalJob(
   };
 }
 
+/** States of an actor with no incident open. */
+const CLOSED: ReadonlySet<unknown> = new Set(['healthy', 'coolingDown']);
+
+/**
+ * The snapshot the actor of a job's incident saved in Redis, as the agent's snapshot store keeps
+ * it (`<prefix>:snapshots:<owner>`): in a state with an incident, its incident is open, so a
+ * command for it is sent; in `healthy` or `coolingDown` it has none.
+ */
+export async function actorHolds(
+  redis: Redis,
+  prefix: string,
+  job: Pick<EffectJob, 'owner' | 'actorKey' | 'incidentId'>,
+  state: unknown = 'awaitingApproval',
+  history: { at: number; incidentId: string | null; decision: string; reason: string }[] = [],
+): Promise<void> {
+  const record = {
+    machine: 'pod@1',
+    savedAt: Date.now(),
+    snapshot: {
+      status: 'active',
+      value: state,
+      context: { incident: CLOSED.has(state) ? null : { id: job.incidentId }, history },
+    },
+  };
+  await redis.hset(`${prefix}:snapshots:${job.owner}`, job.actorKey, JSON.stringify(record));
+}
+
 export function sign(body: string, timestampSeconds: number, secret = SIGNING_SECRET): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestampSeconds}:${body}`).digest('hex')}`;
 }

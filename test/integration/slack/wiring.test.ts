@@ -7,6 +7,7 @@ import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
 import { captureLogger, eventually } from '../../support/logger.ts';
 import { redisForTest, type RedisForTest } from '../../support/redis.ts';
 import {
+  actorHolds,
   approvalJob,
   blockActionsBody,
   buttonsOf,
@@ -65,6 +66,7 @@ describe('ChatOps built from the configuration, as the workers role builds it', 
     const result = await chatops.processors.notify?.(job, context);
     const parent = slack.messages().find((m) => m.ts === result?.threadTs);
     expect(parent?.channel).toBe('C0INCIDENTS');
+    await actorHolds(db.redis, db.prefix, job);
 
     expect(endpoint?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/slack\/events$/);
     const body = blockActionsBody(slack, {

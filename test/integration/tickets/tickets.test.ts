@@ -53,6 +53,30 @@ function job(
   };
 }
 
+const WORKLOAD = 'shop/Deployment/web';
+const WORKLOAD_FP = ticketFingerprint(WORKLOAD, 'CrashLoopBackOff');
+
+/** A job of one pod of the Deployment `web`, for the workload's incident. */
+function podJob(
+  pod: string,
+  kind: 'openTicket' | 'updateTicket',
+  step: string,
+  ticket: { provider: string; project: string },
+  extra: Record<string, unknown> = {},
+): EffectJob {
+  const base = job(kind, step, ticket, extra);
+  return {
+    ...base,
+    actorKey: `Pod/shop/${pod}`,
+    workload: WORKLOAD,
+    incidentId: `${ACTOR}#3@1732000000000`,
+    effect: {
+      ...base.effect,
+      target: { kind: 'Pod', namespace: 'shop', name: pod, uid: `u-${pod}`, resourceVersion: '1' },
+    },
+  };
+}
+
 function context(jobId: string): ProcessorContext {
   return {
     jobId,
@@ -183,6 +207,49 @@ describe('tickets on Jira', () => {
       ) as unknown,
     ]);
     expect(jira.issue('OPS-1').status).toBe('todo');
+  });
+
+  it('gives the pods of one Deployment one ticket, which the pod that resolves the problem closes', async () => {
+    const { openTicket, updateTicket } = processors();
+    // The first crash-looping replica escalates; the ticket is the Deployment's.
+    await openTicket(
+      podJob('web-7d9f8-abcde', 'openTicket', 'quarantine-0', jiraTicket, { level: 0 }),
+      context('job-1'),
+    );
+    expect(jira.issue('OPS-1')).toMatchObject({
+      summary: '[kube-remedy] CrashLoopBackOff: Deployment shop/web',
+      labels: ['kube-remedy', fingerprintLabel(WORKLOAD_FP)],
+      properties: {
+        [FINGERPRINT_PROPERTY]: {
+          fingerprint: WORKLOAD_FP,
+          actorKey: ACTOR,
+          detection: 'CrashLoopBackOff',
+          workload: WORKLOAD,
+        },
+      },
+    });
+    expect(jira.descriptionText('OPS-1')).toContain('Workload: Deployment shop/web');
+    expect(jira.descriptionText('OPS-1')).toContain('Pod: Pod shop/web-7d9f8-abcde');
+    // Another replica of the Deployment files the same problem: a comment, no second ticket.
+    await expect(
+      openTicket(
+        podJob('web-7d9f8-fghij', 'openTicket', 'escalate-1-level-1', jiraTicket, { level: 0 }),
+        context('job-2'),
+      ),
+    ).resolves.toMatchObject({ created: false, commented: true, ticket: { key: 'OPS-1' } });
+    expect(jira.commentTexts('OPS-1')[0]).toContain('Pod: Pod shop/web-7d9f8-fghij');
+    // The pod that replaced the first one verified the restart: it closes the ticket.
+    await expect(
+      updateTicket(
+        podJob('web-7d9f8-klmno', 'updateTicket', 'resolved-ticket', jiraTicket, {
+          resolve: true,
+          reason: 'container app is in CrashLoopBackOff is gone',
+        }),
+        context('job-3'),
+      ),
+    ).resolves.toMatchObject({ resolved: true, ticket: { key: 'OPS-1', status: 'Done' } });
+    expect(jira.issues).toHaveLength(1);
+    expect(jira.issue('OPS-1').status).toBe('done');
   });
 
   it('keeps different problems of one object apart', async () => {
@@ -348,6 +415,39 @@ describe('tickets as GitHub issues', () => {
       '**Update:** Node worker-1 recovered but is still out of service; uncordon it by hand',
     );
     expect(github.issues('shop/incidents')[0]).toMatchObject({ state: 'open' });
+  });
+
+  it("still finds the ticket a pod opened before tickets were its workload's, and closes it", async () => {
+    const { openTicket, updateTicket } = processors();
+    // Opened by an earlier version: fingerprinted by the pod's actor key.
+    await openTicket(job('openTicket', 'l1', ticket, { level: 0 }), context('job-1'));
+    expect(github.issues('shop/incidents')[0]).toMatchObject({
+      title: '[kube-remedy] CrashLoopBackOff: Pod shop/web-7d9f8-abcde',
+      labels: ['kube-remedy', fingerprintLabel(FP)],
+    });
+    // The same pod's actor, upgraded, now files under its workload: it finds the old ticket.
+    const upgraded = podJob('web-7d9f8-abcde', 'openTicket', 'l2', ticket, { level: 1 });
+    await expect(openTicket(upgraded, context('job-2'))).resolves.toMatchObject({
+      created: false,
+      commented: true,
+      ticket: { key: '#1' },
+    });
+    await expect(
+      updateTicket(
+        podJob('web-7d9f8-abcde', 'updateTicket', 'resolved-ticket', ticket, { resolve: true }),
+        context('job-3'),
+      ),
+    ).resolves.toMatchObject({ resolved: true, ticket: { key: '#1', status: 'closed' } });
+    expect(github.issues('shop/incidents')).toHaveLength(1);
+    // The next ticket of the problem is the workload's.
+    await openTicket(
+      podJob('web-7d9f8-pqrst', 'openTicket', 'l1', ticket, { level: 0 }),
+      context('job-4'),
+    );
+    expect(github.issues('shop/incidents')[1]).toMatchObject({
+      title: '[kube-remedy] CrashLoopBackOff: Deployment shop/web',
+      labels: ['kube-remedy', fingerprintLabel(WORKLOAD_FP)],
+    });
   });
 
   it('does not take an open pull request with the label for a ticket', async () => {

@@ -118,7 +118,7 @@ describe('workload memory in Redis', () => {
   it('makes the first pod to claim the lead and the next one a member naming it', async () => {
     const workloads = await store();
     const first = await workloads.change(WEB, 'CrashLoopBackOff', claimBy('web-a', 1_000));
-    expect(first).toEqual({ role: 'lead', continues: null, remediations: [] });
+    expect(first).toEqual({ role: 'lead', continues: null, remediations: [], ticket: false });
     const second = await workloads.change(WEB, 'CrashLoopBackOff', claimBy('web-b', 2_000));
     expect(second).toMatchObject({
       role: 'member',
@@ -337,6 +337,7 @@ describe.each([
           id: 'Pod/shop/web-a#1@0',
           openedAt: 0,
           holder: 'Pod/shop/web-a2',
+          holderOwner: null,
           phase: 'verifying',
           attempts: 1,
           actedAt: 100,
@@ -349,6 +350,7 @@ describe.each([
         remediations: [100],
         quietUntil: null,
         quarantinedUntil: null,
+        ticket: false,
       },
     });
   });

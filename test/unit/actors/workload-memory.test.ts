@@ -12,6 +12,7 @@ import { captureLogger, eventually } from '../../support/logger.ts';
 
 const T0 = Date.UTC(2026, 11, 7, 10, 0, 0);
 const WORKLOAD = 'shop/Deployment/web';
+const OWNER = 'agent-node-1';
 const trigger = { type: 'CrashLoopBackOff' as const, reason: 'container "web" crash-loops' };
 
 function keeper() {
@@ -21,6 +22,7 @@ function keeper() {
   const store = new MemoryWorkloadStore();
   const running = new WorkloadKeeper({
     store,
+    owner: OWNER,
     deliver: (key, event) => {
       delivered.push({ key, event });
       return Promise.resolve();
@@ -99,6 +101,9 @@ describe('the workload keeper', () => {
     expect(adopt?.event.type === 'ADOPT' && adopt.event.incident).toMatchObject({
       id: 'Pod/shop/web-a#1@' + T0,
       holder: 'Pod/shop/web-c',
+      // The replacement's actor reads this process's control stream: commands for the
+      // incident go there now.
+      holderOwner: OWNER,
       phase: 'verifying',
       attempts: 1,
       // The restart's verification started when the old pod went.
@@ -161,12 +166,80 @@ describe('the workload keeper', () => {
   });
 });
 
+describe('the workload keeper, keeping the ticket of a symptom', () => {
+  /** What the holder's actor looks like after a transition, as far as the keeper reads it. */
+  function holderSnapshot(value: string, tickets: string[], incident: boolean) {
+    return {
+      value,
+      context: {
+        actorKey: 'Pod/shop/web-a',
+        kind: 'Pod',
+        facts: { workloadMemory: true },
+        incident: incident
+          ? {
+              id: `Pod/shop/web-a#1@${T0}`,
+              openedAt: T0,
+              trigger: { kind: 'detection', detection: trigger },
+              claim: 'lead',
+              workload: WORKLOAD,
+              plan: [],
+              step: 0,
+              awaiting: null,
+              announced: true,
+            }
+          : null,
+        remediations: [T0],
+        deadlines: { quarantineEnds: T0 + 3_600_000 },
+        // The pod of a Deployment: how the keeper knows the workload once no incident says it.
+        observation: {
+          kind: 'Pod',
+          namespace: 'shop',
+          name: 'web-a',
+          owner: { kind: 'ReplicaSet', name: 'web-5d8f' },
+          workload: { kind: 'Deployment', name: 'web' },
+        },
+        policy: { verificationWindowMs: 60_000 },
+        tickets,
+      },
+    } as never;
+  }
+
+  it('remembers the ticket the holder asked for after its incident ends, and hands it to the next pod that leads', async () => {
+    const { keeper: k, store, delivered, advance } = keeper();
+    k.claim(claimOf('Pod/shop/web-a'));
+    await eventually(() => expect(delivered).toHaveLength(1));
+    // Quarantined, the ticket asked for; then the quarantine is lifted, the ticket still open.
+    k.noteTransition('Pod/shop/web-a', holderSnapshot('quarantined', ['CrashLoopBackOff'], true));
+    k.noteTransition('Pod/shop/web-a', holderSnapshot('healthy', ['CrashLoopBackOff'], false));
+    await eventually(async () =>
+      expect((await store.read(WORKLOAD)).CrashLoopBackOff).toMatchObject({
+        incident: null,
+        ticket: true,
+      }),
+    );
+    // Two hours later, the quarantine over, another pod of the workload confirms the crash loop.
+    advance(7_200_000);
+    k.claim(claimOf('Pod/shop/web-b', T0 + 7_200_000));
+    await eventually(() => expect(delivered).toHaveLength(2));
+    const answer = delivered[1]?.event;
+    expect(answer?.type === 'WORKLOAD' && answer.answer).toMatchObject({
+      role: 'lead',
+      ticket: true,
+    });
+    expect((await store.read(WORKLOAD)).CrashLoopBackOff?.incident).toMatchObject({
+      holder: 'Pod/shop/web-b',
+      holderOwner: OWNER,
+    });
+  });
+});
+
 describe('the workload keeper, letting go', () => {
   it('lets go of a terminating pod’s incident once, however often the pod is seen going', async () => {
     const captured = captureLogger();
     const store = new MemoryWorkloadStore();
     const k = new WorkloadKeeper({
       store,
+      owner: OWNER,
       deliver: () => Promise.resolve(),
       facts: () => Promise.resolve(),
       now: () => T0,

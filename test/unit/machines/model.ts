@@ -273,6 +273,7 @@ function workloadIncident(at: number): WorkloadIncident {
     id: `Pod/shop/api-7d9f-abc#1@${at - 2 * MINUTE}`,
     openedAt: at - 2 * MINUTE,
     holder: null,
+    holderOwner: null,
     phase: 'remediating',
     attempts: 1,
     actedAt: at - MINUTE,
@@ -292,7 +293,7 @@ function workloadAnswers(incidentId: string, at: number): MachineEvent[] {
       type: 'WORKLOAD',
       at,
       incidentId,
-      answer: { role: 'lead', continues: null, remediations: [] },
+      answer: { role: 'lead', continues: null, remediations: [], ticket: false },
     },
     {
       type: 'WORKLOAD',
@@ -300,8 +301,9 @@ function workloadAnswers(incidentId: string, at: number): MachineEvent[] {
       incidentId,
       answer: {
         role: 'lead',
-        continues: { ...open, holder: POD_KEY },
+        continues: { ...open, holder: POD_KEY, holderOwner: 'agent-node-1' },
         remediations: [at - MINUTE],
+        ticket: false,
       },
     },
     {

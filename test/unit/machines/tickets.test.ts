@@ -11,6 +11,7 @@ import {
   podMachine,
   restoreActor,
   type EffectRequest,
+  type MachineEvent,
   type MachinePolicy,
 } from '../../../src/machines/index.ts';
 import { SimulatedClock } from 'xstate';
@@ -242,6 +243,113 @@ describe('the ticket of a quarantined problem', () => {
     expect(run.value).toBe('coolingDown');
     expect(ticketUpdates(resolved.effects)).toEqual([]);
     expect(run.context.tickets).toEqual(['CrashLoopBackOff']);
+  });
+});
+
+describe('the ticket of a pod’s workload', () => {
+  /** The workload of the fixture pod (a ReplicaSet's pod with no Deployment hash label). */
+  const WORKLOAD = 'shop/ReplicaSet/api-7d9f';
+  const REPLACEMENT = 'Pod/shop/api-7d9f-r3p';
+  const quarantinedAt = at(0);
+
+  function podOfWorkload(key = POD_KEY, overrides: Partial<MachinePolicy> = {}): PureRun {
+    const run = new PureRun(
+      podMachine,
+      key,
+      policy({ detections: crashLoops, escalation: ladder, ...overrides }),
+    );
+    run.send({ type: 'FACTS', at: T0, facts: { workloadMemory: true } });
+    return run;
+  }
+
+  /** The workload's incident whose restart removed the first pod, now verified on a new pod. */
+  function adoption(ticket: boolean | undefined): MachineEvent {
+    return {
+      type: 'ADOPT',
+      at: at(2),
+      workload: WORKLOAD,
+      incident: {
+        id: `${POD_KEY}#1@${quarantinedAt}`,
+        openedAt: quarantinedAt,
+        holder: REPLACEMENT,
+        holderOwner: 'agent-worker-2',
+        phase: 'verifying',
+        attempts: 1,
+        actedAt: at(1),
+        replacesPod: true,
+        verifyUntil: at(7),
+        verificationWindowMs: 5 * MINUTE,
+        announced: true,
+        trigger: { type: 'CrashLoopBackOff', reason: 'container "api" is in CrashLoopBackOff' },
+      },
+      remediations: [at(1)],
+      ...(ticket === undefined ? {} : { ticket }),
+    };
+  }
+
+  it('is asked for under the workload, so every pod of it files the same ticket', () => {
+    const run = podOfWorkload();
+    run.send(observed(crashLoopingPod(5), at(0)));
+    expect(run.value).toBe('claiming');
+    run.send({
+      type: 'WORKLOAD',
+      at: at(0),
+      incidentId: run.incidentId,
+      answer: { role: 'lead', continues: null, remediations: [], ticket: false },
+    });
+    run.send({ type: 'EFFECT.FAILED', at: at(1), effectId: run.awaited, error: 'forbidden' });
+    const opened = run.fire('untilNextEscalation');
+    expect(kinds(opened)).toEqual(['openTicket']);
+    expect(opened.effects[0]).toMatchObject({ actorKey: POD_KEY, workload: WORKLOAD });
+  });
+
+  it('is closed by the replacement that verified the restart, when the workload says it is open', () => {
+    const run = podOfWorkload(REPLACEMENT);
+    run.send(adoption(true));
+    expect(run.value).toBe('verifying');
+    expect(run.context.tickets).toEqual(['CrashLoopBackOff']);
+    run.send(observed(runningPod(0), at(3)));
+    const resolved = run.fire('untilVerificationEnds');
+    expect(run.value).toBe('coolingDown');
+    expect(ticketUpdates(resolved.effects)).toMatchObject([
+      {
+        actorKey: REPLACEMENT,
+        workload: WORKLOAD,
+        incidentId: `${POD_KEY}#1@${quarantinedAt}`,
+        step: 'resolved-ticket',
+        effect: { kind: 'updateTicket', detection: 'CrashLoopBackOff', resolve: true },
+      },
+    ]);
+    expect(run.context.tickets).toEqual([]);
+  });
+
+  it.each([
+    ['says it has none', false],
+    ['was written before it said', undefined],
+  ])('is not touched by a replacement whose workload %s', (_what, ticket) => {
+    const run = podOfWorkload(REPLACEMENT);
+    run.send(adoption(ticket));
+    run.send(observed(runningPod(0), at(3)));
+    expect(ticketUpdates(run.fire('untilVerificationEnds').effects)).toEqual([]);
+  });
+
+  it('is closed by a later pod that leads the next incident of the problem and resolves it', () => {
+    const run = podOfWorkload(REPLACEMENT);
+    run.send(observed(crashLoopingPod(5), at(90)));
+    run.send({
+      type: 'WORKLOAD',
+      at: at(90),
+      incidentId: run.incidentId,
+      answer: { role: 'lead', continues: null, remediations: [], ticket: true },
+    });
+    expect(run.context.tickets).toEqual(['CrashLoopBackOff']);
+    expect(run.value).toBe('remediating');
+    run.send({ type: 'EFFECT.DONE', at: at(91), effectId: run.awaited });
+    run.send(observed(runningPod(6), at(92)));
+    const resolved = run.fire('untilVerificationEnds');
+    expect(ticketUpdates(resolved.effects)).toMatchObject([
+      { workload: WORKLOAD, effect: { kind: 'updateTicket', resolve: true } },
+    ]);
   });
 });
 

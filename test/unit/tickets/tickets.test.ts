@@ -8,6 +8,7 @@ import {
   fingerprintLabel,
   openingDocument,
   ticketFingerprint,
+  ticketFingerprints,
   ticketTitle,
   type TicketFacts,
 } from '../../../src/tickets/tickets.ts';
@@ -121,6 +122,41 @@ describe('fingerprints', () => {
     expect(ticketFingerprint('Pod/shop/web-1', 'CrashLoopBackOff')).not.toBe(a);
     expect(ticketFingerprint('Pod/shop/web-2', 'OOMKilled')).not.toBe(a);
     expect(fingerprintLabel(a).length).toBeLessThanOrEqual(50);
+  });
+
+  it("are the workload's for a pod's incident, then the pod's, under which older tickets were opened", () => {
+    const facts = {
+      actorKey: 'Pod/shop/web-7d9f8-abcde',
+      workload: 'shop/Deployment/web',
+      detection: 'OOMKilled',
+    };
+    expect(ticketFingerprints(facts)).toEqual([
+      ticketFingerprint('shop/Deployment/web', 'OOMKilled'),
+      ticketFingerprint('Pod/shop/web-7d9f8-abcde', 'OOMKilled'),
+    ]);
+    // Every pod of the Deployment files the problem under the same first fingerprint.
+    expect(ticketFingerprints({ ...facts, actorKey: 'Pod/shop/web-7d9f8-zzzzz' })[0]).toBe(
+      ticketFingerprints(facts)[0],
+    );
+    expect(ticketFingerprints({ actorKey: 'Node/n1', detection: 'NotReady' })).toEqual([
+      ticketFingerprint('Node/n1', 'NotReady'),
+    ]);
+  });
+
+  it("name the workload a pod's ticket is about, and the pod that wrote each part", () => {
+    const facts: TicketFacts = {
+      actorKey: 'Pod/shop/web-7d9f8-abcde',
+      workload: 'shop/Deployment/web',
+      object: 'Pod shop/web-7d9f8-abcde',
+      detection: 'CrashLoopBackOff',
+      incidentId: 'Pod/shop/web-7d9f8-abcde#1@5',
+      reason: 'restarts did not hold',
+      links: {},
+    };
+    expect(ticketTitle(facts)).toBe('[kube-remedy] CrashLoopBackOff: Deployment shop/web');
+    const text = toMarkdown(openingDocument(facts, 'job=j'));
+    expect(text).toContain('- Workload: `Deployment shop/web`');
+    expect(text).toContain('- Pod: `Pod shop/web-7d9f8-abcde`');
   });
 
   it('are in the words of the ticket', () => {

@@ -3,6 +3,7 @@ import type { Detection } from '../../../src/analyzers/types.ts';
 import {
   adopt,
   claim,
+  commandRoute,
   CREATION_SLACK_MS,
   EMPTY_MEMORY,
   expire,
@@ -40,6 +41,7 @@ function incident(more: Partial<WorkloadIncident> = {}): WorkloadIncident {
     id: 'Pod/shop/web-a#1@0',
     openedAt: 0,
     holder: 'Pod/shop/web-a',
+    holderOwner: null,
     phase: 'deciding',
     attempts: 0,
     actedAt: null,
@@ -68,19 +70,20 @@ function reportOf(holder: string, more: Partial<WorkloadReport> = {}): WorkloadR
   };
 }
 
-function withoutHolder(i: WorkloadIncident): Omit<WorkloadIncident, 'holder'> {
-  const { holder: _holder, ...rest } = i;
+function withoutHolder(i: WorkloadIncident): WorkloadReport['incident'] {
+  const { holder: _holder, holderOwner: _owner, ...rest } = i;
   return rest;
 }
 
 describe('claim: who decides the workload incident', () => {
   it('makes the first pod to claim the lead of a new incident under its own id', () => {
     const { memory: after, answer } = claim(EMPTY_MEMORY, request('web-a', 1_000));
-    expect(answer).toEqual({ role: 'lead', continues: null, remediations: [] });
+    expect(answer).toEqual({ role: 'lead', continues: null, remediations: [], ticket: false });
     expect(after.incident).toEqual({
       id: 'Pod/shop/web-a#1@1000',
       openedAt: 1_000,
       holder: 'Pod/shop/web-a',
+      holderOwner: null,
       phase: 'deciding',
       attempts: 0,
       actedAt: null,
@@ -111,6 +114,35 @@ describe('claim: who decides the workload incident', () => {
       role: 'lead',
       continues: null,
       remediations,
+      ticket: false,
+    });
+  });
+
+  it('tells the lead that the symptom has an open ticket, whichever pod opened it', () => {
+    const ticketed = memory({ ticket: true });
+    expect(claim(ticketed, request('web-b', 1_000)).answer).toMatchObject({
+      role: 'lead',
+      continues: null,
+      ticket: true,
+    });
+    const open = memory({ ticket: true, incident: incident({ holder: null }) });
+    expect(claim(open, request('web-b', 1_000)).answer).toMatchObject({
+      role: 'lead',
+      continues: { id: 'Pod/shop/web-a#1@0' },
+      ticket: true,
+    });
+  });
+
+  it("remembers whose control stream reaches the lead, so people's commands find it", () => {
+    const asked = request('web-a', 1_000, { owner: 'agent-node-1' });
+    const first = claim(EMPTY_MEMORY, asked).memory;
+    expect(first.incident).toMatchObject({ holder: 'Pod/shop/web-a', holderOwner: 'agent-node-1' });
+    const released = release(first, 'Pod/shop/web-a', 2_000);
+    expect(released.incident).toMatchObject({ holder: null, holderOwner: null });
+    const continued = claim(released, request('web-b', 3_000, { owner: 'agent-node-2' }));
+    expect(continued.memory.incident).toMatchObject({
+      holder: 'Pod/shop/web-b',
+      holderOwner: 'agent-node-2',
     });
   });
 
@@ -174,6 +206,7 @@ describe('claim: who decides the workload incident', () => {
       role: 'lead',
       continues: { ...open, holder: 'Pod/shop/web-x' },
       remediations: [MINUTE, 4 * MINUTE],
+      ticket: false,
     });
     expect(after.incident).toEqual({ ...open, holder: 'Pod/shop/web-x' });
     // The next pod joins it.
@@ -192,6 +225,7 @@ describe('claim: who decides the workload incident', () => {
       remediations: [],
       quietUntil: null,
       quarantinedUntil: null,
+      ticket: false,
     });
   });
 });
@@ -215,6 +249,7 @@ describe('report: what the holder says after its transitions', () => {
       remediations: [3_000],
       quietUntil: 20 * MINUTE,
       quarantinedUntil: null,
+      ticket: false,
     });
     expect(claim(after, request('web-b', 10 * MINUTE)).answer).toMatchObject({
       role: 'held',
@@ -272,7 +307,41 @@ describe('report: what the holder says after its transitions', () => {
       remediations: [1_000, 3_000, 5_000, 7_000],
       quietUntil: 30 * MINUTE,
       quarantinedUntil: 60 * MINUTE,
+      ticket: false,
     });
+  });
+
+  it("keeps the holder's owner, and takes a new one when the holder says it", () => {
+    const owned = memory({ incident: incident({ holderOwner: 'agent-node-1' }) });
+    const same = report(owned, reportOf('Pod/shop/web-a', { incident: withoutHolder(incident()) }));
+    expect(same.incident?.holderOwner).toBe('agent-node-1');
+    const moved = report(
+      owned,
+      reportOf('Pod/shop/web-a', { owner: 'agent', incident: withoutHolder(incident()) }),
+    );
+    expect(moved.incident?.holderOwner).toBe('agent');
+  });
+
+  it.each([
+    ['asked for one (a quarantine or a rung of the ladder)', false, true, true],
+    ['resolved it, as its incident ends', true, false, false],
+    ['says nothing of it', true, undefined, true],
+  ])("takes the holder's word on the symptom's ticket when it %s", (_what, was, says, is) => {
+    const before = memory({ incident: incident(), ticket: was });
+    const ending = says === false;
+    const update = reportOf('Pod/shop/web-a', {
+      ...(ending ? {} : { incident: withoutHolder(incident()) }),
+      ...(says === undefined ? {} : { ticket: says }),
+    });
+    expect(report(before, update).ticket).toBe(is);
+  });
+
+  it('never lets a pod that does not hold the incident open or forget its ticket', () => {
+    const heldByB = memory({ incident: incident({ holder: 'Pod/shop/web-b' }), ticket: true });
+    expect(report(heldByB, reportOf('Pod/shop/web-a', { ticket: false })).ticket).toBe(true);
+    const ended = memory({ ticket: false });
+    // A pod that led an earlier incident still remembers the ticket another pod resolved since.
+    expect(report(ended, reportOf('Pod/shop/web-a', { ticket: true })).ticket).toBe(false);
   });
 
   it('never shortens or forgets a deadline', () => {
@@ -357,8 +426,17 @@ describe('adopt: a replacement takes over the verification', () => {
   });
 
   it('hands it to a pod created after the remediation, with its absolute deadline', () => {
-    const { memory: after, adopted } = adopt(verifying, 'Pod/shop/web-new', actedAt + 2_000);
-    expect(adopted).toEqual({ ...verifying.incident, holder: 'Pod/shop/web-new' });
+    const { memory: after, adopted } = adopt(
+      verifying,
+      'Pod/shop/web-new',
+      actedAt + 2_000,
+      'agent-node-2',
+    );
+    expect(adopted).toEqual({
+      ...verifying.incident,
+      holder: 'Pod/shop/web-new',
+      holderOwner: 'agent-node-2',
+    });
     expect(adopted?.verifyUntil).toBe(actedAt + 5 * MINUTE);
     expect(after).toEqual({ ...verifying, incident: adopted });
   });
@@ -489,7 +567,14 @@ describe('parseMemory', () => {
   it('never makes pods wait on an incident that cannot be read', () => {
     // Written by something else under the same key: no pod of the workload would ever decide.
     const { answer } = claim(parseMemory('{"incident":{"phase":"deciding"}}'), request('web-a', 1));
-    expect(answer).toEqual({ role: 'lead', continues: null, remediations: [] });
+    expect(answer).toEqual({ role: 'lead', continues: null, remediations: [], ticket: false });
+  });
+
+  it('reads an incident written before the holder’s owner was kept as one whose owner is unknown', () => {
+    const { holderOwner: _owner, ...older } = incident({ holderOwner: 'agent-node-1' });
+    expect(parseMemory(JSON.stringify({ incident: older, ticket: true }))).toEqual(
+      memory({ incident: incident({ holderOwner: null }), ticket: true }),
+    );
   });
 
   it('fills in what an older writer left out', () => {
@@ -532,11 +617,81 @@ describe('one incident through a workload', () => {
       remediations: [10_000],
       quietUntil: 611_000,
       quarantinedUntil: null,
+      ticket: false,
     });
     expect(claim(m, request('web-b', 400_000)).answer).toMatchObject({
       role: 'held',
       why: 'coolingDown',
       until: 611_000,
     });
+  });
+});
+
+describe("commandRoute: where a person's command for a workload incident goes", () => {
+  const id = 'Pod/shop/web-a#1@0';
+  const addressed = { actorKey: 'Pod/shop/web-a', owner: 'agent-node-1' };
+  const open = (more: Partial<WorkloadIncident>) => ({
+    CrashLoopBackOff: memory({ incident: incident({ id, ...more }) }),
+  });
+
+  it.each([
+    [
+      'to the pod it was sent for while that pod holds it',
+      open({ holderOwner: 'agent-node-1' }),
+      { route: 'holder', actorKey: 'Pod/shop/web-a', owner: 'agent-node-1' },
+    ],
+    [
+      'to the replacement that took the verification over, on its node',
+      open({ holder: 'Pod/shop/web-a2', holderOwner: 'agent-node-2', phase: 'verifying' }),
+      { route: 'holder', actorKey: 'Pod/shop/web-a2', owner: 'agent-node-2' },
+    ],
+    [
+      'to the addressed pod when the memory predates owners and names it',
+      open({ holderOwner: null }),
+      { route: 'holder', actorKey: 'Pod/shop/web-a', owner: 'agent-node-1' },
+    ],
+    [
+      'nowhere known when another pod holds it and its owner is not kept',
+      open({ holder: 'Pod/shop/web-b', holderOwner: null }),
+      { route: 'holderUnknown', actorKey: 'Pod/shop/web-b' },
+    ],
+    [
+      'nowhere while its pod went away and nobody took it over',
+      open({ holder: null, holderOwner: null, phase: 'verifying' }),
+      { route: 'betweenPods', phase: 'verifying' },
+    ],
+    [
+      'nowhere once the incident ended',
+      { CrashLoopBackOff: memory({ quietUntil: 5 }) },
+      { route: 'notOpen' },
+    ],
+    [
+      'nowhere when the workload’s open incident is another one',
+      { OOMKilled: memory({ incident: incident({ id: 'Pod/shop/web-b#4@9' }) }) },
+      { route: 'notOpen' },
+    ],
+    ['nowhere when the workload remembers nothing', {}, { route: 'notOpen' }],
+  ])('sends it %s', (_what, symptoms, route) => {
+    expect(commandRoute(symptoms, id, addressed)).toEqual(route);
+  });
+});
+
+describe('the ticket of a workload’s symptom', () => {
+  it('is opened by one pod and closed by another that resolves the symptom later', () => {
+    // web-a leads, is quarantined and asks for a ticket; the quarantine is lifted with the
+    // ticket still open (its incident ends, the ticket stays).
+    let m = claim(EMPTY_MEMORY, request('web-a', 0)).memory;
+    const quarantined = withoutHolder(incident({ phase: 'quarantined', announced: true }));
+    m = report(m, reportOf('Pod/shop/web-a', { incident: quarantined, ticket: true }));
+    m = report(m, reportOf('Pod/shop/web-a', { ticket: true }));
+    expect(m).toMatchObject({ incident: null, ticket: true });
+    // web-b confirms the crash loop later, leads a new incident, and learns of the ticket.
+    const led = claim(m, request('web-b', 90 * MINUTE));
+    expect(led.answer).toMatchObject({ role: 'lead', continues: null, ticket: true });
+    m = led.memory;
+    // web-b's remediation holds: its resolution closes the ticket, and says so.
+    m = report(m, reportOf('Pod/shop/web-b', { quietUntil: 100 * MINUTE, ticket: false }));
+    expect(m).toMatchObject({ incident: null, ticket: false });
+    expect(claim(m, request('web-c', 101 * MINUTE)).answer).toMatchObject({ ticket: false });
   });
 });
