@@ -280,6 +280,9 @@ export class Simulation {
         key.startsWith('Pod/')
           ? { inhibited: this.inhibitionOf(key), workloadMemory: true }
           : { healthyNodes: this.healthyNodesFor(key) },
+      // As the controller: a Deployment is analyzed with the pods of its newest ReplicaSet.
+      analyzerFactsFor: (_key, observation) =>
+        observation.kind === 'Deployment' ? this.world.rolloutFacts(observation) : undefined,
       // As the agent: a pod that replaces the pod of a remediation takes over its verification.
       onSpawn: (key, object) => {
         const workload = key.startsWith('Pod/') ? podWorkloadKey(object) : null;
@@ -377,6 +380,11 @@ export class Simulation {
         void this.registry.delete(object as unknown as ObservableObject);
       }
       for (const object of change.upserts) this.observe(object);
+      // As the controller: a change to a Deployment's pods is a change to what its analysis sees.
+      for (const key of deploymentsOf([...change.deletes, ...change.upserts])) {
+        this.stir += 1;
+        void this.registry.reanalyze(key, this.clock.now());
+      }
     });
     for (const key of this.host.keys()) {
       if (!key.startsWith('Node/')) continue;
@@ -1025,6 +1033,17 @@ export class Simulation {
       warnings: this.warnings,
     };
   }
+}
+
+/** The Deployments whose pods are among `objects`, by actor key. */
+function deploymentsOf(objects: readonly KubeManifest[]): Set<string> {
+  const keys = new Set<string>();
+  for (const object of objects) {
+    const workload = object.kind === 'Pod' ? podWorkloadKey(object) : null;
+    const [namespace, kind, name] = workload?.split('/') ?? [];
+    if (kind === 'Deployment') keys.add(`Deployment/${namespace}/${name}`);
+  }
+  return keys;
 }
 
 /**

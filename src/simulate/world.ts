@@ -6,6 +6,10 @@
  *
  * Deterministic: uids and resourceVersions come from counters, never from a clock or randomness.
  */
+import type { AnalyzerFacts } from '../analyzers/index.ts';
+import { observePod } from '../observe/observe.ts';
+import type { PodObject } from '../observe/kube.ts';
+import { podWorkloadKey } from '../observe/workload.ts';
 import { countHealthyNodes, nodeHealth, type NodeSelector } from '../budgets/healthy-nodes.ts';
 import { createHash } from 'node:crypto';
 import { drainSkipReason, type DrainablePod } from '../effects/kubernetes/drain-rules.ts';
@@ -231,6 +235,41 @@ export class World {
         .map((o) => nodeHealth(o as Parameters<typeof nodeHealth>[0])),
       selector,
     );
+  }
+
+  /**
+   * What the controller tells a Deployment's analysis: the pods of its newest ReplicaSet. The
+   * world keeps no ReplicaSets, so the newest is the one whose pods run the Deployment's
+   * template (its containers' images): what the Deployment controller calls the new one.
+   */
+  rolloutFacts(deployment: { namespace: string; name: string }): AnalyzerFacts {
+    const object = this.objects.get(`Deployment/${deployment.namespace}/${deployment.name}`);
+    const template = object?.spec?.['template'] as
+      { spec?: { containers?: { name?: string; image?: string }[] } } | undefined;
+    const images = imagesOf(template?.spec?.containers);
+    if (images === '') return {};
+    const workload = `${deployment.namespace}/Deployment/${deployment.name}`;
+    const byReplicaSet = new Map<string, KubeManifest[]>();
+    for (const pod of this.all()) {
+      if (pod.kind !== 'Pod' || podWorkloadKey(pod) !== workload) continue;
+      const spec = pod.spec as { containers?: { name?: string; image?: string }[] } | undefined;
+      if (imagesOf(spec?.containers) !== images) continue;
+      const owner = (
+        pod.metadata['ownerReferences'] as { kind?: string; name?: string }[] | undefined
+      )?.find((o) => o.kind === 'ReplicaSet')?.name;
+      if (owner !== undefined) byReplicaSet.set(owner, [...(byReplicaSet.get(owner) ?? []), pod]);
+    }
+    const [newest] = [...byReplicaSet.entries()].sort(([a], [b]) => a.localeCompare(b));
+    if (newest === undefined) return {};
+    const [name, pods] = newest;
+    return {
+      newReplicaSet: {
+        name,
+        pods: pods
+          .map((p) => observePod(p as unknown as PodObject))
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      },
+    };
   }
 
   /** The HorizontalPodAutoscaler that targets a Deployment, if the scenario has one. */
@@ -642,4 +681,9 @@ function podSuffix(seed: string, length = 5): string {
   return [...digest.subarray(0, length)]
     .map((byte) => SUFFIX_ALPHABET[byte % SUFFIX_ALPHABET.length])
     .join('');
+}
+
+/** A pod template's containers as one comparable string: `name=image,…`. */
+function imagesOf(containers: readonly { name?: string; image?: string }[] | undefined): string {
+  return (containers ?? []).map((c) => `${c.name ?? ''}=${c.image ?? ''}`).join(',');
 }
