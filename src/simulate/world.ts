@@ -596,17 +596,37 @@ export class World {
     node.spec = { ...(node.spec ?? {}), unschedulable: true };
     const cordoned = this.upsert(node, '');
     const evicted: KubeManifest[] = [];
-    for (const [key, object] of [...this.objects]) {
+    const made: KubeManifest[] = [];
+    // Their controllers make them again where the scheduler puts them: a Ready, schedulable
+    // node (the first by name here), or none yet (Pending).
+    const elsewhere = this.all()
+      .filter((o) => o.kind === 'Node' && o.metadata.name !== node.metadata.name)
+      .filter(
+        (o) =>
+          countHealthyNodes([nodeHealth(o as Parameters<typeof nodeHealth>[0])], undefined) === 1,
+      )
+      .map((o) => o.metadata.name)
+      .sort()[0];
+    for (const object of [...this.objects.values()]) {
       if (object.kind !== 'Pod' || object.spec?.['nodeName'] !== node.metadata.name) continue;
       // The workers' rule: DaemonSet, mirror and finished pods stay, and so does a pod no
       // controller would recreate.
       if (drainSkipReason(object as DrainablePod) !== undefined) continue;
-      evicted.push(...this.remove(key, '').deletes);
+      const moved = clone(object);
+      const spec = { ...(moved.spec ?? {}) };
+      if (elsewhere === undefined) delete spec['nodeName'];
+      else spec['nodeName'] = elsewhere;
+      moved.spec = spec;
+      const replaced = this.freshPod(moved, '');
+      evicted.push(...replaced.deletes);
+      made.push(...replaced.upserts);
     }
     return {
-      upserts: cordoned.upserts,
+      upserts: [...cordoned.upserts, ...made],
       deletes: evicted,
-      note: `drained: ${evicted.length} pod${evicted.length === 1 ? '' : 's'} evicted`,
+      note: `drained: ${evicted.length} pod${evicted.length === 1 ? '' : 's'} evicted${
+        made.length === 0 ? '' : `, made again on ${elsewhere ?? 'no node yet'}`
+      }`,
     };
   }
 
