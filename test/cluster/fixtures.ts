@@ -492,6 +492,53 @@ export function makePodCrashLoop(
   );
 }
 
+/**
+ * The container runs again and is ready (after a crash loop: its restarts kept, its last run
+ * in `lastState`), the pod Running and Ready, as the kubelet reports a container that recovered.
+ */
+export async function makePodHealthy(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  opts: ContainerFailure = {},
+): Promise<Pod> {
+  const written = await writePodStatus(
+    client,
+    namespace,
+    name,
+    opts,
+    (c, pod, now) => {
+      const previous = pod.status?.containerStatuses?.find((s) => s.name === c.name);
+      return {
+        imageID: previous?.imageID || imageId(c.image),
+        containerID: containerId(),
+        ready: true,
+        started: true,
+        restartCount: previous?.restartCount ?? 0,
+        state: { running: { startedAt: kubeTime(now) } },
+        lastState: previous?.lastState ?? {},
+      };
+    },
+    () => 'Running',
+  );
+  // writePodStatus writes the failing shape of the Ready conditions; this pod is ready.
+  const ready = (written.status?.conditions ?? []).map((c) =>
+    c.type === 'Ready' || c.type === 'ContainersReady'
+      ? {
+          type: c.type,
+          status: 'True' as const,
+          lastProbeTime: null,
+          lastTransitionTime: kubeTime(),
+        }
+      : c,
+  );
+  return client.patch<Pod>(
+    `/api/v1/namespaces/${namespace}/pods/${name}/status`,
+    { status: { conditions: ready } },
+    'merge',
+  );
+}
+
 /** The container was OOM-killed (exit 137, reason OOMKilled) and is crash-looping. */
 export function makePodOOMKilled(
   client: KubeClient,
