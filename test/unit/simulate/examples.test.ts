@@ -4,7 +4,7 @@ import { formatJson, formatText } from '../../../src/simulate/index.ts';
 import { actions, entriesOf, moves, notifications, runExample, safetyLines } from './support.ts';
 
 describe('the example scenarios', () => {
-  it('are the nine the demo runs, in order', () => {
+  it('are the ten the demo runs, in order', () => {
     expect(exampleScenarios().map((file) => file.split('/').pop())).toEqual([
       '01-crash-loop-restart.yaml',
       '02-oom-memory-bump-gitops.yaml',
@@ -15,6 +15,7 @@ describe('the example scenarios', () => {
       '07-storm-held-by-breaker.yaml',
       '08-approval-in-slack.yaml',
       '09-bad-rollout-restarts-rollback-quarantine.yaml',
+      '10-budget-spent-asks-a-person.yaml',
     ]);
   });
 
@@ -265,6 +266,56 @@ describe('a storm held by the storm breaker', () => {
     expect(result.summary.objects.map((o) => [o.object, o.state])).toEqual(
       shards.map((shard) => [shard, 'healthy']),
     );
+  });
+});
+
+describe('a spent budget', () => {
+  const policy = 'AutoRemediationPolicy/reports/restart-reports';
+
+  it('hands the next incident to a person instead of trying and being refused', async () => {
+    const result = await runExample('10-budget-spent-asks-a-person.yaml');
+    expect(actions(result)).toEqual([
+      ['00:02:00', 'Pod/reports/reports-a-0', 'remediate-1', 'restartPod', 'done'],
+      ['00:11:00', 'Pod/reports/reports-b-0', 'remediate-1', 'restartPod', 'done'],
+      // Approved: people are not limited by budgets, so it takes no token and is not refused.
+      ['00:24:00', 'Pod/reports/reports-c-0', 'remediate-1', 'restartPod', 'done'],
+    ]);
+    expect(safetyLines(result)).toEqual([
+      [
+        '00:11:00',
+        policy,
+        'budget spent (policy/reports/restart-reports): automation hands decisions to people',
+      ],
+      // Thirty minutes after the first restart took its token.
+      ['00:32:00', policy, 'budget available again: automation resumes'],
+    ]);
+    const third = moves(result, 'Pod/reports/reports-c-0');
+    expect(third).toContainEqual({
+      at: '00:21:00',
+      move: 'suspect → awaitingApproval',
+      reason: expect.stringMatching(
+        /^the disruption budget for reports\/restart-reports is spent, so a person decides whether to restart Pod reports\/reports-c-0: /,
+      ) as string,
+    });
+    expect(third).toContainEqual(
+      expect.objectContaining({ at: '00:24:00', move: 'awaitingApproval → remediating' }),
+    );
+    expect(notifications(result)[0]).toEqual([
+      '00:21:00',
+      'Pod/reports/reports-c-0',
+      'approval',
+      'notify Slack #reports-oncall (approvalRequested)',
+    ]);
+    // One at a time is no storm, and nothing was refused or escalated.
+    expect(result.effects.filter((e) => e.kind === 'escalate')).toEqual([]);
+    expect(result.summary.actions).toEqual({
+      requested: 3,
+      done: 3,
+      failed: 0,
+      refusedByBudget: 0,
+      unanswered: 0,
+    });
+    expect(result.summary.escalations).toBe(0);
   });
 });
 
