@@ -13,9 +13,12 @@
  * When a fact flips, the policy's live actors get FACTS; new observations carry the current
  * facts (`factsFor`). Machines decide on them (decisions.ts: a person decides). See
  * docs/adr/0011-budgets-and-storms.md.
+ *
+ * The runtimes keep both in Redis and refresh on the wall clock; `simulate` runs the same
+ * monitor on memory stores, its refreshes scheduled on the simulated clock.
  */
-import type { Budgets } from '../budgets/budgets.ts';
 import type { Config } from '../config/index.ts';
+import type { BudgetScope, BudgetUsage } from '../budgets/rules.ts';
 import { DISRUPTIVE_KINDS, policyScopes, type BudgetLimits } from '../budgets/scopes.ts';
 import {
   isUnhealthy,
@@ -48,11 +51,46 @@ export interface SafetySettings {
   stormQuietMs: number;
 }
 
+/** Where the budgets' usage is read: the Redis `Budgets`, or `MemoryBudgets` on a clock. */
+export interface BudgetUsageSource {
+  /** The tokens in use in each scope's window now. */
+  usage(scopes: readonly BudgetScope[]): Promise<BudgetUsage[]>;
+}
+
+/** A fact of a policy that flipped, as the monitor logs it. */
+export type SafetyFlip =
+  | {
+      /** The policy, `namespace/name`. */
+      policy: string;
+      fact: 'budgetAvailable';
+      available: boolean;
+      /** The scopes without a token left (empty when available). */
+      spent: string[];
+    }
+  | {
+      policy: string;
+      fact: 'storm';
+      /** The storm fact its actors now hold; null when the storm is over. */
+      storm: StormFact | null;
+      /** The verdict's words: "3 of 5 workloads unhealthy at once, more than the policy's 50%". */
+      reason: string;
+    };
+
+/** Runs `run` every `intervalMs` until the returned function is called. */
+export type Every = (intervalMs: number, run: () => void) => () => void;
+
+/** The runtime's schedule: a wall-clock interval that does not keep the process alive. */
+export const wallClockEvery: Every = (intervalMs, run) => {
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+};
+
 export interface SafetyMonitorOptions {
   /** This runtime among the reporters: its owner (`agent-<node>`, `controller`). */
   owner: string;
   settings: SafetySettings;
-  budgets: Budgets;
+  budgets: BudgetUsageSource;
   storms: StormStore;
   /** The policies known now. */
   policies: () => Iterable<Policy>;
@@ -71,6 +109,10 @@ export interface SafetyMonitorOptions {
   onUnsent?: (policyRef: string, notice: UnsentNotice) => Promise<void>;
   /** Records on the policy that a storm started (the runtime that opened it does). */
   recordStorm?: (policy: Policy, message: string) => void;
+  /** Told of every flip of a policy's facts, after it is logged (`simulate` shows them). */
+  onFlip?: (flip: SafetyFlip) => void;
+  /** Schedules the periodic refresh. Default: `wallClockEvery`. */
+  every?: Every;
   /** For a storm's start, ms since the epoch. */
   now: () => number;
   logger: Logger;
@@ -109,7 +151,7 @@ export class SafetyMonitor {
   private reported = new Set<string>();
   private running: Promise<void> | undefined;
   private pending: Parts = { budgets: false, storms: false };
-  private timer: NodeJS.Timeout | undefined;
+  private cancelRefresh: (() => void) | undefined;
   private stopped = false;
 
   constructor(options: SafetyMonitorOptions) {
@@ -120,14 +162,14 @@ export class SafetyMonitor {
   /** Refreshes everything once, then every refresh interval. */
   async start(): Promise<void> {
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.options.settings.refreshIntervalMs);
-    this.timer.unref();
+    const every = this.options.every ?? wallClockEvery;
+    this.cancelRefresh = every(this.options.settings.refreshIntervalMs, () => void this.refresh());
   }
 
   /** Stops refreshing and withdraws this runtime's tallies (its actors no longer run here). */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    this.cancelRefresh?.();
     await this.running;
     await this.options.storms
       .forget(this.reported, this.options.owner)
@@ -239,6 +281,7 @@ export class SafetyMonitor {
         { policy: ref, budgetAvailable: available, ...(available ? {} : { spent }) },
         available ? 'budget available' : 'budget spent: automation hands decisions to people',
       );
+      this.options.onFlip?.({ policy: ref, fact: 'budgetAvailable', available, spent });
       flips.push(this.tell(ref, { budgetAvailable: available }, live));
     }
     for (const ref of [...this.budgetAvailable.keys()]) {
@@ -264,7 +307,15 @@ export class SafetyMonitor {
       const policy = policies.get(ref);
       if (policy === undefined) {
         // The policy is gone: its actors stop, and nothing is held in its name.
-        if (this.storming.delete(ref)) flips.push(this.tell(ref, { storm: null }, live));
+        if (this.storming.delete(ref)) {
+          this.options.onFlip?.({
+            policy: ref,
+            fact: 'storm',
+            storm: null,
+            reason: 'the policy is gone',
+          });
+          flips.push(this.tell(ref, { storm: null }, live));
+        }
         continue;
       }
       const rule = {
@@ -281,17 +332,30 @@ export class SafetyMonitor {
         if (before === undefined) {
           this.storming.set(ref, fact);
           this.log.warn({ policy: ref, reason: verdict.reason }, 'storm: automation held');
+          this.options.onFlip?.({
+            policy: ref,
+            fact: 'storm',
+            storm: fact,
+            reason: verdict.reason,
+          });
           flips.push(this.tell(ref, { storm: fact }, live));
         }
       } else if (before !== undefined) {
         this.storming.delete(ref);
         this.log.info({ policy: ref, reason: verdict.reason }, 'storm over: automation resumes');
+        this.options.onFlip?.({ policy: ref, fact: 'storm', storm: null, reason: verdict.reason });
         flips.push(this.tell(ref, { storm: null }, live));
       }
     }
     for (const ref of [...this.storming.keys()]) {
       if (!refs.has(ref)) {
         this.storming.delete(ref);
+        this.options.onFlip?.({
+          policy: ref,
+          fact: 'storm',
+          storm: null,
+          reason: 'no actor of the policy is left to count',
+        });
         flips.push(this.tell(ref, { storm: null }, live));
       }
     }

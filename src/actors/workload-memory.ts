@@ -227,6 +227,11 @@ export class WorkloadKeeper {
     this.released.delete(key);
   }
 
+  /** Whether a poll could tell anyone anything: pods wait on their workloads, or to adopt. */
+  hasWaiting(): boolean {
+    return this.waitingOn.size > 0 || this.candidates.size > 0;
+  }
+
   /**
    * Tells waiting pods where their workload stands, and retries adoptions that were early.
    * Called on an interval by the agent (other agents write the same memory) and after every

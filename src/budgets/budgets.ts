@@ -16,19 +16,19 @@ import {
   takeTokens,
   type BudgetDecision,
   type BudgetScope,
+  type BudgetUsage,
   type NodeSlotDecision,
   type NodeSlotRequest,
   type ScopeState,
 } from './rules.ts';
 
-export type { BudgetDecision, BudgetScope, NodeSlotDecision, NodeSlotRequest } from './rules.ts';
-
-export interface BudgetUsage {
-  scope: string;
-  used: number;
-  limit: number;
-  windowMs: number;
-}
+export type {
+  BudgetDecision,
+  BudgetScope,
+  BudgetUsage,
+  NodeSlotDecision,
+  NodeSlotRequest,
+} from './rules.ts';
 
 /** How long an incident that let go of its node slot is remembered: longer than job retries. */
 const RELEASED_TTL_S = 24 * 3600;

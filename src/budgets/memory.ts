@@ -9,6 +9,7 @@ import {
   takeTokens,
   type BudgetDecision,
   type BudgetScope,
+  type BudgetUsage,
   type NodeSlotDecision,
   type NodeSlotRequest,
   type Token,
@@ -52,6 +53,16 @@ export class MemoryBudgets {
   /** Tokens in use in the scope's window. */
   used(scope: BudgetScope, now: number): number {
     return liveTokens(scope, this.taken.get(scope.scope) ?? [], now).length;
+  }
+
+  /** As `Budgets.usage`: the tokens in use in each scope's window at `now`. */
+  usage(scopes: readonly BudgetScope[], now: number): BudgetUsage[] {
+    return scopes.map((s) => ({
+      scope: s.scope,
+      used: this.used(s, now),
+      limit: s.limit,
+      windowMs: s.windowMs,
+    }));
   }
 
   takeNodeSlot(request: NodeSlotRequest): NodeSlotDecision {

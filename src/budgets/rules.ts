@@ -19,6 +19,14 @@ export interface BudgetScope {
   windowMs: number;
 }
 
+/** How much of a scope's window is taken: what tells a runtime whether a policy's budget is spent. */
+export interface BudgetUsage {
+  scope: string;
+  used: number;
+  limit: number;
+  windowMs: number;
+}
+
 export type BudgetDecision =
   | { decision: 'allowed'; reason: string }
   | { decision: 'denied'; scope: string; retryAfterMs: number; reason: string };

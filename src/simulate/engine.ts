@@ -5,10 +5,12 @@
  * Real: the machines, the `ActorHost` (one actor per object, every transition persisted before its
  * effects leave, here to a `MemorySnapshotStore`), the `ActorRegistry` (observe, drop unchanged,
  * analyze, spawn and stop actors) with the `PolicyIndex` deciding which policy governs what, the
- * node inhibition of pods, and the `Scaler` with its pure `decide()`. Played: the objects and
- * their changes (world.ts), the effect workers (an in-memory sink that takes budget tokens as the
- * workers do and reports back after a delay), Prometheus (the scenario's series), and people (the
- * approvers' check the Slack endpoint makes, then the command to the owning actor).
+ * node inhibition of pods, the `SafetyMonitor` (the budget fact and the storm breaker, on memory
+ * stores, refreshed on the simulated clock), and the `Scaler` with its pure `decide()`. Played:
+ * the objects and their changes (world.ts), the effect workers (an in-memory sink that takes
+ * budget tokens as the workers do and reports back after a delay), Prometheus (the scenario's
+ * series), and people (the approvers' check the Slack endpoint makes, then the command to the
+ * owning actor).
  *
  * Time: xstate's SimulatedClock. The loop jumps to whichever comes first, the next actor timer or
  * the next scripted event; at equal times timers fire first. After each step everything it set
@@ -27,7 +29,6 @@ import { MemorySnapshotStore } from '../actors/snapshot-store.ts';
 import {
   describeEffect,
   inhibitionFromNode,
-  objectName,
   type Effect,
   type EffectRequest,
   type HistoryEntry,
@@ -55,9 +56,13 @@ import { WorkloadKeeper } from '../actors/workload-memory.ts';
 import { podWorkloadKey } from '../observe/workload.ts';
 import { MemoryWorkloadStore } from '../workloads/store.ts';
 import { NodeSlotKeeper } from '../actors/node-slots.ts';
-import { safetySettings } from '../actors/safety.ts';
+import { governingPolicy, liveContexts, SafetyMonitor, safetySettings } from '../actors/safety.ts';
+import { MemoryStorms } from '../budgets/storms.ts';
 import { configSchema } from '../config/index.ts';
 import { effectJobId } from '../effects/catalogue.ts';
+import { Agenda } from './agenda.ts';
+import { describeAnyEffect } from './describe.ts';
+import { SafetyLines } from './safety.ts';
 import { SimulationClock } from './clock.ts';
 import type {
   Change,
@@ -82,12 +87,18 @@ import { keyOf, World, type WorldChange } from './world.ts';
 
 const NOTIFICATIONS: ReadonlySet<string> = new Set([
   'notify',
+  'escalate',
   'openTicket',
   'updateTicket',
   'collectEvidence',
 ]);
 /** What tells people: counted as notifications in the summary. */
-const TELLS_PEOPLE: ReadonlySet<string> = new Set(['notify', 'openTicket', 'updateTicket']);
+const TELLS_PEOPLE: ReadonlySet<string> = new Set([
+  'notify',
+  'escalate',
+  'openTicket',
+  'updateTicket',
+]);
 
 /** A state value as people read it: `remediating`, `escalated (paging, holding)`. */
 export function stateText(value: unknown): string {
@@ -104,72 +115,18 @@ export function stateText(value: unknown): string {
     .join(', ');
 }
 
-/** Any effect in words; `channel` is the policy's own Slack channel, if it has one. */
-function describeAnyEffect(effect: Effect, channel: string | undefined): string {
-  switch (effect.kind) {
-    case 'notify': {
-      const to = effect.to;
-      const whom =
-        to === null
-          ? channel === undefined
-            ? "the policy's channel"
-            : `Slack ${channel}`
-          : to.type === 'slack'
-            ? `Slack ${to.channel}`
-            : to.type === 'slackUserGroup'
-              ? `Slack group ${to.userGroup}`
-              : to.type === 'page'
-                ? `on-call ${to.service}`
-                : 'a ticket';
-      return `notify ${whom} (${effect.purpose})`;
-    }
-    case 'openTicket':
-      return `open a ticket for ${objectName(effect.target)}`;
-    case 'updateTicket':
-      return `${effect.resolve ? 'resolve' : 'comment on'} the ${effect.detection} ticket of ${objectName(effect.target)}`;
-    case 'collectEvidence':
-      return `collect evidence of ${objectName(effect.target)}`;
-    default:
-      return describeEffect(effect);
-  }
-}
-
 interface Activity {
   from: string | null;
   effects: EffectView[];
   events: RecordedEvent[];
 }
 
-interface Queued {
-  at: number;
-  seq: number;
-  run: () => void | Promise<void>;
-}
-
-/** Scripted events, in order of time and then of scheduling. */
-class Agenda {
-  private items: Queued[] = [];
-  private seq = 0;
-
-  add(at: number, run: Queued['run']): void {
-    const item = { at, seq: (this.seq += 1), run };
-    // Sorted insert: items are few, and most arrive in order.
-    let i = this.items.length;
-    while (i > 0 && (this.items[i - 1] as Queued).at > at) i -= 1;
-    this.items.splice(i, 0, item);
-  }
-
-  nextAt(): number | undefined {
-    return this.items[0]?.at;
-  }
-
-  takeAt(at: number): Queued | undefined {
-    return this.items[0]?.at === at ? this.items.shift() : undefined;
-  }
-}
-
-/** Collects what the runtime logs at warn and above, without a clock in the records. */
-function warningLogger(warnings: string[]) {
+/**
+ * Collects what the runtime logs at warn and above, without a clock in the records. With
+ * `failuresOnly`, only records that carry an error: what a component logs as a warning by design
+ * (the safety monitor's storms) shows on the timeline instead.
+ */
+function warningLogger(warnings: string[], failuresOnly = false) {
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
@@ -178,6 +135,7 @@ function warningLogger(warnings: string[]) {
           object?: string;
           err?: { message?: string };
         };
+        if (failuresOnly && record.err === undefined) continue;
         const about = record.object ? `${record.object}: ` : '';
         const why = record.err?.message ? ` (${record.err.message})` : '';
         warnings.push(`${about}${record.msg ?? ''}${why}`);
@@ -189,10 +147,12 @@ function warningLogger(warnings: string[]) {
 }
 
 /**
- * The installation's namespace and cluster budgets a simulation takes tokens from: the
+ * The installation's safety settings a simulation runs with (namespace and cluster budgets, the
+ * safety monitor's refresh interval, the storm breaker's minimum and quiet time): the
  * configuration's defaults, as a scenario describes no installation.
  */
-const SIMULATED_LIMITS = safetySettings(configSchema.parse({}).budget).limits;
+const SIMULATED_SAFETY = safetySettings(configSchema.parse({}).budget);
+const SIMULATED_LIMITS = SIMULATED_SAFETY.limits;
 
 export class Simulation {
   private readonly scenario: Scenario;
@@ -204,6 +164,10 @@ export class Simulation {
   private readonly registry: ActorRegistry;
   private readonly scaler: Scaler;
   private readonly budgets = new MemoryBudgets();
+  /** As the agent: the budget fact and the storm breaker of every policy, on memory stores. */
+  private readonly safety: SafetyMonitor;
+  /** What the safety monitor did, for the timeline. */
+  private readonly safetyLines = new SafetyLines();
   /** As the agent: pods of a workload share one incident per symptom, kept in memory here. */
   private readonly workloads: WorkloadKeeper;
   /** As the agent: a node's slot is let go once its incident no longer holds it. */
@@ -235,6 +199,8 @@ export class Simulation {
   private readonly healthyNodes = new Map<string, number>();
   /** Bumped by anything the runtime does, so settling knows when all is quiet. */
   private stir = 0;
+  /** `stir` when the safety monitor last refreshed on its schedule. */
+  private stirAtRefresh = -1;
   private pullRequests = 0;
   private commandIds = 0;
 
@@ -276,10 +242,15 @@ export class Simulation {
       logger,
       // As the agent: pods learn whether their node's machine owns the problem, the others
       // how many healthy nodes there are.
-      factsFor: (key) =>
-        key.startsWith('Pod/')
-          ? { inhibited: this.inhibitionOf(key), workloadMemory: true }
-          : { healthyNodes: this.healthyNodesFor(key) },
+      factsFor: (key) => {
+        const ref = governingPolicy(this.index, key);
+        return {
+          ...(key.startsWith('Pod/')
+            ? { inhibited: this.inhibitionOf(key), workloadMemory: true }
+            : { healthyNodes: this.healthyNodesFor(key) }),
+          ...(ref === undefined ? {} : this.safety.factsFor(ref)),
+        };
+      },
       // As the controller: a Deployment is analyzed with the pods of its newest ReplicaSet.
       analyzerFactsFor: (_key, observation) =>
         observation.kind === 'Deployment' ? this.world.rolloutFacts(observation) : undefined,
@@ -290,6 +261,47 @@ export class Simulation {
         if (workload === null || Number.isNaN(created)) return Promise.resolve(undefined);
         return this.workloads.adoptFor(key, workload, created);
       },
+    });
+    this.safety = new SafetyMonitor({
+      owner: 'simulation',
+      settings: SIMULATED_SAFETY,
+      budgets: {
+        usage: (scopes) => Promise.resolve(this.budgets.usage(scopes, this.clock.now())),
+      },
+      storms: new MemoryStorms(() => this.clock.now()),
+      policies: () => this.index.policies(),
+      actors: () => liveContexts(this.host),
+      sendFacts: (key, facts) => {
+        this.stir += 1;
+        return this.registry.facts(key, facts);
+      },
+      enqueue: (job) => {
+        this.stir += 1;
+        const [namespace = '', name = ''] = (job.policy ?? '').split('/');
+        const policy = this.index.policy({ namespace, name });
+        this.effects.push(this.safetyLines.escalation(job, policy, this.clock.now()));
+        return Promise.resolve();
+      },
+      recordStorm: (policy, message) => {
+        this.stir += 1;
+        this.safetyLines.stormDetected(policy, message);
+      },
+      onFlip: (flip) => {
+        if (this.safetyLines.flip(flip)) this.stir += 1;
+      },
+      every: (intervalMs, refresh) =>
+        this.agenda.every(
+          this.clock.now(),
+          intervalMs,
+          () => {
+            this.stirAtRefresh = this.stir;
+            refresh();
+          },
+          () => this.refreshIdle(),
+        ),
+      now: () => this.clock.now(),
+      // The storms it logs as warnings are on the timeline; only its failures are warnings here.
+      logger: warningLogger(this.warnings, true),
     });
     this.scaler = new Scaler({
       prometheus: new ScenarioPrometheus(
@@ -308,8 +320,9 @@ export class Simulation {
 
   async run(): Promise<SimulationResult> {
     const { scenario } = this;
-    // As the agent starts: policies first, then the objects.
+    // As the agent starts: policies first, then the safety facts, then the objects.
     for (const policy of scenario.policies) this.applyPolicy(policy);
+    await this.safety.start();
     for (const object of this.world.all()) this.observe(object);
     await this.settle();
     this.materialize();
@@ -331,6 +344,13 @@ export class Simulation {
       const next = Math.min(timer ?? Infinity, scripted ?? Infinity);
       if (!Number.isFinite(next) || next > scenario.end) break;
       this.clock.advanceTo(next);
+      if (next !== timer && this.agenda.onlyIdleAt(next)) {
+        // Periodic work with nothing to do: no timer fired, nothing to settle.
+        for (let item = this.agenda.takeAt(next); item; item = this.agenda.takeAt(next)) {
+          await item.run();
+        }
+        continue;
+      }
       await this.settle();
       this.materialize();
       for (let item = this.agenda.takeAt(next); item; item = this.agenda.takeAt(next)) {
@@ -347,6 +367,7 @@ export class Simulation {
       if (snapshot)
         this.finalStates.set(key, { state: stateText(snapshot.value), context: snapshot.context });
     }
+    await this.safety.stop();
     await this.host.stopAll();
     return this.result();
   }
@@ -543,9 +564,9 @@ export class Simulation {
             now,
             healthyNodes: (selector) => this.world.healthyNodes(selector),
           });
-    const refusal = spent.spent ? null : spent.reason;
-    if (refusal !== null) {
-      this.agenda.add(at, () => this.report(request, record, 'refused', refusal, rule));
+    if (!spent.spent) {
+      const { why, reason } = spent;
+      this.agenda.add(at, () => this.report(request, record, 'refused', reason, rule, why));
     } else if (rule?.result === 'failed') {
       const error = rule.error ?? `${effect.kind} failed`;
       this.agenda.add(at, () => this.report(request, record, 'failed', error, rule));
@@ -576,6 +597,8 @@ export class Simulation {
     outcome: 'done' | 'failed' | 'refused',
     text: string,
     rule: EffectRule | undefined,
+    /** The worker's error code of a refusal: `budget-exhausted`, a node slot's. */
+    code?: string,
   ): void {
     const at = this.clock.now();
     record.outcome = outcome;
@@ -602,6 +625,16 @@ export class Simulation {
       ? { type: 'EFFECT.FAILED', at, effectId: request.effectId, error: text }
       : { type: 'EFFECT.DONE', at, effectId: request.effectId, outcome: text };
     this.stir += 1;
+    // As the agent: a disruptive action done, or refused for want of a token, re-reads budgets.
+    void this.safety.effectResult({
+      id: `${request.effectId} result`,
+      actorKey: request.actorKey,
+      type: event.type,
+      payload: {
+        kind: request.effect.kind,
+        ...(code === undefined ? {} : { error: { code, message: text } }),
+      },
+    });
     void this.registry.deliver(request.actorKey, event);
     if (failed) return;
     const target = targetKey(request.effect);
@@ -835,6 +868,24 @@ export class Simulation {
   }
 
   // -------------------------------------------------------------------------------------------
+  // The safety monitor
+
+  /**
+   * Whether the agent's periodic refresh would tell nobody anything now: nothing happened since
+   * the last one, no policy is held (a spent budget's tokens age out, a storm's quiet time is
+   * extended on each refresh), and no pod waits on its workload (the agent polls those on the
+   * same interval; here every settling does). Such a refresh still passes over every actor: over
+   * a long replay, leaving them out, and the settling after them, is most of the time saved.
+   */
+  private refreshIdle(): boolean {
+    if (this.stir !== this.stirAtRefresh || this.workloads.hasWaiting()) return false;
+    return !this.index.policies().some((policy) => {
+      const facts = this.safety.factsFor(`${policy.ref.namespace}/${policy.ref.name}`);
+      return facts.budgetAvailable === false || (facts.storm ?? null) !== null;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Watching the actors
 
   private inhibitionOf(podKey: string): Inhibition | null {
@@ -848,6 +899,7 @@ export class Simulation {
   ): void {
     this.stir += 1;
     this.touch(key);
+    this.safety.noteTransition(key, snapshot.context);
     if (key.startsWith('Pod/')) this.workloads.noteTransition(key, snapshot);
     // One incident, however many pods of its workload took part: a pod that only waited on
     // another's incident adds none. (History has every incident, even one a dry run opened and
@@ -895,6 +947,7 @@ export class Simulation {
       await this.registry.settled();
       await this.host.flushAll();
       await this.workloads.poll();
+      await this.safety.idle();
       await new Promise<void>((resolve) => setImmediate(resolve));
       // A timer armed for now (a deadline already reached) fires before time moves on.
       const due = this.clock.nextDue();
@@ -969,6 +1022,8 @@ export class Simulation {
       });
     }
     this.activity.clear();
+    // What the safety monitor made of it comes after what the actors did.
+    this.timeline.push(...this.safetyLines.take(at));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1014,7 +1069,10 @@ export class Simulation {
         unanswered: actions.filter((e) => e.outcome === 'none' || e.outcome === 'pending').length,
       },
       notifications: this.effects.filter((e) => TELLS_PEOPLE.has(e.kind)).length,
-      escalations: objects.reduce((n, o) => n + o.escalations, 0),
+      // Every incident escalated, and every storm's group escalation.
+      escalations:
+        objects.reduce((n, o) => n + o.escalations, 0) +
+        this.effects.filter((e) => e.kind === 'escalate').length,
       people: { ...this.people },
     };
     return {

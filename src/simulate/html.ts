@@ -27,6 +27,7 @@ th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom:
 th { background: #f6f8fa; }
 td.time, td.object { white-space: nowrap; font-family: ui-monospace, monospace; font-size: 12px; }
 tr.world td { color: #57606a; } tr.person td { color: #8250df; } tr.scaler td { color: #0969da; }
+tr.safety td { color: #9a6700; }
 tr.result.failed td { color: #cf222e; } tr.result.done td { color: #1a7f37; }
 ul.effects { margin: 4px 0 0; padding-left: 1.2rem; color: #57606a; }
 .diagram { overflow-x: auto; border: 1px solid #d0d7de; margin: 1rem 0; padding: 8px; }
@@ -34,15 +35,20 @@ ul.effects { margin: 4px 0 0; padding-left: 1.2rem; color: #57606a; }
 
 function row(entry: TimelineEntry, start: number): string {
   const cls = entry.type === 'result' ? `result ${entry.outcome}` : entry.type;
-  const effects =
-    entry.type === 'machine' && entry.effects.length > 0
-      ? `<ul class="effects">${entry.effects
-          .map(
-            (e) =>
-              `<li>asks for <code>${escape(e.kind)}</code> (${escape(e.step)}): ${escape(e.description)}</li>`,
-          )
-          .join('')}</ul>`
-      : '';
+  const items =
+    entry.type === 'machine' || entry.type === 'safety'
+      ? entry.effects.map(
+          (e) =>
+            `<li>asks for <code>${escape(e.kind)}</code> (${escape(e.step)}): ${escape(e.description)}</li>`,
+        )
+      : [];
+  if (entry.type === 'safety') {
+    for (const e of entry.events)
+      items.push(
+        `<li>records a ${escape(e.type)} Event <code>${escape(e.reason)}</code> on the policy: ${escape(e.message)}</li>`,
+      );
+  }
+  const effects = items.length > 0 ? `<ul class="effects">${items.join('')}</ul>` : '';
   return `<tr class="${cls}"><td class="time">${clockText(entry.at - start)}</td><td class="object">${escape(entry.object)}</td><td>${escape(entryText(entry))}${effects}</td></tr>`;
 }
 
@@ -61,7 +67,7 @@ function section(result: SimulationResult): string {
 ${result.timeline.map((e) => row(e, scenario.start)).join('\n')}
 </tbody></table>
 <table><thead><tr><th>object</th><th>policy</th><th>ends</th><th>incidents</th><th>actions</th><th>escalations</th></tr></thead><tbody>${objects}</tbody></table>
-<p>${summary.incidents} incidents, ${summary.actions.requested} actions (${summary.actions.done} done, ${summary.actions.failed} failed, ${summary.actions.refusedByBudget} held by the budget), ${summary.escalations} escalations, ${summary.notifications} notifications.</p>
+<p>${summary.incidents} incidents, ${summary.actions.requested} actions (${summary.actions.done} done, ${summary.actions.failed} failed, ${summary.actions.refusedByBudget} refused by the budget), ${summary.escalations} escalations, ${summary.notifications} notifications.</p>
 ${result.warnings.map((w) => `<p><strong>warning:</strong> ${escape(w)}</p>`).join('\n')}`;
 }
 

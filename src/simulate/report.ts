@@ -32,6 +32,8 @@ export function entryText(entry: TimelineEntry): string {
       return `${entry.outcome === 'done' ? '✓' : '✗'} ${entry.text}`;
     case 'scaler':
       return `⇡ scaler: ${entry.text}`;
+    case 'safety':
+      return `! ${entry.text}`;
     case 'machine': {
       const move =
         entry.from === null
@@ -47,7 +49,7 @@ export function entryText(entry: TimelineEntry): string {
 const OUTCOME_WORDS: Record<EffectRecord['outcome'], string> = {
   done: 'done',
   failed: 'failed',
-  refused: 'held by the budget',
+  refused: 'refused by the budget',
   none: 'no answer',
   sent: 'sent',
   pending: 'no answer yet',
@@ -58,7 +60,7 @@ function summaryLines(summary: Summary): string[] {
   const outcomes = [
     actions.done > 0 ? `${actions.done} done` : '',
     actions.failed > 0 ? `${actions.failed} failed` : '',
-    actions.refusedByBudget > 0 ? `${actions.refusedByBudget} held by the budget` : '',
+    actions.refusedByBudget > 0 ? `${actions.refusedByBudget} refused by the budget` : '',
     actions.unanswered > 0 ? `${actions.unanswered} without an answer` : '',
   ].filter(Boolean);
   const people = summary.people.accepted + summary.people.refused;
@@ -102,8 +104,12 @@ export function formatText(result: SimulationResult): string {
     lines.push(
       `  ${clockText(entry.at - scenario.start)}  ${entry.object.padEnd(width)}  ${entryText(entry)}`,
     );
-    if (entry.type === 'machine')
+    if (entry.type === 'machine' || entry.type === 'safety')
       for (const effect of entry.effects) lines.push(`${indent}${effectLine(effect)}`);
+    // A machine's Events are in the words of its line; the policy's are said apart.
+    if (entry.type === 'safety')
+      for (const event of entry.events)
+        lines.push(`${indent}↳ records a ${event.type} Event ${event.reason} on the policy`);
   }
   lines.push('');
   lines.push(...summaryLines(result.summary));

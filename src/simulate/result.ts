@@ -42,6 +42,19 @@ export type TimelineEntry =
     }
   | { type: 'scaler'; at: number; object: string; text: string }
   | {
+      /** The safety monitor: a policy's budget spent or available again, a storm held or over. */
+      type: 'safety';
+      at: number;
+      /** The policy: `AutoRemediationPolicy/<namespace>/<name>`. */
+      object: string;
+      /** What flipped, and why: "storm: automation held, … (3 of 5 workloads unhealthy …)". */
+      text: string;
+      /** What it asked for: a storm's group escalation. */
+      effects: EffectView[];
+      /** The Kubernetes Events it recorded on the policy (StormDetected). */
+      events: { type: string; reason: string; message: string }[];
+    }
+  | {
       type: 'machine';
       at: number;
       object: string;
@@ -67,7 +80,8 @@ export interface EffectRecord {
   /** Why the machine asked for it. */
   reason: string;
   /**
-   * done / failed: the worker reported back; refused: the budget held it (reported as failed);
+   * done / failed: the worker reported back; refused: the worker found no budget token or node
+   * slot for it (reported as failed);
    * none: nothing came back; sent: a notification or record, which nothing waits for.
    */
   outcome: 'done' | 'failed' | 'refused' | 'none' | 'sent' | 'pending';
@@ -104,6 +118,7 @@ export interface Summary {
     unanswered: number;
   };
   notifications: number;
+  /** Incidents escalated to people, plus the group escalation of each storm. */
   escalations: number;
   people: { accepted: number; refused: number };
 }

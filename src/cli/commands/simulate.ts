@@ -83,7 +83,8 @@ export class UsageError extends Error {
 
 function demoFooter(results: readonly SimulationResult[]): string {
   const sum = (pick: (r: SimulationResult) => number) => results.reduce((n, r) => n + pick(r), 0);
-  return `${results.length} scenarios: ${sum((r) => r.summary.incidents)} incidents, ${sum((r) => r.summary.actions.requested)} actions (${sum((r) => r.summary.actions.done)} done, ${sum((r) => r.summary.actions.refusedByBudget)} held by a budget), ${sum((r) => r.summary.escalations)} escalations. Each is a file in examples/scenarios/: change one, or write your own, and run kube-remedy simulate FILE.\n`;
+  const refused = sum((r) => r.summary.actions.refusedByBudget);
+  return `${results.length} scenarios: ${sum((r) => r.summary.incidents)} incidents, ${sum((r) => r.summary.actions.requested)} actions (${sum((r) => r.summary.actions.done)} done${refused > 0 ? `, ${refused} refused by a budget` : ''}), ${sum((r) => r.summary.escalations)} escalations. Each is a file in examples/scenarios/: change one, or write your own, and run kube-remedy simulate FILE.\n`;
 }
 
 /** Runs the command; returns what to print. */
@@ -148,17 +149,18 @@ export function registerSimulateCommand(
     .addHelpText(
       'after',
       `
-The machines, analyzers, policy index and scaler are the ones the agent runs; the cluster, the
-workers, Prometheus and people are played by the scenario. Every effect succeeds after a short
-delay unless the scenario says otherwise; disruptive ones take a token of the policy's budget
-first, as the workers do. The same scenario always gives the same output.
+The machines, analyzers, policy index, safety monitor (the budget fact and the storm breaker)
+and scaler are the ones the agent runs; the cluster, the workers, Prometheus and people are
+played by the scenario. Every effect succeeds after a short delay unless the scenario says
+otherwise; disruptive ones take a token of the policy's budget first, as the workers do. The same
+scenario always gives the same output.
 
 Exit status: 0 success, 2 bad input (every problem with its file, line and what was expected).
 
 Examples:
   kube-remedy simulate --demo
-  kube-remedy simulate examples/scenarios/crash-loop-restart.yaml --html crash-loop.html
-  kube-remedy simulate examples/scenarios/storm-held-by-budget.yaml --policy my-policy.yaml
+  kube-remedy simulate examples/scenarios/01-crash-loop-restart.yaml --html crash-loop.html
+  kube-remedy simulate examples/scenarios/07-storm-held-by-breaker.yaml --policy my-policy.yaml
   kube-remedy record --duration 7d -o last-week.jsonl && \\
     kube-remedy simulate --replay last-week.jsonl --policy new-policy.yaml -o json`,
     )

@@ -18,10 +18,10 @@ describe('kube-remedy simulate', () => {
     ]);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
-    for (const name of ['crash-loop-restart', 'storm-held-by-budget', 'approval-in-slack']) {
+    for (const name of ['crash-loop-restart', 'storm-held-by-breaker', 'approval-in-slack']) {
       expect(first.stdout).toContain(`== ${name} (examples/scenarios/`);
     }
-    expect(first.stdout).toMatch(/\n9 scenarios: \d+ incidents, \d+ actions/);
+    expect(first.stdout).toMatch(/\n10 scenarios: \d+ incidents, \d+ actions/);
     expect(second.stdout).toBe(first.stdout);
   });
 
@@ -30,7 +30,7 @@ describe('kube-remedy simulate', () => {
     const html = join(dir, 'report.html');
     const { status, stdout } = await runCli([
       'simulate',
-      examplePath('07-storm-held-by-budget.yaml'),
+      examplePath('07-storm-held-by-breaker.yaml'),
       '-o',
       'json',
       '--html',
@@ -38,13 +38,12 @@ describe('kube-remedy simulate', () => {
     ]);
     expect(status).toBe(0);
     const result = JSON.parse(stdout) as SimulationResult;
-    expect(result.scenario.name).toBe('storm-held-by-budget');
-    expect(result.summary.actions.refusedByBudget).toBe(3);
+    expect(result.scenario.name).toBe('storm-held-by-breaker');
+    expect(result.effects.filter((e) => e.kind === 'escalate')).toHaveLength(1);
     const page = await readFile(html, 'utf8');
     expect(page).toMatch(/^<!doctype html>/);
-    expect(page).toContain(
-      'restartPod refused by the worker: budget policy/orders/restart-orders spent',
-    );
+    expect(page).toContain('storm: automation held, each incident asks a person');
+    expect(page).toContain('records a Warning Event <code>StormDetected</code> on the policy');
     expect(page).toContain('<svg');
     // Self-contained: nothing fetched from elsewhere.
     expect(page).not.toMatch(/<(script|link)\b|src="http/);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { exampleScenarios } from '../../../src/simulate/demo.ts';
 import { formatJson, formatText } from '../../../src/simulate/index.ts';
-import { actions, entriesOf, moves, notifications, runExample } from './support.ts';
+import { actions, entriesOf, moves, notifications, runExample, safetyLines } from './support.ts';
 
 describe('the example scenarios', () => {
-  it('are the nine the demo runs, in order', () => {
+  it('are the ten the demo runs, in order', () => {
     expect(exampleScenarios().map((file) => file.split('/').pop())).toEqual([
       '01-crash-loop-restart.yaml',
       '02-oom-memory-bump-gitops.yaml',
@@ -12,9 +12,10 @@ describe('the example scenarios', () => {
       '04-node-pressure-drain.yaml',
       '05-traffic-spike-two-of-three.yaml',
       '06-fix-does-not-stick.yaml',
-      '07-storm-held-by-budget.yaml',
+      '07-storm-held-by-breaker.yaml',
       '08-approval-in-slack.yaml',
       '09-bad-rollout-restarts-rollback-quarantine.yaml',
+      '10-budget-spent-asks-a-person.yaml',
     ]);
   });
 
@@ -198,38 +199,126 @@ describe('a fix that does not stick', () => {
   });
 });
 
-describe('a storm held by the budget', () => {
-  it('lets two restarts through and the worker refuses the rest, which escalate with the reason', async () => {
-    const result = await runExample('07-storm-held-by-budget.yaml');
-    expect(actions(result)).toEqual(
-      [0, 1, 2, 3, 4].map((i) => [
-        '00:02:00',
-        `Pod/orders/orders-shard-${i}-0`,
-        'remediate-1',
-        'restartPod',
-        i < 2 ? 'done' : 'refused',
-      ]),
-    );
-    const refusal =
-      'budget policy/orders/restart-orders spent: 2 actions per 3600s; next token in 3600s';
-    expect(result.effects.filter((e) => e.outcome === 'refused').map((e) => e.result)).toEqual([
-      refusal,
-      refusal,
-      refusal,
+describe('a storm held by the storm breaker', () => {
+  const policy = 'AutoRemediationPolicy/orders/restart-orders';
+  const shards = [0, 1, 2, 3, 4].map((i) => `Pod/orders/orders-shard-${i}-0`);
+
+  it('trips on the third of five workloads, tells people once, and restarts nothing', async () => {
+    const result = await runExample('07-storm-held-by-breaker.yaml');
+    expect(actions(result)).toEqual([]);
+    const storm = "3 of 5 workloads unhealthy at once, more than the policy's 50%";
+    expect(safetyLines(result)[0]).toEqual([
+      '00:01:00',
+      policy,
+      `storm: automation held, each incident asks a person (${storm})`,
     ]);
-    expect(moves(result, 'Pod/orders/orders-shard-4-0')).toContainEqual({
-      at: '00:02:05',
-      move: 'remediating → escalated (exhausted, symptomPresent)',
-      reason: `restartPod failed: ${refusal}`,
+    // Tripped while the third shard's detection window opened, before any incident.
+    const at = result.timeline.findIndex((e) => e.type === 'safety');
+    expect(result.timeline[at - 1]).toMatchObject({ object: shards[2], to: 'suspect' });
+    // One group escalation, where the policy's first escalation level goes, and one Event.
+    const start = result.scenario.start;
+    expect(result.effects.filter((e) => e.kind === 'escalate')).toEqual([
+      expect.objectContaining({
+        object: policy,
+        incidentId: `${policy}#storm@${start + 60_000}`,
+        step: 'storm-escalation',
+        description: 'notify Slack #orders-oncall (storm)',
+        outcome: 'sent',
+        reason: expect.stringMatching(
+          /^storm under policy orders\/restart-orders: 3 of its 5 workloads are unhealthy at once/,
+        ) as string,
+      }),
+    ]);
+    expect(result.timeline[at]).toMatchObject({
+      events: [{ type: 'Warning', reason: 'StormDetected' }],
     });
-    expect(formatText(result)).toContain(`✗ restartPod refused by the worker: ${refusal}`);
+    expect(formatText(result)).toContain('↳ records a Warning Event StormDetected on the policy');
+    // Each confirmed incident asks a person instead of restarting.
+    for (const shard of shards) {
+      expect(moves(result, shard)).toContainEqual({
+        at: '00:02:00',
+        move: 'suspect → awaitingApproval',
+        reason: expect.stringMatching(
+          /^the storm breaker holds orders\/restart-orders: 3 of its 5 workloads are unhealthy at once \(more than 50%\), so a person decides whether to restart Pod orders\/orders-shard-\d-0: /,
+        ) as string,
+      });
+    }
+    expect(notifications(result).map((n) => n.slice(0, 3))).toEqual([
+      ['00:01:00', policy, 'storm-escalation'],
+      ...shards.map((shard) => ['00:02:00', shard, 'approval']),
+    ]);
+    expect(result.summary).toMatchObject({ incidents: 5, escalations: 1, notifications: 6 });
+  });
+
+  it('is over once no more than half of the workloads are unhealthy, and automation resumes', async () => {
+    const result = await runExample('07-storm-held-by-breaker.yaml');
+    expect(safetyLines(result)[1]).toEqual([
+      '00:12:00',
+      policy,
+      "storm over: automation resumes (2 of 5 workloads unhealthy: within the policy's 50%)",
+    ]);
+    // The third turned-down restart brings it to 2 of 5.
+    const over = result.timeline.findIndex(
+      (e) => e.type === 'safety' && e.text.startsWith('storm over'),
+    );
+    expect(result.timeline[over - 1]).toMatchObject({
+      object: shards[2],
+      from: 'awaitingApproval',
+      to: 'coolingDown',
+    });
+    expect(result.summary.objects.map((o) => [o.object, o.state])).toEqual(
+      shards.map((shard) => [shard, 'healthy']),
+    );
+  });
+});
+
+describe('a spent budget', () => {
+  const policy = 'AutoRemediationPolicy/reports/restart-reports';
+
+  it('hands the next incident to a person instead of trying and being refused', async () => {
+    const result = await runExample('10-budget-spent-asks-a-person.yaml');
+    expect(actions(result)).toEqual([
+      ['00:02:00', 'Pod/reports/reports-a-0', 'remediate-1', 'restartPod', 'done'],
+      ['00:11:00', 'Pod/reports/reports-b-0', 'remediate-1', 'restartPod', 'done'],
+      // Approved: people are not limited by budgets, so it takes no token and is not refused.
+      ['00:24:00', 'Pod/reports/reports-c-0', 'remediate-1', 'restartPod', 'done'],
+    ]);
+    expect(safetyLines(result)).toEqual([
+      [
+        '00:11:00',
+        policy,
+        'budget spent (policy/reports/restart-reports): automation hands decisions to people',
+      ],
+      // Thirty minutes after the first restart took its token.
+      ['00:32:00', policy, 'budget available again: automation resumes'],
+    ]);
+    const third = moves(result, 'Pod/reports/reports-c-0');
+    expect(third).toContainEqual({
+      at: '00:21:00',
+      move: 'suspect → awaitingApproval',
+      reason: expect.stringMatching(
+        /^the disruption budget for reports\/restart-reports is spent, so a person decides whether to restart Pod reports\/reports-c-0: /,
+      ) as string,
+    });
+    expect(third).toContainEqual(
+      expect.objectContaining({ at: '00:24:00', move: 'awaitingApproval → remediating' }),
+    );
+    expect(notifications(result)[0]).toEqual([
+      '00:21:00',
+      'Pod/reports/reports-c-0',
+      'approval',
+      'notify Slack #reports-oncall (approvalRequested)',
+    ]);
+    // One at a time is no storm, and nothing was refused or escalated.
+    expect(result.effects.filter((e) => e.kind === 'escalate')).toEqual([]);
     expect(result.summary.actions).toEqual({
-      requested: 5,
-      done: 2,
+      requested: 3,
+      done: 3,
       failed: 0,
-      refusedByBudget: 3,
+      refusedByBudget: 0,
       unanswered: 0,
     });
+    expect(result.summary.escalations).toBe(0);
   });
 });
 

@@ -23,7 +23,13 @@ export async function runText(text: string): Promise<SimulationResult> {
   return simulate(parseScenario(text, examplePath('inline.yaml')));
 }
 
-const NOTIFICATIONS = new Set(['notify', 'openTicket', 'updateTicket', 'collectEvidence']);
+const NOTIFICATIONS = new Set([
+  'notify',
+  'escalate',
+  'openTicket',
+  'updateTicket',
+  'collectEvidence',
+]);
 
 /** `[time since start, object, step, kind, outcome]` of every action (notifications left out). */
 export function actions(result: SimulationResult): string[][] {
@@ -53,6 +59,13 @@ export function moves(
       move: `${e.from ?? 'new'} → ${e.to}`,
       reason: e.reason,
     }));
+}
+
+/** What the safety monitor said of each policy: `[time, policy, text]`. */
+export function safetyLines(result: SimulationResult): string[][] {
+  return result.timeline.flatMap((e) =>
+    e.type === 'safety' ? [[clockText(e.at - result.scenario.start), e.object, e.text]] : [],
+  );
 }
 
 export function entriesOf(result: SimulationResult, type: TimelineEntry['type']): TimelineEntry[] {
