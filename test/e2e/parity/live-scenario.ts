@@ -11,11 +11,8 @@
  * a pod that was replaced acts on its replacement, as in `simulate`. The scenario's effect rules
  * (`then` steps) fire when the workers report the matching job done.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import { inject } from 'vitest';
-import { parseAllDocuments, parseDocument } from 'yaml';
 import { podWorkloadKey } from '../../../src/observe/workload.ts';
 import { stateText } from '../../../src/simulate/engine.ts';
 import type { Scenario } from '../../../src/simulate/index.ts';
@@ -49,7 +46,8 @@ import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
 import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../../support/process.ts';
 import type { RedisForTest } from '../../support/redis.ts';
 import { NOT_ACTIONS, type ActionOutcome, type LiveAction, type LiveRecord } from './story.ts';
-import { scaledSpec } from './scaled.ts';
+import { rawPolicies } from './raw-policies.ts';
+import { scaledSpec, withDurationDefaults } from './scaled.ts';
 
 const RUN_LABEL = 'parity.kube-remedy.test/run';
 /** The scenario's name of a node of this run. */
@@ -94,24 +92,6 @@ function keyOf(object: { kind: string; metadata: { name: string; namespace?: str
   return object.metadata.namespace === undefined
     ? `${object.kind}/${object.metadata.name}`
     : `${object.kind}/${object.metadata.namespace}/${object.metadata.name}`;
-}
-
-/** The raw policy manifests of a scenario file (inline, or from the files it names). */
-export function rawPolicies(file: string): KubeManifest[] {
-  const document = parseDocument(readFileSync(file, 'utf8')).toJS() as {
-    policies?: (KubeManifest | { file: string })[];
-  };
-  const out: KubeManifest[] = [];
-  for (const entry of document.policies ?? []) {
-    if ('file' in entry && typeof entry.file === 'string') {
-      const text = readFileSync(resolve(dirname(file), entry.file), 'utf8');
-      for (const doc of parseAllDocuments(text)) {
-        const manifest = doc.toJS() as KubeManifest | null;
-        if (manifest?.kind === 'AutoRemediationPolicy') out.push(manifest);
-      }
-    } else out.push(entry as KubeManifest);
-  }
-  return out;
 }
 
 export class LiveScenario {
@@ -187,7 +167,10 @@ export class LiveScenario {
       });
     }
     for (const policy of rawPolicies(scenario.source)) {
-      const spec = scaledSpec(policy.spec ?? {}, this.options.factor) as Record<string, unknown>;
+      const spec = scaledSpec(
+        withDurationDefaults(policy.spec ?? {}),
+        this.options.factor,
+      ) as Record<string, unknown>;
       const selector = (spec['selector'] ?? {}) as { kinds?: string[]; matchLabels?: object };
       // Node policies select this run's nodes only: other tests' nodes share the cluster.
       if (selector.kinds?.includes('Node')) {
@@ -597,7 +580,7 @@ export class LiveScenario {
       change.type === 'escalate' ||
       change.type === 'ack'
     ) {
-      await this.click(change.type, change.by);
+      await this.click(change.type, change.by, object);
       return;
     }
     if (kind === 'Pod') {
@@ -681,10 +664,11 @@ export class LiveScenario {
   }
 
   /**
-   * A person clicks a button in Slack: the newest message of this run that offers it (the
-   * scenario's object is the only one its message can be about: its namespace is this run's).
+   * A person clicks a button in Slack: the newest message of this run that offers it for the
+   * step's object (its live name; a workload's message may name another of its pods, so a
+   * message of the run's namespaces is the fallback).
    */
-  private async click(action: string, by: string): Promise<void> {
+  private async click(action: string, by: string, object: string): Promise<void> {
     const { slack } = this;
     const person = this.scenario.people.get(by);
     if (slack === undefined || this.slackEndpoint === undefined || person === undefined)
@@ -694,7 +678,12 @@ export class LiveScenario {
       .messages()
       .filter((m) => buttonsOf(m)[actionId] !== undefined)
       .filter((m) => [...this.namespaces.values()].some((ns) => shownText(m).includes(ns)));
-    const message = offering.at(-1);
+    const live = object.startsWith('Pod/') ? this.resolvePod(object) : null;
+    const name = live?.split('/')[1];
+    const message =
+      (name === undefined
+        ? undefined
+        : offering.filter((m) => shownText(m).includes(name)).at(-1)) ?? offering.at(-1);
     if (message === undefined) throw new Error(`no Slack message offers ${action} to ${by}`);
     const response = await postSigned(
       { url: this.slackEndpoint } as ChatOpsApp,

@@ -33,3 +33,31 @@ export function scaledSpec(value: unknown, factor: number, field = ''): unknown 
   }
   return value;
 }
+
+type Spec = Record<string, unknown>;
+const obj = (value: unknown): Spec =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Spec) : {};
+
+/**
+ * A policy spec with the durations the CRD would default written out, so that they are scaled
+ * too (a default of ten minutes would otherwise stay ten minutes on the faster clock). The
+ * values are the schema's defaults (src/policy/schema.ts); a unit test holds them to it.
+ */
+export function withDurationDefaults(spec: Spec): Spec {
+  const out: Spec = { ...spec, cooldown: spec['cooldown'] ?? '10m' };
+  out['verification'] = { window: '5m', ...obj(spec['verification']) };
+  out['budget'] = { window: '1h', ...obj(spec['budget']) };
+  out['quarantine'] = { window: '1h', ...obj(spec['quarantine']) };
+  if (Array.isArray(spec['detections'])) {
+    out['detections'] = spec['detections'].map((d) => ({ window: '10m', ...obj(d) }));
+  }
+  if (spec['scaling'] !== undefined) {
+    const scaling = obj(spec['scaling']);
+    out['scaling'] = {
+      cooldown: '3m',
+      ...scaling,
+      stabilization: { scaleUp: '1m', scaleDown: '5m', ...obj(scaling['stabilization']) },
+    };
+  }
+  return out;
+}
