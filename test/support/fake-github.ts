@@ -442,6 +442,11 @@ const USER = { login: 'kube-remedy-bot', id: 1, type: 'Bot' };
 
 export interface FakeGitHubOptions {
   token?: string;
+  /**
+   * The time of what the fake writes (merges, comments…), ms since the epoch. Default: a fixed
+   * start moving one second per write, so that tests read known times.
+   */
+  now?: () => number;
 }
 
 export class FakeGitHub {
@@ -451,9 +456,11 @@ export class FakeGitHub {
   private readonly http: HttpFake;
   private commentIds = 0;
   private clock = Date.parse('2026-11-01T00:00:00Z');
+  private readonly clockNow: (() => number) | undefined;
 
   constructor(options: FakeGitHubOptions = {}) {
     this.token = options.token ?? 'ghp_test_token';
+    this.clockNow = options.now;
     this.http = new HttpFake((request) => this.route(request));
   }
 
@@ -483,6 +490,7 @@ export class FakeGitHub {
 
   /** Timestamps the fake writes move forward one second per write, from a fixed start. */
   private now(): string {
+    if (this.clockNow !== undefined) this.clock = this.clockNow() - 1000;
     this.clock += 1000;
     return new Date(this.clock).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }

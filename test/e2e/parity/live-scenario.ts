@@ -43,6 +43,8 @@ import {
 } from '../../integration/slack/support.ts';
 import type { ChatOpsApp } from '../../../src/chatops/app.ts';
 import { startFakeSlack, type FakeSlack } from '../../support/fake-slack.ts';
+import { FakeGitHub } from '../../support/fake-github.ts';
+import { parseDocument, stringify } from 'yaml';
 import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../../support/process.ts';
 import type { RedisForTest } from '../../support/redis.ts';
 import { NOT_ACTIONS, type ActionOutcome, type LiveAction, type LiveRecord } from './story.ts';
@@ -50,6 +52,8 @@ import { rawPolicies } from './raw-policies.ts';
 import { scaledSpec, withDurationDefaults } from './scaled.ts';
 
 const RUN_LABEL = 'parity.kube-remedy.test/run';
+/** The memory limit of every container of the scenario's pods. */
+const POD_MEMORY_LIMIT = '128Mi';
 /** The scenario's name of a node of this run. */
 const NODE_LABEL = 'parity.kube-remedy.test/node';
 /** Which release of a Deployment's history a pod template is. */
@@ -114,6 +118,9 @@ export class LiveScenario {
   private t0 = 0;
   private expectedPods = 0;
   private slack: FakeSlack | undefined;
+  private github: FakeGitHub | undefined;
+  /** Repositories the policies propose changes to: repository → its file and values key. */
+  private readonly repositories = new Map<string, { path: string; valuesKey: string }>();
   private slackEndpoint: string | undefined;
 
   constructor(options: LiveScenarioOptions) {
@@ -331,7 +338,10 @@ export class LiveScenario {
       (c) => ({
         name: c.name,
         image: c.image ?? 'registry.k8s.io/pause:3.10',
-        resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+        resources: {
+          requests: { cpu: '100m', memory: '64Mi' },
+          limits: { memory: POD_MEMORY_LIMIT },
+        },
       }),
     );
   }
@@ -493,12 +503,13 @@ export class LiveScenario {
         .catch(() => undefined);
     }
     await this.slack?.close();
+    await this.github?.stop();
   }
 
   async startRoles(): Promise<void> {
     const { redis, processes } = this.options;
     const kubeconfig = inject('kube').kubeconfig;
-    const slackEnv = await this.startSlack();
+    const slackEnv = { ...(await this.startSlack()), ...(await this.startGitHub()) };
     const common = {
       REDIS_URL: redis.url,
       KUBE_REMEDY_REDIS_KEY_PREFIX: redis.prefix,
@@ -583,6 +594,10 @@ export class LiveScenario {
       await this.click(change.type, change.by, object);
       return;
     }
+    if (change.type === 'merge') {
+      await this.merge(object, change.by);
+      return;
+    }
     if (kind === 'Pod') {
       const live = this.resolvePod(object);
       if (live === null) throw new Error(`no live pod stands for ${object}`);
@@ -634,6 +649,108 @@ export class LiveScenario {
       return;
     }
     throw new Error(`cannot play ${change.type} on ${object} on a live cluster yet`);
+  }
+
+  /**
+   * The local GitHub, when a policy proposes changes there: each repository holds the Helm
+   * values the policy names, with the limits the live workload runs with.
+   */
+  private async startGitHub(): Promise<Record<string, string>> {
+    for (const policy of rawPolicies(this.scenario.source)) {
+      const gitops = policy.spec?.['gitops'] as
+        { provider?: string; repository?: string; path?: string; valuesKey?: string } | undefined;
+      if (gitops === undefined) continue;
+      if (gitops.provider !== 'github' || !gitops.repository || !gitops.path || !gitops.valuesKey)
+        throw new Error('the parity tier plays GitOps through Helm values on GitHub only');
+      this.repositories.set(gitops.repository, { path: gitops.path, valuesKey: gitops.valuesKey });
+    }
+    if (this.repositories.size === 0) return {};
+    // On the cluster's clock: kube-remedy verifies a merged change from the moment it was merged.
+    const github = new FakeGitHub({ now: () => Date.now() });
+    this.github = github;
+    await github.start();
+    for (const [repository, { path, valuesKey }] of this.repositories) {
+      const values = { [valuesKey]: { resources: { limits: { memory: POD_MEMORY_LIMIT } } } };
+      github.createRepo(repository, { [path]: stringify(values), 'README.md': '# deploy\n' });
+    }
+    return { KUBE_REMEDY_GITHUB_TOKEN: github.token, KUBE_REMEDY_GITHUB_BASE_URL: github.url };
+  }
+
+  /**
+   * A person merges the open pull request; then, as a GitOps controller would once the merge is
+   * seen, the merged values reach the workload (its pods roll out with the new limit). It waits
+   * for kube-remedy to have seen the merge, as `simulate` applies the change then.
+   */
+  private async merge(object: string, by: string): Promise<void> {
+    const github = this.github;
+    if (github === undefined) throw new Error('no GitOps repository to merge in');
+    for (const [repository, { path, valuesKey }] of this.repositories) {
+      const open = github.pulls(repository).filter((p) => p.state === 'open');
+      for (const pull of open) {
+        github.merge(repository, pull.number, by);
+        const values = parseDocument(github.file(repository, 'main', path) ?? '').toJS() as Record<
+          string,
+          { resources?: { limits?: { memory?: string } } }
+        >;
+        const memory = values[valuesKey]?.resources?.limits?.memory;
+        if (memory === undefined) throw new Error(`the merged ${path} has no memory limit`);
+        await this.untilEvent(object, 'ProposalMerged');
+        await this.applyMemoryLimit(object, memory);
+      }
+    }
+  }
+
+  private async untilEvent(object: string, reason: string): Promise<void> {
+    const live = object.startsWith('Pod/') ? this.resolvePod(object) : null;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      for (const ns of this.namespaces.values()) {
+        const list = await this.client.get<
+          List<{ reason?: string; involvedObject?: { name?: string } }>
+        >(`/api/v1/namespaces/${ns}/events`);
+        if (
+          list.items.some(
+            (e) =>
+              e.reason === reason &&
+              (live === null || e.involvedObject?.name === live.split('/')[1]),
+          )
+        )
+          return;
+      }
+      await sleep(200);
+    }
+    throw new Error(`kube-remedy never recorded ${reason} on ${object}`);
+  }
+
+  /** The workload of a scenario pod rolls out with a new memory limit on its containers. */
+  private async applyMemoryLimit(object: string, memory: string): Promise<void> {
+    const live = this.resolvePod(object);
+    const pod = live === null ? undefined : this.pods.get(live);
+    if (pod === undefined) throw new Error(`no live pod stands for ${object}`);
+    const [, kind = '', name = ''] = pod.workload.split('/');
+    const plural =
+      kind === 'Deployment' ? 'deployments' : kind === 'StatefulSet' ? 'statefulsets' : '';
+    if (plural === '') throw new Error(`cannot roll a new limit out to a ${kind}`);
+    const path = `/apis/apps/v1/namespaces/${pod.namespace}/${plural}/${name}`;
+    const current = await this.client.get<{
+      spec: { template: { spec: { containers: { name: string }[] } } };
+    }>(path);
+    await this.client.patch(
+      path,
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: current.spec.template.spec.containers.map((c) => ({
+                name: c.name,
+                resources: { limits: { memory } },
+              })),
+            },
+          },
+        },
+      },
+      'strategic',
+    );
   }
 
   /**
@@ -822,6 +939,7 @@ export class LiveScenario {
   };
 
   private async collect(): Promise<LiveRun> {
+    await this.refreshPods();
     const { redis } = this.options;
     const actions = await this.jobs();
     const escalated: { object: string; count: number }[] = [];
