@@ -105,27 +105,35 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   const inhibitions = new Map<string, Inhibition | null>();
   const podNodes = new Map<string, string>();
   /**
-   * Per node actor: the Ready, schedulable nodes its policy selects, for the node machine's
-   * minHealthyNodes guard (src/budgets/healthy-nodes.ts). Counted only while a policy governs a
-   * node of this agent: an agent of an ungoverned node never lists the cluster's nodes.
+   * Per policy that governs nodes: the Ready, schedulable nodes it selects, for the node
+   * machines' minHealthyNodes guard (src/budgets/healthy-nodes.ts). Counted for every such
+   * policy, before the first observation of a node (a node actor decides on its first one); with
+   * no node policy, the cluster's nodes are never listed.
    */
   const healthyNodes = new Map<string, number>();
+  const healthyNodesOf = (key: string): number | null => {
+    const ref = governingPolicy(index, key);
+    return ref === undefined ? null : (healthyNodes.get(ref) ?? null);
+  };
   const core = kc.makeApiClient(CoreV1Api);
   const countNodes = async (): Promise<void> => {
     try {
-      const governed = [...host.keys()].flatMap((key) => {
-        const governance = key.startsWith('Node/') ? index.governanceOf(key) : undefined;
-        const policy =
-          governance?.state === 'governed' ? index.policy(governance.policy) : undefined;
-        return policy === undefined ? [] : [{ key, policy }];
-      });
-      if (governed.length === 0) return;
+      const policies = index.policies().filter((p) => p.selector.kinds.includes('Node'));
+      if (policies.length === 0) return;
       const nodes = (await core.listNode({ resourceVersion: '0' })).items.map(nodeHealth);
-      for (const { key, policy } of governed) {
+      const changed = new Set<string>();
+      for (const policy of policies) {
+        const ref = `${policy.ref.namespace}/${policy.ref.name}`;
         const count = countHealthyNodes(nodes, nodeSelectorOf(policy.selector));
-        if (healthyNodes.get(key) === count) continue;
-        healthyNodes.set(key, count);
-        void registry.facts(key, { healthyNodes: count });
+        if (healthyNodes.get(ref) === count) continue;
+        healthyNodes.set(ref, count);
+        changed.add(ref);
+      }
+      for (const key of host.keys()) {
+        if (!key.startsWith('Node/')) continue;
+        const ref = governingPolicy(index, key);
+        if (ref !== undefined && changed.has(ref))
+          void registry.facts(key, { healthyNodes: healthyNodes.get(ref) ?? null });
       }
     } catch (error) {
       log.warn({ err: error }, 'could not count healthy nodes; node actions wait for the count');
@@ -202,13 +210,11 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       return {
         ...(key.startsWith(podKeyPrefix())
           ? { inhibited: inhibitionOf(key), workloadMemory: true }
-          : { healthyNodes: healthyNodes.get(key) ?? null }),
+          : { healthyNodes: healthyNodesOf(key) }),
         ...(ref === undefined ? {} : safety.factsFor(ref)),
       };
     },
     onSpawn: async (key, object) => {
-      // A node actor counts from its first decision on: its policy's nodes, counted now.
-      if (key.startsWith('Node/')) void countNodes();
       if (!key.startsWith(podKeyPrefix())) return undefined;
       const workload = podWorkloadKey(object);
       const created = Date.parse(String(object.metadata?.creationTimestamp ?? ''));
@@ -243,7 +249,11 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   });
   const policiesRunning = policySource.run((event) => {
     const parsed = syncIndex(index, event, log);
-    if (parsed.ok && event.type === 'upsert') reg.policyChanged(parsed.policy);
+    if (parsed.ok && event.type === 'upsert') {
+      // A new or changed node policy counts its nodes before it decides on them.
+      if (parsed.policy.selector.kinds.includes('Node')) void countNodes();
+      reg.policyChanged(parsed.policy);
+    }
   }, abort.signal);
   await policiesReady;
 

@@ -49,7 +49,8 @@ describe('draining a node on a live cluster', () => {
       detections: [{ type: 'MemoryPressure', threshold: 1, window: '2s', action: 'drain' }],
       verification: { window: '2s' },
       cooldown: '1h',
-      budget: { minHealthyNodes: 1, maxActions: 1, window: '1h' },
+      // The pool is this one node (minHealthyNodes counts the nodes the policy selects).
+      budget: { minHealthyNodes: 0, maxActions: 1, window: '1h' },
     });
     // Two pods its Deployment would recreate elsewhere, and one nothing would recreate.
     await createDeployment(client, ns, { name: 'web', replicas: 2, nodeSelector: { pool } });
