@@ -25,6 +25,7 @@ import {
   SIGNING_SECRET,
 } from '../integration/slack/support.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { FakeGitHub } from '../support/fake-github.ts';
 import { RedisWorkloadStore } from '../../src/workloads/store.ts';
 import { eventually } from '../support/logger.ts';
 import { namespaceAgentEvents, startLiveAgent } from '../support/live-agent.ts';
@@ -32,6 +33,7 @@ import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../support/p
 import { redisForTest, type RedisForTest } from '../support/redis.ts';
 
 const GOOD = 'registry.k8s.io/pause:3.10';
+const TICKET_REPO = 'acme/web';
 const BAD = 'registry.k8s.io/pause:3.9';
 
 interface Deployment {
@@ -44,7 +46,9 @@ describe('a bad rollout, on a live cluster', () => {
   const processes: RunningKubeRemedy[] = [];
   let crashing = false;
   let slack: FakeSlack | undefined;
+  const closers: (() => Promise<void>)[] = [];
   afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
     crashing = false;
     for (const p of processes.splice(0)) await p.kill();
     await slack?.close();
@@ -135,10 +139,8 @@ describe('a bad rollout, on a live cluster', () => {
         },
       ],
       cooldown: '1m',
-      // The storm breaker counts workloads: this policy's pods are all Deployment web's, 1 of 1
-      // at most, never a storm. Kept out of the way until this test has run without it (ADR 14,
-      // "Not yet"); here automation goes ahead.
-      budget: { maxUnhealthyPercent: 100 },
+      // No budget setting: the storm breaker counts workloads, and this policy's pods are all
+      // Deployment web's, 1 of 1 at most, never a storm, however many of them crash.
       ...spec,
     });
     await createDeployment(client, ns, { name: 'web', replicas: 3, nodeName: node, image: GOOD });
@@ -243,8 +245,22 @@ describe('a bad rollout, on a live cluster', () => {
         verification: { window: '1m' },
         quarantine: { maxRemediations: 2, window: '1h' },
         slack: { channel: '#incidents' },
+        // People are told on the first level: Slack, and a GitHub issue.
+        escalation: {
+          levels: [
+            {
+              after: '0s',
+              targets: [{ type: 'slack', channel: '#incidents' }, { type: 'ticket' }],
+            },
+          ],
+        },
+        ticket: { provider: 'github', project: TICKET_REPO },
       },
     );
+    const github = new FakeGitHub();
+    await github.start();
+    github.createRepo(TICKET_REPO, { 'README.md': '# web\n' });
+    closers.push(() => github.stop());
     const common = { REDIS_URL: s.url, KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix };
     const workers = await startKubeRemedy(
       ['--role', 'workers', '--kubeconfig', inject('kube').kubeconfig],
@@ -255,6 +271,8 @@ describe('a bad rollout, on a live cluster', () => {
         KUBE_REMEDY_SLACK_BUTTON_SECRET: BUTTON_SECRET,
         KUBE_REMEDY_SLACK_API_URL: fake.apiUrl,
         KUBE_REMEDY_SLACK_PORT: '0',
+        KUBE_REMEDY_GITHUB_TOKEN: github.token,
+        KUBE_REMEDY_GITHUB_BASE_URL: github.url,
       },
     );
     processes.push(workers);
@@ -283,6 +301,10 @@ describe('a bad rollout, on a live cluster', () => {
     const after = fake.messages().filter((m) => m.channel === CHANNELS['#incidents']);
     expect(after.filter((m) => m.threadTs === undefined)).toHaveLength(1);
     expect(after.every((m) => m.threadTs === undefined || m.threadTs === told[0]?.ts)).toBe(true);
+    // One ticket for the workload, not one per pod that crashed.
+    const issues = github.issues(TICKET_REPO);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.title).toContain(`Deployment ${ns}/web`);
     const events = await namespaceAgentEvents(ns);
     // Two restarts, of the first pod and of its replacement; the others waited.
     expect(events.filter((e) => e.reason === 'Remediating')).toHaveLength(2);
