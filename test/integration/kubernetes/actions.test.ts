@@ -312,7 +312,11 @@ describe('Kubernetes remediation actions on a real API server', () => {
           List<{ metadata: { name: string; annotations?: Record<string, string> } }>
         >(`/apis/apps/v1/namespaces/${ns}/replicasets`)
       ).items;
-    await waitFor('revision 1', async () => (await replicaSets()).length === 1);
+    const revision = async () =>
+      (await client.get<V1Deployment>(path)).metadata?.annotations?.[
+        'deployment.kubernetes.io/revision'
+      ];
+    await waitFor('revision 1', async () => (await revision()) === '1');
     const before = (await client.get<V1Deployment>(path)).spec?.template;
     // The failing release adds to the template's maps: an annotation and a nodeSelector entry.
     await client.patch(
@@ -330,7 +334,8 @@ describe('Kubernetes remediation actions on a real API server', () => {
       },
       'strategic',
     );
-    await waitFor('revision 2', async () => (await replicaSets()).length === 2);
+    // The Deployment names its revision once its controller has made the new ReplicaSet.
+    await waitFor('revision 2', async () => (await revision()) === '2');
 
     await run('rollback', { namespace: ns, name: 'shop' }, { jobId: 'rb-exact' });
     const after = (await client.get<V1Deployment>(path)).spec?.template;
