@@ -116,6 +116,8 @@ export class LiveScenario {
   private readonly agenda: { at: number; object: string | null; change: Change; source: string }[] =
     [];
   private t0 = 0;
+  /** Per object: its steps being written, in order. */
+  private readonly writing = new Map<string, Promise<void>>();
   private expectedPods = 0;
   private slack: FakeSlack | undefined;
   private github: FakeGitHub | undefined;
@@ -572,12 +574,22 @@ export class LiveScenario {
       this.agenda.sort((a, b) => a.at - b.at);
       while ((this.agenda[0]?.at ?? Infinity) <= Date.now()) {
         const step = this.agenda.shift() as Step;
-        await this.runStep(step).catch((error: unknown) =>
-          this.problems.push(`${step.source}: ${String(error)}`),
+        // Steps of one object in order; a write that waits (a pod kwok has not started yet)
+        // holds up no other object, nor the clock.
+        const key = step.object ?? '';
+        const previous = this.writing.get(key) ?? Promise.resolve();
+        this.writing.set(
+          key,
+          previous.then(() =>
+            this.runStep(step).catch((error: unknown) => {
+              this.problems.push(`${step.source}: ${String(error)}`);
+            }),
+          ),
         );
       }
       await sleep(Math.max(0, Math.min(200, (this.agenda[0]?.at ?? end) - Date.now())));
     }
+    await Promise.race([Promise.all(this.writing.values()), sleep(30_000)]);
     return this.collect();
   }
 

@@ -59,7 +59,8 @@ describe('every example scenario plays out on a real cluster as simulate tells i
         expect(run.problems, told).toEqual([]);
         expect(liveStory(run.record, run.workloadOf), told).toEqual(expected);
       },
-      liveMs + 180_000,
+      // Setting up (processes, Deployments with a history) takes longer on a loaded machine.
+      liveMs + 300_000,
     );
   }
 });
