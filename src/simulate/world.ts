@@ -601,10 +601,10 @@ export class World {
     // node (the first by name here), or none yet (Pending).
     const elsewhere = this.all()
       .filter((o) => o.kind === 'Node' && o.metadata.name !== node.metadata.name)
-      .filter(
-        (o) =>
-          countHealthyNodes([nodeHealth(o as Parameters<typeof nodeHealth>[0])], undefined) === 1,
-      )
+      .filter((o) => {
+        const health = nodeHealth(o);
+        return health.ready && !health.unschedulable;
+      })
       .map((o) => o.metadata.name)
       .sort()[0];
     for (const object of [...this.objects.values()]) {

@@ -506,6 +506,8 @@ export class LiveScenario {
     }
     await this.slack?.close();
     await this.github?.stop();
+    for (const queue of this.queueByName.values()) await queue.close();
+    this.queueConnection?.disconnect();
   }
 
   async startRoles(): Promise<void> {
@@ -830,9 +832,13 @@ export class LiveScenario {
   // -------------------------------------------------------------------------------------------
   // What the roles did
 
+  /** The effect queues of this run, opened once each on one connection (found by their keys). */
+  private readonly queueByName = new Map<string, Queue>();
+  private queueConnection: ReturnType<RedisForTest['redis']['duplicate']> | undefined;
+
   private async queues(): Promise<Queue[]> {
     const { redis } = this.options;
-    const names = new Set<string>();
+    this.queueConnection ??= redis.redis.duplicate();
     let cursor = '0';
     do {
       const [next, keys] = await redis.redis.scan(
@@ -842,13 +848,17 @@ export class LiveScenario {
         'COUNT',
         500,
       );
-      for (const key of keys) names.add(key.slice(`${redis.prefix}:bull:`.length, -':meta'.length));
+      for (const key of keys) {
+        const name = key.slice(`${redis.prefix}:bull:`.length, -':meta'.length);
+        if (!this.queueByName.has(name))
+          this.queueByName.set(
+            name,
+            new Queue(name, { connection: this.queueConnection, prefix: `${redis.prefix}:bull` }),
+          );
+      }
       cursor = next;
     } while (cursor !== '0');
-    return [...names].map(
-      (name) =>
-        new Queue(name, { connection: redis.redis.duplicate(), prefix: `${redis.prefix}:bull` }),
-    );
+    return [...this.queueByName.values()];
   }
 
   private async jobs(): Promise<LiveAction[]> {
@@ -877,7 +887,6 @@ export class LiveScenario {
           },
         });
       }
-      await queue.close();
     }
     return out;
   }
