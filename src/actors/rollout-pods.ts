@@ -157,7 +157,10 @@ export class RolloutPods {
     const pods = [...(this.pods.get(id(deployment.namespace, newest))?.values() ?? [])].sort(
       (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
     );
-    return { newReplicaSet: { name: newest, pods } };
+    const revision = this.replicaSets.get(id(deployment.namespace, newest))?.revision ?? null;
+    return {
+      newReplicaSet: { name: newest, revision: revision === null ? null : String(revision), pods },
+    };
   }
 
   /** What is kept, for metrics and tests. */

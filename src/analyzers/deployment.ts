@@ -4,7 +4,7 @@
  */
 import type { DeploymentObservation } from '../observe/index.ts';
 import { analyzePod } from './pod.ts';
-import type { Analyzer, Detection, DetectionType } from './types.ts';
+import type { Analyzer, AnalyzerFacts, Detection, DetectionType } from './types.ts';
 
 export interface RolloutConditionRule {
   condition: string;
@@ -53,10 +53,26 @@ function conditionDetections(deployment: DeploymentObservation): Detection[] {
   return detections;
 }
 
+/**
+ * The newest ReplicaSet the runtime saw is not (yet) the one the Deployment runs. ReplicaSets and
+ * Deployments arrive on separate watches: right after a rollback the Deployment names the
+ * restored revision while the ReplicaSet watch still shows the failing one as newest, and until
+ * the controller has looked at the new template no ReplicaSet is its answer. Judging the failing
+ * pods then would fail the rollback's verification on the very pods it replaces.
+ */
+function rolloutFactsAreStale(
+  deployment: DeploymentObservation,
+  replicaSet: NonNullable<AnalyzerFacts['newReplicaSet']>,
+): boolean {
+  if (conditionsAreStale(deployment)) return true;
+  const [ours, theirs] = [deployment.revision, replicaSet.revision ?? null];
+  return ours !== null && theirs !== null && ours !== theirs;
+}
+
 export const analyzeDeployment: Analyzer<DeploymentObservation> = (deployment, facts) => {
   const detections = conditionDetections(deployment);
   const replicaSet = facts.newReplicaSet;
-  if (!replicaSet) return detections;
+  if (!replicaSet || rolloutFactsAreStale(deployment, replicaSet)) return detections;
   const pulls = replicaSet.pods.flatMap((pod) =>
     analyzePod(pod, {})
       .filter((d) => d.type === 'ImagePullBackOff')

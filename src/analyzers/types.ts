@@ -15,8 +15,11 @@ export interface Detection {
  * call the API: what they need arrives here.
  */
 export interface AnalyzerFacts {
-  /** For a Deployment: the pods of its newest ReplicaSet, to see image pulls failing. */
-  newReplicaSet?: { name: string; pods: readonly PodObservation[] };
+  /**
+   * For a Deployment: the pods of its newest ReplicaSet, to see image pulls failing, and that
+   * ReplicaSet's `deployment.kubernetes.io/revision` where the runtime knows it.
+   */
+  newReplicaSet?: { name: string; revision?: string | null; pods: readonly PodObservation[] };
 }
 
 export type Analyzer<O extends Observation> = (observation: O, facts: AnalyzerFacts) => Detection[];

@@ -121,6 +121,34 @@ describe("the pods of a Deployment's newest ReplicaSet", () => {
     ]);
   });
 
+  it("judge a rollback's Deployment on the ReplicaSet it restored, not the one it left", () => {
+    // The rollback gave web-old revision 3; the Deployment says so before the ReplicaSet watch does.
+    const rolledBack = (generation: number, observedGeneration: number): DeploymentObject => ({
+      ...deployment,
+      metadata: {
+        ...deployment.metadata,
+        generation,
+        annotations: { 'deployment.kubernetes.io/revision': '3' },
+      },
+      status: { ...deployment.status, observedGeneration },
+    });
+    const index = rollingOut();
+    const seen = (object: DeploymentObject) => {
+      const observation = observe(object);
+      return analyze(observation, index.factsFor(observation)).map((d) => d.type);
+    };
+    expect(index.factsFor(WEB).newReplicaSet?.revision).toBe('2');
+    expect(seen(rolledBack(3, 3))).toEqual([]);
+    // Before the controller has looked at the restored template, no ReplicaSet is its answer yet.
+    expect(seen(rolledBack(3, 2))).toEqual([]);
+    index.setReplicaSet(summariseReplicaSet(replicaSet('web-old', 3)));
+    expect(index.factsFor(WEB).newReplicaSet).toMatchObject({ name: 'web-old', revision: '3' });
+    expect(seen(rolledBack(3, 3))).toEqual([]);
+    // A failing pull in the ReplicaSet the Deployment does run is still seen.
+    index.setPod(summarisePod(pod('web-old-b', 'web-old', 'ImagePullBackOff')));
+    expect(seen(rolledBack(3, 3))).toEqual(['ImagePullBackOff', 'RolloutFailed']);
+  });
+
   it.each([
     ['a pod of the newest ReplicaSet changes', pod('web-new-b', 'web-new', 'ErrImagePull'), [KEY]],
     ['a pod of the newest ReplicaSet appears', pod('web-new-c', 'web-new', null), [KEY]],
