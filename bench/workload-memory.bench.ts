@@ -176,6 +176,8 @@ if (process.argv[2] === '--child') {
             phase.reads += 1;
             return inner.read(workload);
           },
+          unheld: (now, limit) => inner.unheld(now, limit),
+          forgetUnheld: (entry) => inner.forgetUnheld(entry),
           close: () => inner.close(),
         };
 

@@ -157,6 +157,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     facts: (key, facts): Promise<void> => registry.facts(key, facts),
     now: () => clock.now(),
     logger: log,
+    policyOf: (key) => governingPolicy(index, key),
   });
   const inhibitionOf = (podKey: string): Inhibition | null =>
     inhibitions.get(podNodes.get(podKey) ?? '') ?? null;

@@ -14,6 +14,7 @@ import { Budgets } from '../budgets/budgets.ts';
 import { Storms } from '../budgets/storms.ts';
 import { startControlConsumer } from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
+import { integrationFor } from '../effects/catalogue.ts';
 import { EffectQueues } from '../effects/queues.ts';
 import { startEffectWorkers } from '../effects/workers.ts';
 import type { KubeObject, ObservableObject } from '../observe/index.ts';
@@ -37,10 +38,10 @@ import type { RoleDeps, RunningRole } from './agent.ts';
 import { toMachineEvent } from './control-events.ts';
 import { WorkloadKeeper } from './workload-memory.ts';
 import { RedisWorkloadStore } from '../workloads/store.ts';
-import { CONTROLLER_OWNER } from './effect-jobs.ts';
+import { CONTROLLER_OWNER, planEffectJob, unsentNotice } from './effect-jobs.ts';
 import { policyRefOf } from './machine-policy.ts';
 import { ActorHost } from './host.ts';
-import { ActorRegistry } from './registry.ts';
+import { ActorRegistry, parsePolicyRef } from './registry.ts';
 import { restoreActors } from './restore.ts';
 import {
   DEPLOYMENT_MADE_SELECTOR,
@@ -55,6 +56,7 @@ import { untilSucceeds } from './retry.ts';
 import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
 import { SnapshotStore } from './snapshot-store.ts';
 import { UnsentNotificationStore, unsentProblems } from './unsent-notifications.ts';
+import { UnverifiedIncidents } from './unverified-incidents.ts';
 
 export const CONTROLLER_LEASE = 'kube-remedy-controller';
 
@@ -368,6 +370,38 @@ export function startController(
       if (!abort.signal.aborted) deploymentWatch = watchDeployments();
     });
     scaler?.start();
+    // Restarts whose pod went away with no replacement where an agent could verify it end
+    // unverified, told from here: no pod actor is left to tell it (docs/adr/0014).
+    const unverified = new UnverifiedIncidents({
+      store: workloadStore,
+      floorMs: 2 * config.budget.refreshInterval,
+      now: () => clock.now(),
+      logger: log,
+      record: (target, event) => recorder.record(target, event),
+      enqueue: async (request, policyRef) => {
+        const parsed = policyRef === undefined ? undefined : parsePolicyRef(policyRef);
+        const planned = planEffectJob(request, {
+          owner,
+          policyRef: policyRef ?? '',
+          policy: parsed === undefined ? undefined : index.policy(parsed),
+          limits: settings.limits,
+          slackChannel,
+        });
+        if ('job' in planned) {
+          await queues.enqueue(planned.job);
+          metrics.effectsEnqueued.inc({
+            integration: integrationFor(planned.job.effect.kind),
+            kind: planned.job.effect.kind,
+          });
+        } else if (planned.skipped.integration === 'slack' && policyRef !== undefined) {
+          await unsent.record(
+            policyRef,
+            unsentNotice(request.effect, request.actorKey, request.requestedAt),
+          );
+        }
+      },
+    });
+    unverified.start(config.budget.refreshInterval);
     const controlRedis = redis.duplicate();
     const consumer = startControlConsumer({
       redis: controlRedis,
@@ -396,6 +430,7 @@ export function startController(
           hpaWatch.stop(),
           consumer.stop(),
           scaler?.stop(),
+          unverified.stop(),
           policiesRunning,
         ]);
         await safety.stop();

@@ -37,6 +37,11 @@ export interface WorkloadKeeperOptions {
   facts: (key: string, facts: Partial<RuntimeFacts>) => Promise<void>;
   now: () => number;
   logger: Logger;
+  /**
+   * The governing policy of an actor (`namespace/name`), kept with the incident it leads: the
+   * controller tells that policy's people when the incident ends with no pod to hold it.
+   */
+  policyOf?: (key: string) => string | undefined;
 }
 
 type Snapshot = { value: unknown; context: RemediationContext };
@@ -147,8 +152,12 @@ export class WorkloadKeeper {
     const type = derived.type ?? before?.type;
     if (type === undefined) return;
     // Whether the actor remembers a ticket of the symptom: the holder's word is the workload's.
+    const policy = this.options.policyOf?.(key);
     const update: WorkloadReport = {
       ...derived.report,
+      ...(derived.report.incident === null || policy === undefined
+        ? {}
+        : { incident: { ...derived.report.incident, policy } }),
       owner: this.options.owner,
       ticket: (snapshot.context.tickets ?? []).includes(type),
     };

@@ -10,6 +10,7 @@
 import type { types } from '@slack/bolt';
 import type { Redactor } from '../redaction/index.ts';
 import type { SlackBlock } from '../adapters/slack/client.ts';
+import type { NotifyPurpose } from '../machines/effects.ts';
 import {
   BUTTONS,
   type ButtonSet,
@@ -81,6 +82,7 @@ export const STATUS_LABEL: Readonly<Record<MemberStatus, string>> = {
   snoozed: 'Snoozed',
   quarantined: 'Quarantined',
   resolved: 'Resolved',
+  unverified: 'Ended unverified',
 };
 
 const STATUS_EMOJI: Readonly<Record<MemberStatus, string>> = {
@@ -92,6 +94,7 @@ const STATUS_EMOJI: Readonly<Record<MemberStatus, string>> = {
   snoozed: ':zzz:',
   quarantined: ':no_entry:',
   resolved: ':white_check_mark:',
+  unverified: ':grey_question:',
 };
 
 /** The order in which a thread's state is summarised: what needs people first. */
@@ -103,6 +106,7 @@ const URGENCY: readonly MemberStatus[] = [
   'acknowledged',
   'approved',
   'rejected',
+  'unverified',
   'resolved',
 ];
 
@@ -319,7 +323,7 @@ export function renderParent(view: ThreadView, context: RenderContext): Rendered
 
 export interface NoticeInput {
   member: MemberView;
-  purpose: 'approvalRequested' | 'escalated' | 'quarantined' | 'resolved';
+  purpose: NotifyPurpose;
   to: EscalationTarget | null;
   /** 1-based. */
   level: number | null;
@@ -357,9 +361,12 @@ export function renderNotice(input: NoticeInput, context: RenderContext): Render
     case 'resolved':
       text = `:white_check_mark: *Resolved*: ${object} — ${reason}`;
       break;
+    case 'unverified':
+      text = `:grey_question: *Ended unverified*: ${object} — ${reason}`;
+      break;
   }
   const blocks: SlackBlock[] = [section(text)];
-  if (member.buttons !== null && input.purpose !== 'resolved') {
+  if (member.buttons !== null && input.purpose !== 'resolved' && input.purpose !== 'unverified') {
     blocks.push(buttonsBlock(member, member.buttons, context));
   }
   return { text: truncate(text, LIMITS.fallbackText), blocks };

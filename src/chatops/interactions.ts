@@ -67,7 +67,12 @@ export interface InteractionDeps {
 const NOTHING_DONE = 'Nothing was done.';
 
 /** Incidents in these states take no more buttons. */
-const SETTLED: ReadonlySet<MemberStatus> = new Set(['approved', 'rejected', 'resolved']);
+const SETTLED: ReadonlySet<MemberStatus> = new Set([
+  'approved',
+  'rejected',
+  'resolved',
+  'unverified',
+]);
 
 export function refusal(code: RefusalCode, detail?: string): InteractionOutcome {
   const words: Record<RefusalCode, string> = {

@@ -33,7 +33,8 @@ export type MemberStatus =
   | 'acknowledged'
   | 'snoozed'
   | 'quarantined'
-  | 'resolved';
+  | 'resolved'
+  | 'unverified';
 
 /** Buttons a member's incident offers, and until when. */
 export interface ButtonSet {
@@ -160,7 +161,9 @@ export const linkSchema = z.object({
  */
 export const notifyEffectSchema = z.object({
   kind: z.enum(['notify', 'escalate']),
-  purpose: z.enum(['approvalRequested', 'escalated', 'quarantined', 'resolved']).optional(),
+  purpose: z
+    .enum(['approvalRequested', 'escalated', 'quarantined', 'resolved', 'unverified'])
+    .optional(),
   to: targetSchema.nullable().default(null),
   /** 0-based escalation level. */
   level: z.number().int().min(0).nullable().default(null),

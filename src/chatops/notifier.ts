@@ -129,6 +129,7 @@ const STATUS_OF: Readonly<Record<NonNullable<NotifyEffect['purpose']>, MemberSta
   escalated: 'escalated',
   quarantined: 'quarantined',
   resolved: 'resolved',
+  unverified: 'unverified',
 };
 
 const REMEDIATION_KINDS = new Set([
@@ -221,7 +222,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
       buttons:
         purpose === 'approvalRequested'
           ? { kind: 'approval', expiresAt: effect.expiresAt ?? escalationExpiry }
-          : purpose === 'resolved'
+          : purpose === 'resolved' || purpose === 'unverified'
             ? null
             : { kind: 'escalation', expiresAt: escalationExpiry },
     };
@@ -336,7 +337,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
           const record = groupRecord ?? { threadKey, open: [] };
           if (record.threadKey === threadKey) {
             const open = record.open.filter((id) => id !== job.incidentId);
-            if (purpose !== 'resolved') open.push(job.incidentId);
+            if (purpose !== 'resolved' && purpose !== 'unverified') open.push(job.incidentId);
             await store.saveGroup(group, { threadKey, open });
           }
         }

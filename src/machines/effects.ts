@@ -60,7 +60,12 @@ export type RemediationEffect =
   | (Acting & { kind: 'scale'; from: number | null; to: number })
   | (Acting & { kind: 'openPullRequest'; proposes: ProposedChange });
 
-export type NotifyPurpose = 'approvalRequested' | 'escalated' | 'quarantined' | 'resolved';
+/**
+ * `unverified`: the incident ended without a verdict (no pod of the workload was left to verify
+ * its restart); people hear it, with no buttons, since there is nothing left to decide.
+ */
+export type NotifyPurpose =
+  'approvalRequested' | 'escalated' | 'quarantined' | 'resolved' | 'unverified';
 
 /** Effects that tell or record; nothing waits for them. */
 export type NotificationEffect =

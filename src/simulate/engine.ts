@@ -55,6 +55,7 @@ import { MemoryBudgets } from '../budgets/memory.ts';
 import { WorkloadKeeper } from '../actors/workload-memory.ts';
 import { podWorkloadKey } from '../observe/workload.ts';
 import { MemoryWorkloadStore } from '../workloads/store.ts';
+import { UnverifiedIncidents } from '../actors/unverified-incidents.ts';
 import { NodeSlotKeeper } from '../actors/node-slots.ts';
 import { governingPolicy, liveContexts, SafetyMonitor, safetySettings } from '../actors/safety.ts';
 import { MemoryStorms } from '../budgets/storms.ts';
@@ -153,6 +154,8 @@ function warningLogger(warnings: string[], failuresOnly = false) {
  */
 const SIMULATED_SAFETY = safetySettings(configSchema.parse({}).budget);
 const SIMULATED_LIMITS = SIMULATED_SAFETY.limits;
+/** The controller's sweep for verifications nobody holds runs on the budget refresh interval. */
+const SIMULATED_REFRESH_MS = configSchema.parse({}).budget.refreshInterval;
 
 export class Simulation {
   private readonly scenario: Scenario;
@@ -170,6 +173,10 @@ export class Simulation {
   private readonly safetyLines = new SafetyLines();
   /** As the agent: pods of a workload share one incident per symptom, kept in memory here. */
   private readonly workloads: WorkloadKeeper;
+  private readonly workloadStore = new MemoryWorkloadStore();
+  /** As the controller: a restart nobody is left to verify ends unverified. */
+  private readonly unverified: UnverifiedIncidents;
+  private sweeping: Promise<unknown> = Promise.resolve();
   /** As the agent: a node's slot is let go once its incident no longer holds it. */
   private readonly nodeSlots = new NodeSlotKeeper((node, incidentId) =>
     this.budgets.releaseNodeSlot(node, incidentId),
@@ -224,12 +231,25 @@ export class Simulation {
       workloads: { claim: (request) => this.workloads.claim(request) },
     });
     this.workloads = new WorkloadKeeper({
-      store: new MemoryWorkloadStore(),
+      store: this.workloadStore,
       owner: 'simulation',
       deliver: (key, event) => this.registry.deliver(key, event),
       facts: (key, facts) => this.registry.facts(key, facts),
       now: () => this.clock.now(),
       logger,
+      policyOf: (key) => governingPolicy(this.index, key),
+    });
+    this.unverified = new UnverifiedIncidents({
+      store: this.workloadStore,
+      floorMs: 2 * SIMULATED_REFRESH_MS,
+      now: () => this.clock.now(),
+      logger,
+      enqueue: (request, policyRef) =>
+        this.enqueue(request, { key: request.actorKey, kind: 'Pod', policyRef: policyRef ?? '' }),
+      record: (target, event) => {
+        this.touch(`${target.kind}/${target.namespace}/${target.name}`).events.push(event);
+        return Promise.resolve();
+      },
     });
     this.index = new PolicyIndex({
       agentNamespace: scenario.namespace,
@@ -323,6 +343,14 @@ export class Simulation {
     // As the agent starts: policies first, then the safety facts, then the objects.
     for (const policy of scenario.policies) this.applyPolicy(policy);
     await this.safety.start();
+    this.agenda.every(
+      this.clock.now(),
+      SIMULATED_REFRESH_MS,
+      () => {
+        this.sweeping = this.sweeping.then(() => this.unverified.sweep());
+      },
+      () => !this.workloadStore.hasUnheld(),
+    );
     for (const object of this.world.all()) this.observe(object);
     await this.settle();
     this.materialize();
@@ -501,7 +529,7 @@ export class Simulation {
   private async enqueue(
     request: EffectRequest,
     actor: ActorInfo,
-    context: RemediationContext,
+    context?: RemediationContext,
   ): Promise<void> {
     const { effect } = request;
     // As in a cluster: what the policy configures no integration for (evidence, tickets, pull
@@ -947,6 +975,7 @@ export class Simulation {
       await this.registry.settled();
       await this.host.flushAll();
       await this.workloads.poll();
+      await this.sweeping;
       await this.safety.idle();
       await new Promise<void>((resolve) => setImmediate(resolve));
       // A timer armed for now (a deadline already reached) fires before time moves on.

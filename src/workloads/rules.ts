@@ -40,6 +40,13 @@ export interface WorkloadIncident {
   announced: boolean;
   /** What opened it. */
   trigger: Detection;
+  /**
+   * The governing policy (`namespace/name`) as its holder last said: whoever ends an incident no
+   * pod holds tells the people and the ticket that policy names. Absent in older memory.
+   */
+  policy?: string;
+  /** The pod actor that held it last, once none does: its message in the thread is the one updated. */
+  lastHolder?: string;
 }
 
 export interface WorkloadMemory {
@@ -99,6 +106,12 @@ function mergeTimes(a: readonly number[], b: readonly number[]): number[] {
   return [...new Set([...a, ...b])].sort((x, y) => x - y).slice(-REMEDIATION_MEMORY);
 }
 
+/** The incident as a pod takes it: held again, so nobody is its last holder. */
+function heldBy(open: WorkloadIncident, holder: string, owner: string | null): WorkloadIncident {
+  const { lastHolder: _gone, ...rest } = open;
+  return { ...rest, holder, holderOwner: owner };
+}
+
 /**
  * A pod actor confirmed the symptom: it leads the workload's incident (a new one, or the open
  * one nobody holds, which it continues), joins the one another pod leads, or is held off by a
@@ -128,7 +141,7 @@ export function claim(
     return { memory, answer: { role: 'member', incident: open, remediations } };
   }
   if (open !== null) {
-    const taken = { ...open, holder: request.actorKey, holderOwner: owner };
+    const taken = heldBy(open, request.actorKey, owner);
     return {
       memory: { ...memory, incident: taken },
       answer: { role: 'lead', continues: taken, remediations, ticket },
@@ -225,6 +238,7 @@ export function release(memory: WorkloadMemory, holder: string, at: number): Wor
       ...open,
       holder: null,
       holderOwner: null,
+      lastHolder: holder,
       ...(restarted ? { phase: 'verifying', verifyUntil: at + open.verificationWindowMs } : {}),
     },
   };
@@ -253,30 +267,41 @@ export function adopt(
   ) {
     return { memory, adopted: null };
   }
-  const adopted = { ...open, holder: actorKey, holderOwner: owner ?? null };
+  const adopted = heldBy(open, actorKey, owner ?? null);
   return { memory: { ...memory, incident: adopted }, adopted };
 }
 
+/** A verification its pod's deletion started and no replacement has taken over (yet). */
+export function isUnheldVerification(incident: WorkloadIncident | null): boolean {
+  return incident !== null && incident.holder === null && incident.phase === 'verifying';
+}
+
 /**
- * An incident nobody holds whose verification ended long ago: no pod of the workload is left to
- * decide it (scaled to zero, or its pods run where no agent is). It ends as held, which is what
- * its verification says when no pod shows the symptom.
+ * When a verification nobody holds ends unverified: a verification window after its own end
+ * (a replacement that adopts late still verifies it at once), and never sooner than `floorMs`
+ * (the agents look for replacements on an interval).
+ */
+export function unverifiedAt(incident: WorkloadIncident, floorMs: number): number | null {
+  if (!isUnheldVerification(incident) || incident.verifyUntil === null) return null;
+  return incident.verifyUntil + Math.max(incident.verificationWindowMs, floorMs);
+}
+
+/**
+ * A verification nobody holds, long after it should have ended: no replacement of the restarted
+ * pod came up where an agent could verify it (the workload was scaled to zero, the replacement
+ * cannot be scheduled, or it runs on a node without an agent). Nobody can say whether the
+ * restart helped, so the incident ends unverified: the caller tells the people who heard of it
+ * and comments on its ticket, which stays open (`ticket` is kept) until an incident of the
+ * symptom resolves. Its remediations still count towards quarantine, and its cooldown holds.
  */
 export function expire(
   memory: WorkloadMemory,
   now: number,
-  graceMs: number,
+  floorMs: number,
 ): { memory: WorkloadMemory; expired: WorkloadIncident | null } {
   const open = memory.incident;
-  if (
-    open === null ||
-    open.holder !== null ||
-    open.phase !== 'verifying' ||
-    open.verifyUntil === null ||
-    open.verifyUntil + graceMs > now
-  ) {
-    return { memory, expired: null };
-  }
+  const at = open === null ? null : unverifiedAt(open, floorMs);
+  if (open === null || at === null || at > now) return { memory, expired: null };
   return { memory: { ...memory, incident: null }, expired: open };
 }
 
@@ -349,7 +374,13 @@ function incidentOf(value: unknown): WorkloadIncident | null {
   if (!readable) return null;
   // Kept since the holder's command routing (memory written before reads as not known).
   const holderOwner = typeof i.holderOwner === 'string' ? i.holderOwner : null;
-  return { ...(value as WorkloadIncident), holderOwner };
+  const { policy, lastHolder, ...rest } = value as WorkloadIncident;
+  return {
+    ...rest,
+    holderOwner,
+    ...(typeof policy === 'string' ? { policy } : {}),
+    ...(typeof lastHolder === 'string' ? { lastHolder } : {}),
+  };
 }
 
 /**

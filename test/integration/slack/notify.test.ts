@@ -181,6 +181,29 @@ describe('notify: one thread per incident', () => {
     expect(h.slack.messages().filter((m) => m.threadTs === first.threadTs)).toHaveLength(2);
   });
 
+  it('an incident that ends unverified takes its buttons away and says so in its thread', async () => {
+    const job = approvalJob(unique('restart'));
+    const first = await processors().notify(job, context(unique('job')));
+    const ended = {
+      ...job,
+      step: 'unverified',
+      requestedAt: job.requestedAt + 60_000,
+      effect: {
+        ...job.effect,
+        purpose: 'unverified',
+        reason: 'ended unverified: no pod of Deployment shop/web came back',
+        proposes: undefined,
+      },
+    };
+    const second = await processors().notify(ended, context(unique('job')));
+    expect(second.threadTs).toBe(first.threadTs);
+    const parent = h.slack.messages().find((m) => m.ts === first.threadTs);
+    expect(shownText(parent)).toContain('Ended unverified');
+    expect(buttonsOf(parent)).toEqual({});
+    const replies = h.slack.messages().filter((m) => m.threadTs === first.threadTs);
+    expect(shownText(replies.at(-1))).toContain('Ended unverified');
+  });
+
   it('pods of one Deployment share one thread while their incidents are open', async () => {
     const group = `Deployment/shop/${unique('web')}`;
     const a = approvalJob(

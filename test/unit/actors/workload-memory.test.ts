@@ -15,7 +15,7 @@ const WORKLOAD = 'shop/Deployment/web';
 const OWNER = 'agent-node-1';
 const trigger = { type: 'CrashLoopBackOff' as const, reason: 'container "web" crash-loops' };
 
-function keeper() {
+function keeper(policyOf?: (key: string) => string | undefined) {
   const delivered: { key: string; event: MachineEvent }[] = [];
   const told: { key: string; facts: Partial<RuntimeFacts> }[] = [];
   let now = T0;
@@ -33,6 +33,7 @@ function keeper() {
     },
     now: () => now,
     logger: captureLogger().logger,
+    ...(policyOf === undefined ? {} : { policyOf }),
   });
   return {
     keeper: running,
@@ -230,6 +231,22 @@ describe('the workload keeper, keeping the ticket of a symptom', () => {
       holder: 'Pod/shop/web-b',
       holderOwner: OWNER,
     });
+  });
+  it("keeps the holder's governing policy with the incident, for whoever ends it with no pod left", async () => {
+    const {
+      keeper: k,
+      store,
+      delivered,
+    } = keeper((key) => (key === 'Pod/shop/web-a' ? 'shop/crash-loops' : undefined));
+    k.claim(claimOf('Pod/shop/web-a'));
+    await eventually(() => expect(delivered).toHaveLength(1));
+    k.noteTransition('Pod/shop/web-a', holderSnapshot('quarantined', [], true));
+    await eventually(async () =>
+      expect((await store.read(WORKLOAD)).CrashLoopBackOff?.incident).toMatchObject({
+        phase: 'quarantined',
+        policy: 'shop/crash-loops',
+      }),
+    );
   });
 });
 

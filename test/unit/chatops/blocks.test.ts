@@ -77,6 +77,7 @@ describe('the parent message of an incident', () => {
     ],
     ['approved', null, []],
     ['resolved', null, []],
+    ['unverified', null, []],
   ])('when %s offers exactly the buttons that apply', (status, buttons, expected) => {
     const rendered = renderParent(view([member({ status, buttons })]), context);
     expect(actionIds(rendered.blocks)).toEqual(expected.map((a) => `kube-remedy-${a}`));
@@ -245,17 +246,15 @@ describe('threaded notices', () => {
       /^:no_entry: \*Quarantined\*: remediations of Pod shop\/web-1 did not hold/,
     ],
     ['resolved', null, null, /^:white_check_mark: \*Resolved\*: Pod shop\/web-1/],
+    ['unverified', null, null, /^:grey_question: \*Ended unverified\*: Pod shop\/web-1/],
   ] as const)('%s to %o says so', (purpose, to, level, expected) => {
     const rendered = renderNotice({ member: member(), purpose, to, level }, context);
     expect(rendered.text).toMatch(expected);
     expect(blockProblems(rendered.blocks)).toEqual([]);
   });
 
-  it('a resolved notice has no buttons', () => {
-    const rendered = renderNotice(
-      { member: member(), purpose: 'resolved', to: null, level: null },
-      context,
-    );
+  it.each(['resolved', 'unverified'] as const)('a %s notice has no buttons', (purpose) => {
+    const rendered = renderNotice({ member: member(), purpose, to: null, level: null }, context);
     expect(actionIds(rendered.blocks)).toEqual([]);
   });
 

@@ -7,6 +7,7 @@ import {
   CREATION_SLACK_MS,
   EMPTY_MEMORY,
   expire,
+  unverifiedAt,
   parseMemory,
   release,
   REMEDIATION_MEMORY,
@@ -373,6 +374,7 @@ describe("release: the holder's pod goes away", () => {
     expect(after.incident).toEqual({
       ...restarting,
       holder: null,
+      lastHolder: 'Pod/shop/web-a',
       phase: 'verifying',
       verifyUntil: 65_000 + 5 * MINUTE,
     });
@@ -381,12 +383,12 @@ describe("release: the holder's pod goes away", () => {
   it('leaves a remediation that does not replace the pod waiting for another pod', () => {
     const rollingBack = incident({ phase: 'remediating', actedAt: 60_000, replacesPod: false });
     const after = release(memory({ incident: rollingBack }), 'Pod/shop/web-a', 65_000);
-    expect(after.incident).toEqual({ ...rollingBack, holder: null });
+    expect(after.incident).toEqual({ ...rollingBack, holder: null, lastHolder: 'Pod/shop/web-a' });
   });
 
   it('leaves an undecided incident undecided, for the next pod that claims it', () => {
     const after = release(memory({ incident: incident() }), 'Pod/shop/web-a', 1_000);
-    expect(after.incident).toEqual(incident({ holder: null }));
+    expect(after.incident).toEqual(incident({ holder: null, lastHolder: 'Pod/shop/web-a' }));
     expect(claim(after, request('web-b', 2_000)).answer).toMatchObject({
       role: 'lead',
       continues: { id: 'Pod/shop/web-a#1@0', holder: 'Pod/shop/web-b' },
@@ -401,7 +403,7 @@ describe("release: the holder's pod goes away", () => {
       verifyUntil: 9,
     });
     const after = release(memory({ incident: verifying }), 'Pod/shop/web-a', 5);
-    expect(after.incident).toEqual({ ...verifying, holder: null });
+    expect(after.incident).toEqual({ ...verifying, holder: null, lastHolder: 'Pod/shop/web-a' });
   });
 
   it('changes nothing for a pod that does not hold the incident', () => {
@@ -479,7 +481,7 @@ describe('adopt: a replacement takes over the verification', () => {
 
 describe('expire: a verification nobody is left to decide', () => {
   const verifyUntil = 10 * MINUTE;
-  const grace = 2 * MINUTE;
+  const floor = 2 * MINUTE;
   const orphan = memory({
     incident: incident({
       holder: null,
@@ -487,19 +489,32 @@ describe('expire: a verification nobody is left to decide', () => {
       actedAt: 0,
       replacesPod: true,
       verifyUntil,
+      verificationWindowMs: 5 * MINUTE,
     }),
     remediations: [0],
     quietUntil: 5 * MINUTE,
+    ticket: true,
   });
 
-  it('ends it once its deadline and the grace have passed, keeping the rest', () => {
-    expect(expire(orphan, verifyUntil + grace - 1, grace)).toEqual({
-      memory: orphan,
-      expired: null,
-    });
-    const { memory: after, expired } = expire(orphan, verifyUntil + grace, grace);
+  it('ends it unverified a verification window after its end, keeping the rest', () => {
+    const at = verifyUntil + 5 * MINUTE;
+    expect(unverifiedAt(orphan.incident!, floor)).toBe(at);
+    expect(expire(orphan, at - 1, floor)).toEqual({ memory: orphan, expired: null });
+    const { memory: after, expired } = expire(orphan, at, floor);
     expect(expired).toEqual(orphan.incident);
+    // The remediation still counts, the cooldown holds and the ticket stays open.
     expect(after).toEqual({ ...orphan, incident: null });
+  });
+
+  it('waits at least the floor after a short window (agents look for replacements on an interval)', () => {
+    const short = { ...orphan.incident!, verificationWindowMs: 30_000 };
+    expect(unverifiedAt(short, floor)).toBe(verifyUntil + floor);
+    expect(
+      expire({ ...orphan, incident: short }, verifyUntil + floor - 1, floor).expired,
+    ).toBeNull();
+    expect(expire({ ...orphan, incident: short }, verifyUntil + floor, floor).expired).toEqual(
+      short,
+    );
   });
 
   it.each([
@@ -508,11 +523,11 @@ describe('expire: a verification nobody is left to decide', () => {
     ['it has no deadline', { verifyUntil: null }],
   ])('leaves it while %s', (_name, change) => {
     const before = memory({ ...orphan, incident: { ...orphan.incident!, ...change } });
-    expect(expire(before, 100 * MINUTE, grace)).toEqual({ memory: before, expired: null });
+    expect(expire(before, 100 * MINUTE, floor)).toEqual({ memory: before, expired: null });
   });
 
   it('has nothing to end in an empty memory', () => {
-    expect(expire(EMPTY_MEMORY, 100 * MINUTE, grace)).toEqual({
+    expect(expire(EMPTY_MEMORY, 100 * MINUTE, floor)).toEqual({
       memory: EMPTY_MEMORY,
       expired: null,
     });
@@ -555,6 +570,17 @@ describe('parseMemory', () => {
     ['deadlines that are not times', { quietUntil: 'soon', quarantinedUntil: true }],
   ])('reads %s as not remembered', (_name, stored) => {
     expect(parseMemory(JSON.stringify(stored))).toEqual(EMPTY_MEMORY);
+  });
+
+  it("keeps the incident's policy and last holder when they are names, and drops them otherwise", () => {
+    const named = incident({
+      holder: null,
+      policy: 'shop/crash-loops',
+      lastHolder: 'Pod/shop/web-a',
+    });
+    expect(parseMemory(JSON.stringify(memory({ incident: named }))).incident).toEqual(named);
+    const odd = { incident: { ...incident(), policy: 7, lastHolder: ['Pod/shop/web-a'] } };
+    expect(parseMemory(JSON.stringify(odd)).incident).toEqual(incident());
   });
 
   it('keeps the readable parts of a memory with unreadable ones', () => {
