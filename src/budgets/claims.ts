@@ -84,7 +84,12 @@ export async function spendBudget(
   claim: BudgetClaim,
   options: {
     now: number;
-    healthyNodes: (selector: NodeSelector | undefined) => Promise<number> | number;
+    /** The healthy nodes the selector selects, and whether `node` is one of them. */
+    healthyNodes: (
+      selector: NodeSelector | undefined,
+      node: string,
+    ) =>
+      Promise<{ count: number; includesNode: boolean }> | { count: number; includesNode: boolean };
   },
 ): Promise<SpendOutcome> {
   let tokenTaken = false;
@@ -96,9 +101,11 @@ export async function spendBudget(
   }
   if (claim.nodeSlot !== null) {
     const { nodeSelector, ...slotRequest } = claim.nodeSlot;
+    const healthy = await options.healthyNodes(nodeSelector, slotRequest.node);
     const slot = await store.takeNodeSlot({
       ...slotRequest,
-      healthyNodes: await options.healthyNodes(nodeSelector),
+      healthyNodes: healthy.count,
+      nodeIsHealthy: healthy.includesNode,
     });
     if (slot.decision === 'denied') {
       if (tokenTaken) await store.giveBack(claim.actionId, claim.scopes);

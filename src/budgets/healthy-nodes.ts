@@ -13,6 +13,7 @@ export type NodeSelector = Pick<PolicySelector, 'matchLabels' | 'matchExpression
 
 /** What the count reads of a node. */
 export interface NodeHealth {
+  name?: string;
   labels: Labels;
   unschedulable: boolean;
   ready: boolean;
@@ -33,13 +34,34 @@ export function countHealthyNodes(
   return count;
 }
 
+/**
+ * The count for taking `node` out of service: the healthy nodes the selector selects, and whether
+ * `node` is one of them (a node that is not Ready is not: taking it out leaves as many as before).
+ */
+export function healthyCount(
+  nodes: readonly NodeHealth[],
+  selector: NodeSelector | undefined,
+  node: string,
+): { count: number; includesNode: boolean } {
+  const self = nodes.find((n) => n.name === node);
+  return {
+    count: countHealthyNodes(nodes, selector),
+    includesNode:
+      self !== undefined &&
+      self.ready &&
+      !self.unschedulable &&
+      countHealthyNodes([self], selector) === 1,
+  };
+}
+
 /** A node as the API returns it, as the count reads it. */
 export function nodeHealth(node: {
-  metadata?: { labels?: Record<string, string> | null } | null;
+  metadata?: { name?: string | null; labels?: Record<string, string> | null } | null;
   spec?: { unschedulable?: boolean | null } | null;
   status?: { conditions?: readonly { type?: string; status?: string }[] | null } | null;
 }): NodeHealth {
   return {
+    ...(node.metadata?.name == null ? {} : { name: node.metadata.name }),
     labels: node.metadata?.labels ?? {},
     unschedulable: node.spec?.unschedulable === true,
     ready: (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),

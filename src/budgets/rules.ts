@@ -119,6 +119,11 @@ export interface NodeSlotRequest {
   incidentId: string;
   /** Ready, schedulable nodes now (from the API), this one included if it is one. */
   healthyNodes: number;
+  /**
+   * Whether this node is one of `healthyNodes` (default: it is). A node that is not Ready (the
+   * controller cordons a dead one) takes nothing from the healthy count.
+   */
+  nodeIsHealthy?: boolean;
   minHealthyNodes: number;
   /** Nodes out of service at once. Default: 1. */
   maxAtOnce?: number;
@@ -182,12 +187,13 @@ export function claimNodeSlot(
     };
   }
   // The node about to go out of service stops counting as healthy: refuse if that breaks the floor.
-  if (healthyNodes - 1 < minHealthyNodes) {
+  const remaining = healthyNodes - (request.nodeIsHealthy === false ? 0 : 1);
+  if (remaining < minHealthyNodes) {
     return {
       decision: {
         decision: 'denied',
         why: 'min-healthy-nodes',
-        reason: `taking ${node} out of service would leave ${healthyNodes - 1} healthy nodes, below minHealthyNodes ${minHealthyNodes}`,
+        reason: `taking ${node} out of service would leave ${remaining} healthy nodes, below minHealthyNodes ${minHealthyNodes}`,
       },
       take: false,
     };

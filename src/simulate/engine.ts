@@ -590,7 +590,7 @@ export class Simulation {
         ? ({ spent: true } as const)
         : await spendBudget(this.budgets, claim, {
             now,
-            healthyNodes: (selector) => this.world.healthyNodes(selector),
+            healthyNodes: (selector, node) => this.world.healthyCount(selector, node),
           });
     if (!spent.spent) {
       const { why, reason } = spent;

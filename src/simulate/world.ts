@@ -10,7 +10,12 @@ import type { AnalyzerFacts } from '../analyzers/index.ts';
 import { observePod } from '../observe/observe.ts';
 import type { PodObject } from '../observe/kube.ts';
 import { podWorkloadKey } from '../observe/workload.ts';
-import { countHealthyNodes, nodeHealth, type NodeSelector } from '../budgets/healthy-nodes.ts';
+import {
+  countHealthyNodes,
+  healthyCount,
+  nodeHealth,
+  type NodeSelector,
+} from '../budgets/healthy-nodes.ts';
 import { createHash } from 'node:crypto';
 import { drainSkipReason, type DrainablePod } from '../effects/kubernetes/drain-rules.ts';
 import type { Effect, ProposedChange } from '../machines/index.ts';
@@ -228,6 +233,20 @@ export class World {
    * Ready, schedulable nodes that `selector` (a policy's) selects: what the agent reports to
    * node machines as `healthyNodes`, and what the workers count before a node disruption.
    */
+  /** The same, and whether `node` is one of them (the workers' count before a node action). */
+  healthyCount(
+    selector: NodeSelector | undefined,
+    node: string,
+  ): { count: number; includesNode: boolean } {
+    return healthyCount(
+      this.all()
+        .filter((o) => o.kind === 'Node')
+        .map((o) => nodeHealth(o as Parameters<typeof nodeHealth>[0])),
+      selector,
+      node,
+    );
+  }
+
   healthyNodes(selector: NodeSelector | undefined): number {
     return countHealthyNodes(
       this.all()

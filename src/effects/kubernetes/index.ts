@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Budgets } from '../../budgets/budgets.ts';
 import { budgetClaim, spendBudget } from '../../budgets/claims.ts';
-import { countHealthyNodes, nodeHealth, type NodeSelector } from '../../budgets/healthy-nodes.ts';
+import { healthyCount, nodeHealth, type NodeSelector } from '../../budgets/healthy-nodes.ts';
 import { TerminalEffectError } from '../errors.ts';
 import type { EffectJob } from '../catalogue.ts';
 import type { EffectProcessor, EffectResult, ProcessorContext } from '../workers.ts';
@@ -17,8 +17,12 @@ import { parseParams, type KubernetesActionKind } from './params.ts';
 import { deletePod, evictPod, refuseBarePod } from './pods.ts';
 
 /** Read fresh (not from a cache) just before a node is taken out of service. */
-async function healthyNodes(apis: KubeApis, selector: NodeSelector | undefined): Promise<number> {
-  return countHealthyNodes((await apis.core.listNode()).items.map(nodeHealth), selector);
+async function healthyNodes(
+  apis: KubeApis,
+  selector: NodeSelector | undefined,
+  node: string,
+): Promise<{ count: number; includesNode: boolean }> {
+  return healthyCount((await apis.core.listNode()).items.map(nodeHealth), selector, node);
 }
 
 export interface KubernetesProcessorsOptions {
@@ -48,7 +52,7 @@ export function kubernetesProcessors(
     if (budgets === undefined || claim === null) return () => Promise.resolve();
     const outcome = await spendBudget(budgets, claim, {
       now: Date.now(),
-      healthyNodes: (selector) => healthyNodes(apis, selector),
+      healthyNodes: (selector, node) => healthyNodes(apis, selector, node),
     });
     if (!outcome.spent) throw new TerminalEffectError(outcome.why, outcome.reason);
     return outcome.tokenTaken

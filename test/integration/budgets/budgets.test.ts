@@ -272,7 +272,7 @@ describe.each([
     const spend = (job: EffectJob, at: number) =>
       spendBudget(b, budgetClaim(job, `${job.step}-id`) ?? expect.fail('no claim'), {
         now: at,
-        healthyNodes: () => 4,
+        healthyNodes: () => ({ count: 4, includesNode: true }),
       });
     const incident = 'Node/w1#1@0';
     expect(await spend(nodeJob('cordon', 'w1', incident, [nodes]), 1_000)).toEqual({
@@ -296,12 +296,22 @@ describe.each([
     const b = await open();
     const claim =
       budgetClaim(nodeJob('drain', 'w1', 'Node/w1#1@0', []), 'x') ?? expect.fail('no claim');
-    expect(await spendBudget(b, claim, { now: 0, healthyNodes: () => 4 })).toMatchObject({
+    expect(
+      await spendBudget(b, claim, {
+        now: 0,
+        healthyNodes: () => ({ count: 4, includesNode: true }),
+      }),
+    ).toMatchObject({
       spent: true,
     });
     // The incident is handed to people: its slot is let go. Its drain, retried, finds it gone.
     expect(await b.releaseNodeSlot('w1', 'Node/w1#1@0')).toBe(true);
-    expect(await spendBudget(b, claim, { now: 1, healthyNodes: () => 4 })).toMatchObject({
+    expect(
+      await spendBudget(b, claim, {
+        now: 1,
+        healthyNodes: () => ({ count: 4, includesNode: true }),
+      }),
+    ).toMatchObject({
       spent: false,
       why: 'incident-ended',
     });
@@ -314,8 +324,16 @@ describe.each([
     const claim = (node: string) =>
       budgetClaim(nodeJob('cordon', node, `Node/${node}#1@0`, [roomy]), 'x') ??
       expect.fail('no claim');
-    await spendBudget(b, claim('w1'), { now: 0, healthyNodes: () => 4 });
-    expect(await spendBudget(b, claim('w2'), { now: 1, healthyNodes: () => 3 })).toEqual({
+    await spendBudget(b, claim('w1'), {
+      now: 0,
+      healthyNodes: () => ({ count: 4, includesNode: true }),
+    });
+    expect(
+      await spendBudget(b, claim('w2'), {
+        now: 1,
+        healthyNodes: () => ({ count: 3, includesNode: true }),
+      }),
+    ).toEqual({
       spent: false,
       why: 'another-node-draining',
       reason: 'another node is out of service; nodes are taken out of service one at a time',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { healthyCount } from '../../../src/budgets/healthy-nodes.ts';
 import {
   claimNodeSlot,
   scopeState,
@@ -114,6 +115,30 @@ describe('the node slot rule', () => {
     const outcome = claimNodeSlot(holders, { ...request, healthyNodes });
     expect(outcome.take).toBe(false);
     expect(outcome.decision).toMatchObject({ decision: 'denied', why });
+  });
+
+  it('takes nothing from the floor for a node that is not healthy already (a dead node cordoned)', () => {
+    // Two healthy nodes, both other than w1: cordoning w1 leaves two.
+    const dead = { ...request, healthyNodes: 2, nodeIsHealthy: false };
+    expect(claimNodeSlot({}, dead)).toMatchObject({ take: true });
+    expect(claimNodeSlot({}, { ...dead, healthyNodes: 1 }).decision).toEqual({
+      decision: 'denied',
+      why: 'min-healthy-nodes',
+      reason: 'taking w1 out of service would leave 1 healthy nodes, below minHealthyNodes 2',
+    });
+  });
+
+  it('counts a node among the healthy only when it is Ready, schedulable and selected', () => {
+    const nodes = [
+      { name: 'w1', labels: { pool: 'a' }, unschedulable: false, ready: false },
+      { name: 'w2', labels: { pool: 'a' }, unschedulable: false, ready: true },
+      { name: 'w3', labels: { pool: 'b' }, unschedulable: false, ready: true },
+    ];
+    const pool = { matchLabels: { pool: 'a' } };
+    expect(healthyCount(nodes, pool, 'w1')).toEqual({ count: 1, includesNode: false });
+    expect(healthyCount(nodes, pool, 'w2')).toEqual({ count: 1, includesNode: true });
+    expect(healthyCount(nodes, pool, 'w3')).toEqual({ count: 1, includesNode: false });
+    expect(healthyCount(nodes, undefined, 'w3')).toEqual({ count: 2, includesNode: true });
   });
 
   it('refuses a late retry of an incident that already let go of its slot', () => {
