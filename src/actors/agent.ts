@@ -12,8 +12,6 @@ import { EventRecorder } from '../adapters/kubernetes/events.ts';
 import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/list-watch.ts';
 import { NODES, PODS } from '../adapters/kubernetes/resource.ts';
 import type { Redis } from '../adapters/redis.ts';
-import { countHealthyNodes, nodeHealth } from '../budgets/healthy-nodes.ts';
-import { nodeSelectorOf } from '../budgets/scopes.ts';
 import { Budgets } from '../budgets/budgets.ts';
 import { Storms } from '../budgets/storms.ts';
 import type { Config } from '../config/index.ts';
@@ -42,6 +40,8 @@ import { restoreActors } from './restore.ts';
 import { roleHostOptions, roleSafetyMonitor } from './role-wiring.ts';
 import { untilSucceeds } from './retry.ts';
 import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
+import { agentActsOn, agentSees } from './symptom-owners.ts';
+import { HealthyNodeCounts } from './healthy-node-counts.ts';
 import { SnapshotStore } from './snapshot-store.ts';
 import { UnsentNotificationStore } from './unsent-notifications.ts';
 import { WorkloadKeeper } from './workload-memory.ts';
@@ -104,41 +104,17 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   /** What each node's machine says about the pods on it, and which node each pod is on. */
   const inhibitions = new Map<string, Inhibition | null>();
   const podNodes = new Map<string, string>();
-  /**
-   * Per policy that governs nodes: the Ready, schedulable nodes it selects, for the node
-   * machines' minHealthyNodes guard (src/budgets/healthy-nodes.ts). Counted for every such
-   * policy, before the first observation of a node (a node actor decides on its first one); with
-   * no node policy, the cluster's nodes are never listed.
-   */
-  const healthyNodes = new Map<string, number>();
-  const healthyNodesOf = (key: string): number | null => {
-    const ref = governingPolicy(index, key);
-    return ref === undefined ? null : (healthyNodes.get(ref) ?? null);
-  };
   const core = kc.makeApiClient(CoreV1Api);
-  const countNodes = async (): Promise<void> => {
-    try {
-      const policies = index.policies().filter((p) => p.selector.kinds.includes('Node'));
-      if (policies.length === 0) return;
-      const nodes = (await core.listNode({ resourceVersion: '0' })).items.map(nodeHealth);
-      const changed = new Set<string>();
-      for (const policy of policies) {
-        const ref = `${policy.ref.namespace}/${policy.ref.name}`;
-        const count = countHealthyNodes(nodes, nodeSelectorOf(policy.selector));
-        if (healthyNodes.get(ref) === count) continue;
-        healthyNodes.set(ref, count);
-        changed.add(ref);
-      }
-      for (const key of host.keys()) {
-        if (!key.startsWith('Node/')) continue;
-        const ref = governingPolicy(index, key);
-        if (ref !== undefined && changed.has(ref))
-          void registry.facts(key, { healthyNodes: healthyNodes.get(ref) ?? null });
-      }
-    } catch (error) {
-      log.warn({ err: error }, 'could not count healthy nodes; node actions wait for the count');
-    }
-  };
+  // The healthy nodes each node policy selects, for its node actors' minHealthyNodes guard.
+  const healthyNodes = new HealthyNodeCounts({
+    listNodes: async () => (await core.listNode({ resourceVersion: '0' })).items,
+    policies: () => index.policies(),
+    nodeActors: () => [...host.keys()].filter((key) => key.startsWith('Node/')),
+    governingPolicy: (key) => governingPolicy(index, key),
+    tell: (key, count) => void registry.facts(key, { healthyNodes: count }),
+    logger: log,
+  });
+  const countNodes = (): Promise<void> => healthyNodes.count();
   const nodeSlots = new NodeSlotKeeper((nodeName, incidentId) =>
     budgets.releaseNodeSlot(nodeName, incidentId).then(
       (released) => {
@@ -206,12 +182,15 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     now: () => clock.now(),
     logger: log,
     metrics,
+    // Its node's readiness is the controller's to judge (docs/adr/0017-dead-nodes.md).
+    actsOn: agentActsOn,
+    sees: agentSees,
     factsFor: (key) => {
       const ref = governingPolicy(index, key);
       return {
         ...(key.startsWith(podKeyPrefix())
           ? { inhibited: inhibitionOf(key), workloadMemory: true }
-          : { healthyNodes: healthyNodesOf(key) }),
+          : { healthyNodes: healthyNodes.of(key) }),
         ...(ref === undefined ? {} : safety.factsFor(ref)),
       };
     },
@@ -269,7 +248,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   // 3. Facts, watches, then the ways back to the actors.
   await countNodes();
   await safety.start();
-  const nodeCounter = setInterval(() => void countNodes(), config.budget.nodeCountInterval);
+  healthyNodes.start(config.budget.nodeCountInterval);
   const workloadPoll = setInterval(
     () =>
       void workloads
@@ -389,7 +368,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     host,
     ready: () => synced.pods && synced.node,
     stop: async () => {
-      clearInterval(nodeCounter);
+      healthyNodes.stop();
       clearInterval(workloadPoll);
       abort.abort();
       await Promise.all([podWatch.stop(), nodeWatch.stop(), consumer.stop(), policiesRunning]);

@@ -5,11 +5,11 @@
  * it stops all of that at once (snapshots stay in Redis), and the next leader restores the actors
  * with their deadlines.
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { EventRecorder } from '../adapters/kubernetes/events.ts';
 import { startLeaderElection } from '../adapters/kubernetes/leader-election.ts';
 import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/list-watch.ts';
-import { DEPLOYMENTS, PODS, REPLICASETS } from '../adapters/kubernetes/resource.ts';
+import { DEPLOYMENTS, NODES, PODS, REPLICASETS } from '../adapters/kubernetes/resource.ts';
 import { Budgets } from '../budgets/budgets.ts';
 import { Storms } from '../budgets/storms.ts';
 import { startControlConsumer } from '../effects/control-stream.ts';
@@ -57,6 +57,9 @@ import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts
 import { SnapshotStore } from './snapshot-store.ts';
 import { UnsentNotificationStore, unsentProblems } from './unsent-notifications.ts';
 import { UnverifiedIncidents } from './unverified-incidents.ts';
+import { HealthyNodeCounts } from './healthy-node-counts.ts';
+import { NodeSlotKeeper } from './node-slots.ts';
+import { controllerActsOn } from './symptom-owners.ts';
 
 export const CONTROLLER_LEASE = 'kube-remedy-controller';
 
@@ -172,7 +175,10 @@ export function startController(
         index: () => index,
         registry: () => registry,
         // The safety monitor is created below, before any actor exists.
-        onTransition: (key, snapshot) => safety.noteTransition(key, snapshot.context),
+        onTransition: (key, snapshot) => {
+          safety.noteTransition(key, snapshot.context);
+          nodeSlots.noteTransition(key, snapshot);
+        },
       }),
     );
     const index = new PolicyIndex({
@@ -189,11 +195,40 @@ export function startController(
       metrics,
       factsFor: (key) => {
         const ref = governingPolicy(index, key);
-        return ref === undefined ? undefined : safety.factsFor(ref);
+        return {
+          ...(key.startsWith('Node/') ? { healthyNodes: healthyNodes.of(key) } : {}),
+          ...(ref === undefined ? {} : safety.factsFor(ref)),
+        };
       },
       analyzerFactsFor: (_key, observation) =>
         observation.kind === 'Deployment' ? rollouts.factsFor(observation) : undefined,
+      // Deployments, and the readiness of nodes: a node that is not Ready usually has no agent
+      // left to judge it (docs/adr/0017-dead-nodes.md).
+      actsOn: controllerActsOn,
     });
+    // The healthy nodes each node policy selects, for its node actors' minHealthyNodes guard.
+    const core = kc.makeApiClient(CoreV1Api);
+    const healthyNodes = new HealthyNodeCounts({
+      listNodes: async () => (await core.listNode({ resourceVersion: '0' })).items,
+      policies: () => index.policies(),
+      nodeActors: () => [...host.keys()].filter((key) => key.startsWith('Node/')),
+      governingPolicy: (key) => governingPolicy(index, key),
+      tell: (key, count) => void registry.facts(key, { healthyNodes: count }),
+      logger: log,
+    });
+    // A node's slot is let go once the incident of its readiness no longer holds it.
+    const nodeSlots = new NodeSlotKeeper((nodeName, incidentId) =>
+      budgets.releaseNodeSlot(nodeName, incidentId).then(
+        (released) => {
+          if (released) log.info({ node: nodeName, incident: incidentId }, 'node slot released');
+        },
+        (error: unknown) =>
+          log.warn(
+            { err: error, node: nodeName },
+            'could not release the node slot; it stays held',
+          ),
+      ),
+    );
     const reg = registry;
     const safety: SafetyMonitor = roleSafetyMonitor({
       owner,
@@ -222,7 +257,10 @@ export function startController(
           onEvent(event);
           if (event.type !== 'upsert') return;
           const parsed = parsePolicy(event.resource);
-          if (parsed.ok) reg.policyChanged(parsed.policy);
+          if (!parsed.ok) return;
+          // A new or changed node policy counts its nodes before it decides on them.
+          if (parsed.policy.selector.kinds.includes('Node')) void healthyNodes.count();
+          reg.policyChanged(parsed.policy);
         }, signal),
     };
     // Multi-signal scaling, when Prometheus is configured: proposals go to the Deployment's actor,
@@ -281,7 +319,37 @@ export function startController(
       { actors: restored.restored, dropped: restored.dropped },
       'deployment actors restored',
     );
+    await healthyNodes.count();
+    healthyNodes.start(config.budget.nodeCountInterval);
     await safety.start();
+
+    // Every node, for the readiness of the nodes node policies select: judged from here, where a
+    // node's death does not take the judge with it.
+    let nodesSynced = false;
+    const presentNodes = new Set<string>();
+    const nodeWatch = startListWatch<KubernetesObject>(kc, {
+      resource: NODES,
+      logger: log,
+      onEvent: (event) => {
+        const received = clock.now();
+        const object = event.object as unknown as ObservableObject;
+        const name = event.object.metadata?.name ?? '';
+        if (event.type === 'delete') {
+          void reg.delete(object);
+          // A deleted Node keeps no slot: nothing else would let go of it.
+          nodeSlots.forget(name);
+          return;
+        }
+        if (!nodesSynced) presentNodes.add(`Node/${name}`);
+        void reg.upsert(object, received);
+      },
+      onSynced: () => {
+        if (!nodesSynced) void reg.forgetMissing(presentNodes, new Set(['Node']));
+        nodesSynced = true;
+        metrics.watchSynced.set({ resource: 'nodes' }, 1);
+      },
+      onRestart: (reason) => metrics.watchRestarts.inc({ resource: 'nodes', reason }),
+    });
 
     // The pods of every Deployment's newest ReplicaSet (image pulls failing in a new rollout).
     // Cluster-wide, only what ReplicaSets of Deployments made, and each object reduced to what
@@ -425,6 +493,7 @@ export function startController(
         abort.abort();
         await Promise.all([
           deploymentWatch?.stop(),
+          nodeWatch.stop(),
           replicaSetWatch.stop(),
           podWatch.stop(),
           hpaWatch.stop(),
@@ -433,11 +502,12 @@ export function startController(
           unverified.stop(),
           policiesRunning,
         ]);
+        healthyNodes.stop();
         await safety.stop();
         await reg.settled();
         await host.stopAll();
         controlRedis.disconnect();
-        for (const resource of ['deployments', 'replicasets', 'rollout-pods'])
+        for (const resource of ['deployments', 'nodes', 'replicasets', 'rollout-pods'])
           metrics.watchSynced.set({ resource }, 0);
       },
     };

@@ -20,9 +20,17 @@ export function policyRefOf(policy: Policy): string {
   return `${policy.ref.namespace}/${policy.ref.name}`;
 }
 
-export function toMachinePolicy(policy: Policy): MachinePolicy {
+/**
+ * The policy as the machines read it. `actsOn` keeps only the symptoms the compiling role acts on
+ * (symptom-owners.ts): a node's agent leaves readiness to the controller and the other way round.
+ */
+export function toMachinePolicy(
+  policy: Policy,
+  actsOn: (type: DetectionType) => boolean = () => true,
+): MachinePolicy {
   const detections: Partial<Record<DetectionType, DetectionRule>> = {};
   for (const d of policy.detections) {
+    if (!actsOn(d.type)) continue;
     const rule: DetectionRule = { threshold: d.threshold, windowMs: d.windowMs, action: d.action };
     if (d.replicas !== undefined) rule.replicas = d.replicas;
     if (d.taint !== undefined) {
@@ -57,8 +65,9 @@ export function toMachinePolicy(policy: Policy): MachinePolicy {
       windowMs: policy.quarantine.windowMs,
     },
     node: {
-      // A team that names drain for any node detection allows draining; cordon alone never drains.
-      drainAllowed: policy.detections.some((d) => d.action === 'drain'),
+      // A team that names drain for any node detection this role acts on allows draining;
+      // cordon alone never drains.
+      drainAllowed: policy.detections.some((d) => actsOn(d.type) && d.action === 'drain'),
       minHealthyNodes: policy.budget.minHealthyNodes,
     },
     deployment: {

@@ -34,8 +34,11 @@ export class NodeSlotKeeper {
     const before = this.holders.get(node);
     this.holders.set(node, holder);
     if (holder !== null || before === null) return;
-    // Unknown before (a restarted process): whatever this node's incidents held is let go.
-    this.release(node, before);
+    // Unknown before (a restarted process): what this actor's latest incident may have held is
+    // let go, and only that: the slot may be held by the other role's actor of the same node
+    // (the controller handles a node that is not Ready; docs/adr/0017-dead-nodes.md).
+    const held = before ?? latestIncident(snapshot.context);
+    if (held !== undefined) this.release(node, held);
   }
 
   /** The Node was deleted: its slot, whoever holds it, is let go. */
@@ -44,4 +47,14 @@ export class NodeSlotKeeper {
     this.cordoned.delete(node);
     this.release(node, undefined);
   }
+}
+
+/** The id of the actor's open incident, else of the latest one its history names. */
+function latestIncident(context: RemediationContext): string | undefined {
+  if (context.incident !== null) return context.incident.id;
+  for (let i = context.history.length - 1; i >= 0; i -= 1) {
+    const id = context.history[i]?.incidentId;
+    if (id !== null && id !== undefined) return id;
+  }
+  return undefined;
 }

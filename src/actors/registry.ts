@@ -16,7 +16,7 @@ import {
   type ObservableObject,
 } from '../observe/index.ts';
 import { objectKey, type Policy, type PolicyIndex, type PolicyRef } from '../policy/index.ts';
-import type { ObjectKind } from '../policy/vocabulary.ts';
+import type { DetectionType, ObjectKind } from '../policy/vocabulary.ts';
 import type { Logger } from '../telemetry/index.ts';
 import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
 import type { ActorHost } from './host.ts';
@@ -37,6 +37,14 @@ export interface RegistryOptions {
   onSpawn?: (key: string, object: ObservableObject) => Promise<MachineEvent | undefined>;
   /** Extra input for the analyzers (a Deployment's newest ReplicaSet pods). */
   analyzerFactsFor?: (key: string, observation: Observation) => AnalyzerFacts | undefined;
+  /** The symptoms this role's actors act on (symptom-owners.ts); every one when not given. */
+  actsOn?: (type: DetectionType) => boolean;
+  /**
+   * What this role's actors see of what the analyzers found (symptom-owners.ts): the detections,
+   * or null when the observation is not theirs to judge (it is not delivered; the actor keeps
+   * what it saw before). All of it when not given.
+   */
+  sees?: (detections: Detection[]) => Detection[] | null;
 }
 
 const refString = (ref: PolicyRef): string => `${ref.namespace}/${ref.name}`;
@@ -140,6 +148,12 @@ export class ActorRegistry {
       if (!this.options.host.has(key)) {
         const compiled = this.machinePolicy(governance.policy);
         if (compiled === undefined) return;
+        // Nothing of the policy is this role's to act on (a node's readiness in the agent, its
+        // pressure in the controller): no actor here.
+        if (Object.keys(compiled.detections).length === 0) {
+          this.last.delete(key);
+          return;
+        }
         this.options.host.spawn(key, compiled, ref, facts);
         const first = await this.options.onSpawn?.(key, object).catch((error: unknown) => {
           this.options.logger.warn({ err: error, object: key }, 'could not prepare the new actor');
@@ -147,7 +161,9 @@ export class ActorRegistry {
         });
         if (first !== undefined) await this.options.host.send(key, first);
       }
-      await this.observed(key, observation, this.analysis(key, observation), facts, receivedAt);
+      const detections = this.analysis(key, observation);
+      if (detections === null) return;
+      await this.observed(key, observation, detections, facts, receivedAt);
     });
   }
 
@@ -162,14 +178,15 @@ export class ActorRegistry {
       const current = this.options.host.snapshot(key);
       if (observation === undefined || current === undefined) return;
       const detections = this.analysis(key, observation);
-      if (sameDetections(current.context.detections, detections)) return;
+      if (detections === null || sameDetections(current.context.detections, detections)) return;
       const facts = this.options.factsFor?.(key, observation);
       await this.observed(key, observation, detections, facts, receivedAt);
     });
   }
 
-  private analysis(key: string, observation: Observation): Detection[] {
-    return analyze(observation, this.options.analyzerFactsFor?.(key, observation) ?? {});
+  private analysis(key: string, observation: Observation): Detection[] | null {
+    const found = analyze(observation, this.options.analyzerFactsFor?.(key, observation) ?? {});
+    return this.options.sees?.(found) ?? found;
   }
 
   private async observed(
@@ -252,7 +269,7 @@ export class ActorRegistry {
     const cached = this.compiled.get(key);
     if (cached !== undefined && cached.generation === policy.generation) return cached.policy;
     try {
-      const compiled = toMachinePolicy(policy);
+      const compiled = toMachinePolicy(policy, this.options.actsOn);
       this.compiled.set(key, { generation: policy.generation, policy: compiled });
       return compiled;
     } catch (error) {

@@ -10,9 +10,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inject, onTestFinished } from 'vitest';
-import { createNodes, type Role } from './controlplane.ts';
+import { createNodes, KWOK_NODE_ANNOTATION, nodeManifest, type Role } from './controlplane.ts';
 import type { KubeTestContext } from './global-setup.ts';
-import { KubeClient, waitFor } from './kube-client.ts';
+import { KubeApiError, KubeClient, waitFor } from './kube-client.ts';
 
 export { KubeApiError, KubeClient, trustClusterCa, waitFor } from './kube-client.ts';
 
@@ -858,4 +858,82 @@ export async function restoreNode(client: KubeClient, name: string): Promise<Nod
   return client.patch<Node>(`/api/v1/nodes/${name}`, {
     metadata: { annotations: { [STATUS_OWNER_ANNOTATION]: null } },
   });
+}
+
+/** A node whose kubelet the test plays: it renews the node's Lease until told to stop. */
+export interface TestKubelet {
+  name: string;
+  /** The kubelet dies: nothing renews the Lease any more. */
+  stop: () => void;
+  /** The kubelet is back: it posts a Ready status and renews the Lease again. */
+  resume: () => Promise<void>;
+}
+
+const LEASE_SECONDS = 40;
+const RENEW_EVERY_MS = 5_000;
+
+/**
+ * A node kwok does not manage (no kwok annotation), whose kubelet is the test: it posts a Ready
+ * status and renews the node's Lease every few seconds, as a kubelet does. Once stopped, the
+ * node lifecycle controller marks the node Unknown when its grace period passes, as for a
+ * powered-off machine.
+ */
+export async function createTestKubeletNode(
+  client: KubeClient,
+  opts: { labels?: Record<string, string> } = {},
+): Promise<TestKubelet> {
+  const kube = kubeContext();
+  const name = `kubelet-test-${randomSuffix()}`;
+  const manifest = nodeManifest(name, kube.kubernetesVersion) as {
+    metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+    spec: { taints?: unknown[] };
+  };
+  delete manifest.metadata.annotations[KWOK_NODE_ANNOTATION];
+  Object.assign(manifest.metadata.labels, opts.labels);
+  manifest.spec.taints = [{ ...FIXTURE_NODE_TAINT }];
+  const node = await client.create<Node>('/api/v1/nodes', manifest);
+  let timer: NodeJS.Timeout | undefined;
+  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`;
+  const renew = async (): Promise<void> => {
+    const renewTime = new Date().toISOString().replace('Z', '000Z');
+    try {
+      await client.patch(leasePath, { spec: { renewTime } });
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.status === 404)) throw error;
+      await client.create('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: {
+          name,
+          namespace: 'kube-node-lease',
+          ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid }],
+        },
+        spec: { holderIdentity: name, leaseDurationSeconds: LEASE_SECONDS, renewTime },
+      });
+    }
+  };
+  const start = async (): Promise<void> => {
+    await renew();
+    await restoreNode(client, name);
+    timer = setInterval(() => void renew().catch(() => undefined), RENEW_EVERY_MS);
+  };
+  const stop = (): void => clearInterval(timer);
+  cleanupAfterTest(async () => {
+    stop();
+    await client.delete(`/api/v1/nodes/${name}`);
+  });
+  await start();
+  await waitFor(
+    `node ${name} to be Ready`,
+    async () => nodeCondition(await getNode(client, name), 'Ready')?.status === 'True',
+    { timeoutMs: 60_000 },
+  );
+  return {
+    name,
+    stop,
+    resume: async () => {
+      stop();
+      await start();
+    },
+  };
 }

@@ -309,7 +309,8 @@ export const EXPECTED_CLUSTER_RIGHTS: Record<ChartRole, string[]> = {
     'remedy.kube-remedy.io/autoremediationpolicies': ['get', 'list', 'watch'],
     'remedy.kube-remedy.io/autoremediationpolicies/status': ['get', 'patch', 'update'],
     'core/events': ['create', 'patch'],
-    'core/nodes': ['get', 'list', 'watch'],
+    'core/nodes': ['get', 'list', 'watch', 'patch'],
+    'core/pods/eviction': ['create'],
   }),
   workers: rights({
     'core/pods': ['get', 'list'],

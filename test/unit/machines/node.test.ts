@@ -256,7 +256,7 @@ describe("the node's slot", () => {
     expect(nodeSlotHolder(run.snapshot)).toBeNull();
   });
 
-  it('is released by the runtime once, when its incident stops holding it, and after a restart whatever it was', () => {
+  it('is released by the runtime once, when its incident stops holding it, and after a restart what its latest incident held', () => {
     const released: [string, string | undefined][] = [];
     const keeper = new NodeSlotKeeper((node, incident) => released.push([node, incident]));
     const run = cordonedUnderPressure();
@@ -267,13 +267,17 @@ describe("the node's slot", () => {
     keeper.noteTransition(NODE_KEY, run.snapshot);
     keeper.noteTransition(NODE_KEY, run.snapshot);
     expect(released).toEqual([['worker-1', incident]]);
-    // A new process knows nothing of what was held: it lets go of the node's slot, whoever held it.
+    // A new process knows nothing of what was held: it lets go of what its actor's latest
+    // incident may have held, and nothing the other role's actor of the node holds.
     const restarted = new NodeSlotKeeper((node, held) => released.push([node, held]));
     restarted.noteTransition(NODE_KEY, run.snapshot);
     expect(released).toEqual([
       ['worker-1', incident],
-      ['worker-1', undefined],
+      ['worker-1', incident],
     ]);
+    const fresh = new NodeSlotKeeper((node, held) => released.push([node, held]));
+    fresh.noteTransition(NODE_KEY, nodeRun().snapshot);
+    expect(released).toHaveLength(2);
   });
 
   it('stays held when the cordon reports done before the watch shows the node cordoned', () => {
