@@ -5,6 +5,8 @@
  * the verification window, and puts it back in service once it is Ready again. The healthy node
  * of the same pool is never touched.
  */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
   adminClient,
@@ -25,6 +27,41 @@ interface KubeEvent {
   message?: string;
   reportingComponent?: string;
   involvedObject?: { kind?: string; name?: string };
+}
+
+/** The Events the controllers recorded on a node (a node's Events are in `default`). */
+async function controllerEvents(node: string): Promise<KubeEvent[]> {
+  return (
+    await adminClient().get<List<KubeEvent>>(
+      `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${node}`,
+    )
+  ).items.filter((e) => e.reportingComponent === 'kube-remedy.io/kube-remedy-controller');
+}
+
+async function metric(running: RunningKubeRemedy, pattern: RegExp): Promise<number | undefined> {
+  const text = await (await fetch(`${running.base}/metrics`)).text();
+  const line = text.split('\n').find((l) => pattern.test(l));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
+/** The node actions the controllers enqueued, by kind, from their queue's job records. */
+async function nodeJobs(s: RedisForTest, node: string): Promise<string[]> {
+  const connection = new Redis(s.url, { maxRetriesPerRequest: null });
+  const queue = new Queue('effects-kubernetes-controller', {
+    connection,
+    prefix: `${s.prefix}:bull`,
+  });
+  try {
+    const jobs = await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed']);
+    return jobs
+      .map((j) => j.data as { effect: { kind: string; node?: string } })
+      .filter((d) => d.effect.node === node)
+      .map((d) => d.effect.kind)
+      .sort();
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
 }
 
 describe('dead nodes, judged from outside the node', () => {
@@ -68,12 +105,6 @@ describe('dead nodes, judged from outside the node', () => {
     );
     processes.push(controller);
     await waitReady(controller);
-    const controllerEvents = async (node: string): Promise<KubeEvent[]> =>
-      (
-        await client.get<List<KubeEvent>>(
-          `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${node}`,
-        )
-      ).items.filter((e) => e.reportingComponent === 'kube-remedy.io/kube-remedy-controller');
 
     const started = Date.now();
     const mark = (what: string): void => {
@@ -120,4 +151,75 @@ describe('dead nodes, judged from outside the node', () => {
     );
     mark('back in service');
   }, 300_000);
+
+  it('a new leader continues a dead node where the killed one left it: one cordon, one uncordon', async () => {
+    scratch = await redisForTest();
+    const s = scratch;
+    const client = adminClient();
+    await installCrd(client);
+    const home = await freshNamespace(client, { prefix: 'dead-failover' });
+    const pool = `failover-${s.prefix}`;
+    const kubelet = await createTestKubeletNode(client, { labels: { pool } });
+    await createFakeNode(client, { labels: { pool } });
+    await createPolicy(client, home, 'dead-nodes', {
+      selector: { kinds: ['Node'], matchLabels: { pool } },
+      mode: 'auto',
+      detections: [{ type: 'NotReady', threshold: 5, window: '5s', action: 'cordon' }],
+      // Long enough for the standby to take over while the cordon is being verified.
+      verification: { window: '40s' },
+      cooldown: '1m',
+      budget: { minHealthyNodes: 1, maxActions: 5, window: '1h' },
+    });
+    const controller = async (identity: string): Promise<RunningKubeRemedy> => {
+      const running = await startKubeRemedy(
+        ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
+        {
+          REDIS_URL: s.url,
+          KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
+          KUBE_REMEDY_IDENTITY: identity,
+          KUBE_REMEDY_BUDGET_NODE_COUNT_INTERVAL: '2s',
+        },
+      );
+      processes.push(running);
+      await waitReady(running);
+      return running;
+    };
+    const first = await controller('controller-failover-a');
+    await eventually(
+      async () => expect(await metric(first, /^kube_remedy_leader\{/)).toBe(1),
+      20_000,
+    );
+    const second = await controller('controller-failover-b');
+
+    kubelet.stop();
+    await eventually(
+      async () => expect((await getNode(client, kubelet.name)).spec?.unschedulable).toBe(true),
+      150_000,
+      500,
+    );
+    // The leader dies in the middle of verifying its cordon.
+    await first.kill();
+    await eventually(
+      async () => expect(await metric(second, /^kube_remedy_leader\{/)).toBe(1),
+      30_000,
+      250,
+    );
+    // The new leader restored the node's actor from its snapshot: it escalates when the
+    // verification window ends, without cordoning again.
+    await eventually(
+      async () =>
+        expect((await controllerEvents(kubelet.name)).map((e) => e.reason)).toContain('Escalated'),
+      60_000,
+      500,
+    );
+    expect(await nodeJobs(s, kubelet.name)).toEqual(['cordon']);
+
+    await kubelet.resume();
+    await eventually(
+      async () => expect((await getNode(client, kubelet.name)).spec?.unschedulable).not.toBe(true),
+      90_000,
+      500,
+    );
+    expect(await nodeJobs(s, kubelet.name)).toEqual(['cordon', 'uncordon']);
+  }, 400_000);
 });

@@ -4,7 +4,7 @@ import { formatJson, formatText } from '../../../src/simulate/index.ts';
 import { actions, entriesOf, moves, notifications, runExample, safetyLines } from './support.ts';
 
 describe('the example scenarios', () => {
-  it('are the ten the demo runs, in order', () => {
+  it('are the eleven the demo runs, in order', () => {
     expect(exampleScenarios().map((file) => file.split('/').pop())).toEqual([
       '01-crash-loop-restart.yaml',
       '02-oom-memory-bump-gitops.yaml',
@@ -16,6 +16,7 @@ describe('the example scenarios', () => {
       '08-approval-in-slack.yaml',
       '09-bad-rollout-restarts-rollback-quarantine.yaml',
       '10-budget-spent-asks-a-person.yaml',
+      '11-dead-node-judged-from-outside.yaml',
     ]);
   });
 
@@ -399,5 +400,32 @@ describe('determinism', () => {
       expect(formatText(second), name).toBe(formatText(first));
       expect(formatJson(second), name).toBe(formatJson(first));
     }
+  });
+});
+
+describe('a dead node', () => {
+  it('is cordoned once it has been gone for the rule, handed to people, and put back when it returns', async () => {
+    const result = await runExample('11-dead-node-judged-from-outside.yaml');
+    const node = 'Node/worker-2';
+    expect(actions(result)).toEqual([
+      ['00:07:00', node, 'remediate-1', 'cordon', 'done'],
+      ['00:45:00', node, 'uncordon-1', 'uncordon', 'done'],
+    ]);
+    expect(moves(result, node).map((m) => [m.at, m.move])).toEqual([
+      ['00:00:00', 'new → healthy'],
+      ['00:02:00', 'healthy → suspect'],
+      ['00:07:00', 'suspect → remediating'],
+      ['00:07:05', 'remediating → verifying'],
+      // It did not come back within the verification window: people take over, the node cordoned.
+      ['00:17:05', 'verifying → escalated (exhausted, symptomPresent)'],
+      // Back and Ready: held for the verification window, then put back in service.
+      ['00:35:00', 'escalated (exhausted, symptomPresent) → escalated (exhausted, holding)'],
+      ['00:45:00', 'escalated (exhausted, holding) → uncordoning'],
+      ['00:45:05', 'uncordoning → coolingDown'],
+    ]);
+    // The other workers are never touched.
+    expect(result.summary.objects.filter((o) => o.actions.length > 0).map((o) => o.object)).toEqual(
+      [node],
+    );
   });
 });
