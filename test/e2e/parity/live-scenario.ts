@@ -14,6 +14,7 @@
 import { Queue } from 'bullmq';
 import { inject } from 'vitest';
 import { podWorkloadKey } from '../../../src/observe/workload.ts';
+import { RedisWorkloadStore } from '../../../src/workloads/store.ts';
 import { stateText } from '../../../src/simulate/engine.ts';
 import type { Scenario } from '../../../src/simulate/index.ts';
 import type { Change, EffectRule, KubeManifest, Step } from '../../../src/simulate/model.ts';
@@ -21,6 +22,7 @@ import {
   adminClient,
   createFakeNode,
   freshNamespace,
+  KubeApiError,
   makePodCrashLoop,
   makePodHealthy,
   makePodImagePullBackOff,
@@ -109,6 +111,11 @@ export class LiveScenario {
   /** Scenario pod key → the live pod that stands for it now (`namespace/name`). */
   private readonly alias = new Map<string, string>();
   private readonly pods = new Map<string, SeenPod>();
+  /** Live pod → the workload incident it held when last seen (from the workload memory). */
+  private readonly heldIncident = new Map<string, string>();
+  private workloadStore: RedisWorkloadStore | undefined;
+  /** Workload incident → the live pod that holds it now. */
+  private readonly incidentHolder = new Map<string, string>();
   private readonly problems: string[] = [];
   /** Jobs whose completion was already matched against the effect rules. */
   private readonly seenJobs = new Set<string>();
@@ -411,6 +418,30 @@ export class LiveScenario {
       }
     }
     for (const [id, pod] of this.pods) if (!seen.has(id)) pod.gone = true;
+    await this.refreshHolders();
+  }
+
+  /**
+   * Which live pod holds each workload incident, from the workload memory the agents keep. A
+   * replacement that took a verification over is, in kube-remedy's words, the pod that replaces
+   * the one it took it from, and `simulate` names it so too: the scenario's steps for the
+   * replaced pod go to it (resolvePod), whichever of a rollout's new pods its agent saw first.
+   */
+  private async refreshHolders(): Promise<void> {
+    const { redis } = this.options;
+    this.workloadStore ??= new RedisWorkloadStore(redis.redis, redis.prefix);
+    const workloads = new Set([...this.pods.values()].map((p) => p.workload));
+    this.incidentHolder.clear();
+    for (const workload of workloads) {
+      if (workload.split('/')[1] === 'Pod') continue;
+      for (const memory of Object.values(await this.workloadStore.read(workload))) {
+        const incident = memory?.incident;
+        if (incident?.holder == null) continue;
+        const id = incident.holder.split('/').slice(1).join('/');
+        this.incidentHolder.set(incident.id, id);
+        if (this.pods.get(id)?.gone === false) this.heldIncident.set(id, incident.id);
+      }
+    }
   }
 
   /**
@@ -440,8 +471,13 @@ export class LiveScenario {
         return imageA - imageB || p.created - q.created || a.localeCompare(b);
       });
     const sameName = candidates.find(([, p]) => p.name === name);
+    // The pod that took over the incident the gone pod held replaces it.
+    const held = current === undefined ? undefined : this.heldIncident.get(current);
+    const adopter = held === undefined ? undefined : this.incidentHolder.get(held);
+    const adopted = candidates.find(([id]) => id === adopter);
     const chosen =
       sameName ??
+      adopted ??
       (options.sameImage === true ? candidates.find(([, p]) => p.image === image) : candidates[0]);
     if (chosen === undefined) return null;
     this.alias.set(scenarioKey, chosen[0]);
@@ -583,7 +619,7 @@ export class LiveScenario {
         this.writing.set(
           key,
           previous.then(() =>
-            this.runStep(step).catch((error: unknown) => {
+            this.runStepOnLivePod(step).catch((error: unknown) => {
               this.problems.push(`${step.source}: ${String(error)}`);
             }),
           ),
@@ -593,6 +629,24 @@ export class LiveScenario {
     }
     await Promise.race([Promise.all(this.writing.values()), sleep(30_000)]);
     return this.collect();
+  }
+
+  /**
+   * A step, written again to the pod that stands for the scenario pod now when the one it was
+   * written to went away in between (a rollout replaced it while the step was on its way).
+   */
+  private async runStepOnLivePod(step: Pick<Step, 'object' | 'change' | 'source'>): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.runStep(step);
+        return;
+      } catch (error) {
+        const gone = error instanceof KubeApiError && error.status === 404;
+        if (!gone || !(step.object ?? '').startsWith('Pod/') || attempt >= 5) throw error;
+        await sleep(200);
+        await this.refreshPods();
+      }
+    }
   }
 
   private async runStep(step: Pick<Step, 'object' | 'change' | 'source'>): Promise<void> {
