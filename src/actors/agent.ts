@@ -5,7 +5,7 @@
  * actors restored from Redis with their deadlines, then the object watches, so nothing decides
  * on a half-known world.
  */
-import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { ConnectionOptions } from 'bullmq';
 import { EventRecorder } from '../adapters/kubernetes/events.ts';
@@ -34,14 +34,12 @@ import { controlDelivery } from './command-forwarding.ts';
 import { toMachineEvent } from './control-events.ts';
 import { agentOwner } from './effect-jobs.ts';
 import { ActorHost } from './host.ts';
-import { NodeSlotKeeper } from './node-slots.ts';
 import { ActorRegistry } from './registry.ts';
 import { restoreActors } from './restore.ts';
-import { roleHostOptions, roleSafetyMonitor } from './role-wiring.ts';
+import { roleHostOptions, roleNodeKeepers, roleSafetyMonitor } from './role-wiring.ts';
 import { untilSucceeds } from './retry.ts';
 import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
 import { agentActsOn, agentSees } from './symptom-owners.ts';
-import { HealthyNodeCounts } from './healthy-node-counts.ts';
 import { SnapshotStore } from './snapshot-store.ts';
 import { UnsentNotificationStore } from './unsent-notifications.ts';
 import { WorkloadKeeper } from './workload-memory.ts';
@@ -104,26 +102,17 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
   /** What each node's machine says about the pods on it, and which node each pod is on. */
   const inhibitions = new Map<string, Inhibition | null>();
   const podNodes = new Map<string, string>();
-  const core = kc.makeApiClient(CoreV1Api);
-  // The healthy nodes each node policy selects, for its node actors' minHealthyNodes guard.
-  const healthyNodes = new HealthyNodeCounts({
-    listNodes: async () => (await core.listNode({ resourceVersion: '0' })).items,
-    policies: () => index.policies(),
-    nodeActors: () => [...host.keys()].filter((key) => key.startsWith('Node/')),
-    governingPolicy: (key) => governingPolicy(index, key),
-    tell: (key, count) => void registry.facts(key, { healthyNodes: count }),
+  // The healthy nodes each node policy selects, and the node slots; the index, the host and the
+  // registry are created below, before any actor exists.
+  const { healthyNodes, nodeSlots } = roleNodeKeepers({
+    kc,
+    index: () => index,
+    host: () => host,
+    registry: () => registry,
+    budgets,
     logger: log,
   });
   const countNodes = (): Promise<void> => healthyNodes.count();
-  const nodeSlots = new NodeSlotKeeper((nodeName, incidentId) =>
-    budgets.releaseNodeSlot(nodeName, incidentId).then(
-      (released) => {
-        if (released) log.info({ node: nodeName, incident: incidentId }, 'node slot released');
-      },
-      (error: unknown) =>
-        log.warn({ err: error, node: nodeName }, 'could not release the node slot; it stays held'),
-    ),
-  );
   const workloadStore = new RedisWorkloadStore(redis, config.redis.keyPrefix);
   const workloads: WorkloadKeeper = new WorkloadKeeper({
     store: workloadStore,

@@ -5,7 +5,7 @@
  * it stops all of that at once (snapshots stay in Redis), and the next leader restores the actors
  * with their deadlines.
  */
-import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { EventRecorder } from '../adapters/kubernetes/events.ts';
 import { startLeaderElection } from '../adapters/kubernetes/leader-election.ts';
 import { startListWatch, type RunningListWatch } from '../adapters/kubernetes/list-watch.ts';
@@ -51,14 +51,12 @@ import {
   type PodSummary,
   type ReplicaSetSummary,
 } from './rollout-pods.ts';
-import { roleHostOptions, roleSafetyMonitor } from './role-wiring.ts';
+import { roleHostOptions, roleNodeKeepers, roleSafetyMonitor } from './role-wiring.ts';
 import { untilSucceeds } from './retry.ts';
 import { governingPolicy, safetySettings, type SafetyMonitor } from './safety.ts';
 import { SnapshotStore } from './snapshot-store.ts';
 import { UnsentNotificationStore, unsentProblems } from './unsent-notifications.ts';
 import { UnverifiedIncidents } from './unverified-incidents.ts';
-import { HealthyNodeCounts } from './healthy-node-counts.ts';
-import { NodeSlotKeeper } from './node-slots.ts';
 import { controllerActsOn } from './symptom-owners.ts';
 
 export const CONTROLLER_LEASE = 'kube-remedy-controller';
@@ -206,29 +204,15 @@ export function startController(
       // left to judge it (docs/adr/0017-dead-nodes.md).
       actsOn: controllerActsOn,
     });
-    // The healthy nodes each node policy selects, for its node actors' minHealthyNodes guard.
-    const core = kc.makeApiClient(CoreV1Api);
-    const healthyNodes = new HealthyNodeCounts({
-      listNodes: async () => (await core.listNode({ resourceVersion: '0' })).items,
-      policies: () => index.policies(),
-      nodeActors: () => [...host.keys()].filter((key) => key.startsWith('Node/')),
-      governingPolicy: (key) => governingPolicy(index, key),
-      tell: (key, count) => void registry.facts(key, { healthyNodes: count }),
+    // The healthy nodes each node policy selects, and the node slots of readiness incidents.
+    const { healthyNodes, nodeSlots } = roleNodeKeepers({
+      kc,
+      index: () => index,
+      host: () => host,
+      registry: () => registry,
+      budgets,
       logger: log,
     });
-    // A node's slot is let go once the incident of its readiness no longer holds it.
-    const nodeSlots = new NodeSlotKeeper((nodeName, incidentId) =>
-      budgets.releaseNodeSlot(nodeName, incidentId).then(
-        (released) => {
-          if (released) log.info({ node: nodeName, incident: incidentId }, 'node slot released');
-        },
-        (error: unknown) =>
-          log.warn(
-            { err: error, node: nodeName },
-            'could not release the node slot; it stays held',
-          ),
-      ),
-    );
     const reg = registry;
     const safety: SafetyMonitor = roleSafetyMonitor({
       owner,

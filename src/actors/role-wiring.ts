@@ -3,6 +3,7 @@
  * the role's queues and Kubernetes Events on the actors' objects (both counted in the role's
  * metrics), and the safety monitor that keeps their budget and storm facts.
  */
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { EventRecorder } from '../adapters/kubernetes/events.ts';
 import type { Budgets } from '../budgets/budgets.ts';
 import type { StormStore } from '../budgets/storms.ts';
@@ -15,7 +16,15 @@ import type { RuntimeMetrics } from '../telemetry/runtime-metrics.ts';
 import { roleEffectSink } from './effect-jobs.ts';
 import type { ActorHost, ActorHostOptions, EffectSink, EventSink } from './host.ts';
 import { parsePolicyRef, type ActorRegistry } from './registry.ts';
-import { liveContexts, policyEventTarget, SafetyMonitor, type SafetySettings } from './safety.ts';
+import { HealthyNodeCounts } from './healthy-node-counts.ts';
+import { NodeSlotKeeper } from './node-slots.ts';
+import {
+  governingPolicy,
+  liveContexts,
+  policyEventTarget,
+  SafetyMonitor,
+  type SafetySettings,
+} from './safety.ts';
 import type { UnsentNotificationStore } from './unsent-notifications.ts';
 
 type RoleEffectSinkOptions = Parameters<typeof roleEffectSink>[0];
@@ -159,4 +168,39 @@ export function roleSafetyMonitor(options: {
     now: options.now,
     logger: options.logger,
   });
+}
+
+/**
+ * What a role that runs node actors keeps beside them (the agent for its node's pressure, the
+ * controller for every node's readiness): the healthy nodes each node policy selects, for the
+ * minHealthyNodes guard, and the node slots let go once an incident no longer holds them.
+ */
+export function roleNodeKeepers(options: {
+  kc: KubeConfig;
+  index: () => PolicyIndex;
+  host: () => ActorHost;
+  registry: () => ActorRegistry;
+  budgets: Budgets;
+  logger: Logger;
+}): { healthyNodes: HealthyNodeCounts; nodeSlots: NodeSlotKeeper } {
+  const { budgets, logger: log } = options;
+  const core = options.kc.makeApiClient(CoreV1Api);
+  const healthyNodes = new HealthyNodeCounts({
+    listNodes: async () => (await core.listNode({ resourceVersion: '0' })).items,
+    policies: () => options.index().policies(),
+    nodeActors: () => [...options.host().keys()].filter((key) => key.startsWith('Node/')),
+    governingPolicy: (key) => governingPolicy(options.index(), key),
+    tell: (key, count) => void options.registry().facts(key, { healthyNodes: count }),
+    logger: log,
+  });
+  const nodeSlots = new NodeSlotKeeper((nodeName, incidentId) =>
+    budgets.releaseNodeSlot(nodeName, incidentId).then(
+      (released) => {
+        if (released) log.info({ node: nodeName, incident: incidentId }, 'node slot released');
+      },
+      (error: unknown) =>
+        log.warn({ err: error, node: nodeName }, 'could not release the node slot; it stays held'),
+    ),
+  );
+  return { healthyNodes, nodeSlots };
 }

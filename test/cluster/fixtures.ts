@@ -238,30 +238,41 @@ export function nodeCondition(node: Node, type: string): Condition | undefined {
   return node.status.conditions?.find((c) => c.type === type);
 }
 
-/** Waits until the scheduler bound the pod to a node. */
+/** The pod waited for was deleted: no waiting will bring it back. */
+const podGone = (err: unknown): boolean => err instanceof KubeApiError && err.status === 404;
+
+/** Waits until the scheduler bound the pod (which exists) to a node; a pod deleted meanwhile fails at once. */
 export function waitForPodScheduled(
   client: KubeClient,
   namespace: string,
   name: string,
 ): Promise<Pod> {
-  return waitFor(`pod ${namespace}/${name} to be scheduled`, async () => {
-    const pod = await getPod(client, namespace, name);
-    return pod.spec.nodeName ? pod : undefined;
-  });
+  return waitFor(
+    `pod ${namespace}/${name} to be scheduled`,
+    async () => {
+      const pod = await getPod(client, namespace, name);
+      return pod.spec.nodeName ? pod : undefined;
+    },
+    { fatal: podGone },
+  );
 }
 
-/** Waits until kwok reports the pod Running and Ready. */
+/** Waits until kwok reports the pod (which exists) Running and Ready; a pod deleted meanwhile fails at once. */
 export function waitForPodRunning(
   client: KubeClient,
   namespace: string,
   name: string,
 ): Promise<Pod> {
-  return waitFor(`pod ${namespace}/${name} to be Running and Ready`, async () => {
-    const pod = await getPod(client, namespace, name);
-    return pod.status?.phase === 'Running' && podCondition(pod, 'Ready')?.status === 'True'
-      ? pod
-      : undefined;
-  });
+  return waitFor(
+    `pod ${namespace}/${name} to be Running and Ready`,
+    async () => {
+      const pod = await getPod(client, namespace, name);
+      return pod.status?.phase === 'Running' && podCondition(pod, 'Ready')?.status === 'True'
+        ? pod
+        : undefined;
+    },
+    { fatal: podGone },
+  );
 }
 
 /** A Kubernetes timestamp (RFC 3339, whole seconds). */

@@ -148,7 +148,12 @@ export class KubeClient {
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false>,
-  opts: { timeoutMs?: number; intervalMs?: number } = {},
+  opts: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    /** An error that no waiting will mend (the object is gone): thrown at once. */
+    fatal?: (err: unknown) => boolean;
+  } = {},
 ): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const intervalMs = opts.intervalMs ?? 200;
@@ -159,6 +164,7 @@ export async function waitFor<T>(
       const value = await check();
       if (value !== undefined && value !== false) return value;
     } catch (err) {
+      if (opts.fatal?.(err) === true) throw err;
       lastError = err;
     }
     if (Date.now() > deadline) {

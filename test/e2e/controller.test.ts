@@ -4,16 +4,15 @@ import { SnapshotStore } from '../../src/actors/snapshot-store.ts';
 import { adminClient, createDeployment, freshNamespace } from '../cluster/fixtures.ts';
 import { createPolicy, installCrd } from '../integration/policy/support.ts';
 import { eventually } from '../support/logger.ts';
-import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../support/process.ts';
+import {
+  metricValue as metric,
+  startKubeRemedy,
+  waitReady,
+  type RunningKubeRemedy,
+} from '../support/process.ts';
 import { redisForTest, type RedisForTest } from '../support/redis.ts';
 import { claim, release, report } from '../../src/workloads/rules.ts';
 import { RedisWorkloadStore } from '../../src/workloads/store.ts';
-
-async function metric(running: RunningKubeRemedy, pattern: RegExp): Promise<number | undefined> {
-  const text = await (await fetch(`${running.base}/metrics`)).text();
-  const line = text.split('\n').find((l) => pattern.test(l));
-  return line === undefined ? undefined : Number(line.split(' ').pop());
-}
 
 describe('the controller on a live cluster', () => {
   let scratch: RedisForTest | undefined;

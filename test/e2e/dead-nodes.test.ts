@@ -19,7 +19,12 @@ import {
 } from '../cluster/fixtures.ts';
 import { createPolicy, installCrd } from '../integration/policy/support.ts';
 import { eventually } from '../support/logger.ts';
-import { startKubeRemedy, waitReady, type RunningKubeRemedy } from '../support/process.ts';
+import {
+  metricValue as metric,
+  startKubeRemedy,
+  waitReady,
+  type RunningKubeRemedy,
+} from '../support/process.ts';
 import { redisForTest, type RedisForTest } from '../support/redis.ts';
 
 interface KubeEvent {
@@ -36,12 +41,6 @@ async function controllerEvents(node: string): Promise<KubeEvent[]> {
       `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${node}`,
     )
   ).items.filter((e) => e.reportingComponent === 'kube-remedy.io/kube-remedy-controller');
-}
-
-async function metric(running: RunningKubeRemedy, pattern: RegExp): Promise<number | undefined> {
-  const text = await (await fetch(`${running.base}/metrics`)).text();
-  const line = text.split('\n').find((l) => pattern.test(l));
-  return line === undefined ? undefined : Number(line.split(' ').pop());
 }
 
 /** The node actions the controllers enqueued, by kind, from their queue's job records. */

@@ -83,3 +83,13 @@ export async function waitReady(running: RunningKubeRemedy, timeoutMs = 60_000):
     200,
   );
 }
+
+/** The value of the first line of a running process's /metrics that matches `pattern`. */
+export async function metricValue(
+  running: RunningKubeRemedy,
+  pattern: RegExp,
+): Promise<number | undefined> {
+  const text = await (await fetch(`${running.base}/metrics`)).text();
+  const line = text.split('\n').find((l) => pattern.test(l));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
