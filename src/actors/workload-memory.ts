@@ -69,10 +69,19 @@ export function factOf(type: DetectionType, memory: WorkloadMemory, now: number)
   const holds = [memory.quietUntil, memory.quarantinedUntil].filter(
     (t): t is number => t !== null && t > now,
   );
+  const open = memory.incident;
   return {
     type,
-    incidentId: memory.incident?.id ?? null,
+    incidentId: open?.id ?? null,
     heldUntil: holds.length === 0 ? null : Math.max(...holds),
+    // As `claim` judges it: only a verification under way can be contradicted.
+    verifyingActedAt:
+      open !== null &&
+      open.holder !== null &&
+      open.phase === 'verifying' &&
+      (open.verifyUntil === null || now < open.verifyUntil)
+        ? open.actedAt
+        : null,
   };
 }
 
@@ -99,6 +108,14 @@ export class WorkloadKeeper {
   private readonly released = new Set<string>();
   /** Writes per workload, in order. */
   private readonly chains = new Map<string, Promise<unknown>>();
+  /**
+   * Actors of this process verifying their workload's incident: told when a pod elsewhere
+   * shows the verification failed and takes the incident over.
+   */
+  private readonly verifying = new Map<
+    string,
+    { workload: string; type: DetectionType; incidentId: string }
+  >();
 
   constructor(options: WorkloadKeeperOptions) {
     this.options = options;
@@ -116,6 +133,7 @@ export class WorkloadKeeper {
           trigger: request.trigger,
           verificationWindowMs: request.verificationWindowMs,
           now: this.options.now(),
+          ...(request.createdAt === undefined ? {} : { createdAt: request.createdAt }),
         });
         return { memory: claimed.memory, result: claimed.answer };
       });
@@ -129,6 +147,14 @@ export class WorkloadKeeper {
         incidentId: request.incidentId,
         answer,
       });
+      if (answer.role === 'lead' && answer.displaced !== undefined) {
+        this.options.logger.info(
+          { object: request.actorKey, workload: request.workload, from: answer.displaced },
+          'a pod created after the remediation shows the symptom: it did not hold, and this pod goes on with the incident',
+        );
+        // The holder may be an actor of this process: it lets go now, not at the next poll.
+        await this.refresh(request.workload);
+      }
     }).catch((error: unknown) =>
       this.options.logger.warn(
         { err: error, object: request.actorKey, workload: request.workload },
@@ -148,6 +174,13 @@ export class WorkloadKeeper {
       if (!this.waiting.has(key))
         this.wait(key, { workload, type: incident.trigger.detection.type, told: '' });
     } else this.stopWaiting(key);
+    if (state === 'verifying' && derived.type !== null && derived.report.incident !== null)
+      this.verifying.set(key, {
+        workload,
+        type: derived.type,
+        incidentId: derived.report.incident.id,
+      });
+    else this.verifying.delete(key);
     const before = this.reported.get(key);
     const type = derived.type ?? before?.type;
     if (type === undefined) return;
@@ -234,9 +267,14 @@ export class WorkloadKeeper {
     this.stopWaiting(key);
     this.candidates.delete(key);
     this.released.delete(key);
+    this.verifying.delete(key);
   }
 
-  /** Whether a poll could tell anyone anything: pods wait on their workloads, or to adopt. */
+  /**
+   * Whether a poll could tell anyone anything: pods wait on their workloads, or to adopt. (A
+   * verifying actor another pod takes over from learns it from the claim when both are actors of
+   * this process, as in `simulate`; in another process, on its own poll.)
+   */
   hasWaiting(): boolean {
     return this.waitingOn.size > 0 || this.candidates.size > 0;
   }
@@ -250,6 +288,7 @@ export class WorkloadKeeper {
     const now = this.options.now();
     const workloads = new Set<string>();
     for (const workload of this.waitingOn.keys()) workloads.add(workload);
+    for (const { workload } of this.verifying.values()) workloads.add(workload);
     for (const [key, candidate] of this.candidates) {
       if (candidate.until < now) this.candidates.delete(key);
       else workloads.add(candidate.workload);
@@ -266,6 +305,18 @@ export class WorkloadKeeper {
       if (told === waiting.told) continue;
       waiting.told = told;
       await this.options.facts(key, { workload: fact });
+    }
+    for (const [key, held] of this.verifying) {
+      const open = symptoms[held.type]?.incident;
+      if (held.workload !== workload || open?.id !== held.incidentId) continue;
+      if (open.holder === null || open.holder === key) continue;
+      this.verifying.delete(key);
+      await this.options.deliver(key, {
+        type: 'TAKEN_OVER',
+        at: now,
+        incidentId: held.incidentId,
+        by: open.holder,
+      });
     }
     for (const [key, candidate] of this.candidates) {
       if (candidate.workload !== workload) continue;

@@ -135,6 +135,17 @@ export interface AdoptEvent extends Timed {
   ticket?: boolean;
 }
 
+/**
+ * The verification this pod's actor holds failed elsewhere: a pod of the workload created after
+ * the remediation shows the symptom and took the incident over (`by`). Its actor lets go.
+ */
+export interface TakenOverEvent extends Timed {
+  type: 'TAKEN_OVER';
+  incidentId: string;
+  /** The pod actor that holds the incident now. */
+  by: string;
+}
+
 export type RuntimeEvent =
   | ObservedEvent
   | FactsEvent
@@ -145,7 +156,8 @@ export type RuntimeEvent =
   | ResumeEvent
   | PolicyEvent
   | WorkloadEvent
-  | AdoptEvent;
+  | AdoptEvent
+  | TakenOverEvent;
 
 export type MachineEvent = RuntimeEvent | CommandEvent | TriggerEvent;
 

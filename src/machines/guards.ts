@@ -8,6 +8,7 @@ import { TAKES_NODE_OUT, undoOf } from './effects.ts';
 import { isCommand, type MachineEvent } from './events.ts';
 import { carries, incidentSymptomIn, primaryDetection } from './symptoms.ts';
 import { timeOf } from './time.ts';
+import { CREATION_SLACK_MS } from '../workloads/rules.ts';
 import { incidentRule, ladderStep } from './workload.ts';
 
 type Predicate<P = undefined> = (
@@ -160,6 +161,34 @@ export const workloadFree: Predicate = (c, e) => {
   const held = fact.heldUntil !== null && fact.heldUntil > timeOf(c, e);
   return !held && (fact.incidentId === null || fact.incidentId !== open);
 };
+
+/**
+ * A pod waiting on its workload's incident is one of the results of the remediation being
+ * verified (created after it) and still shows the symptom: the remediation did not hold, and
+ * this pod must say so by claiming the incident (src/workloads/rules.ts, `claim`).
+ */
+export const contradictsVerification: Predicate = (c, e) => {
+  const fact = e.type === 'FACTS' || e.type === 'OBSERVED' ? e.facts?.workload : undefined;
+  const joined = c.incident?.joinedTo;
+  const o = e.type === 'OBSERVED' ? e.observation : c.observation;
+  if (fact === undefined || fact === null || joined === undefined || o?.kind !== 'Pod')
+    return false;
+  const actedAt = fact.verifyingActedAt ?? null;
+  return (
+    'incidentId' in joined &&
+    fact.incidentId === joined.incidentId &&
+    actedAt !== null &&
+    o.createdAt !== undefined &&
+    o.createdAt + CREATION_SLACK_MS >= actedAt
+  );
+};
+
+/** The workload's incident this pod verifies was taken over by a pod that showed it did not hold. */
+export const isTakenOver: Predicate = (c, e) =>
+  e.type === 'TAKEN_OVER' &&
+  c.incident !== null &&
+  c.incident.claim === 'lead' &&
+  e.incidentId === c.incident.id;
 
 /**
  * The remediation did not hold and the incident goes on: the ladder has a next step, or

@@ -31,6 +31,7 @@ export const podMachine = remediationSetup.createMachine({
     ...ignoredEverywhere,
     WORKLOAD: { actions: 'noteIgnored' },
     ADOPT: { actions: 'noteIgnored' },
+    TAKEN_OVER: { actions: 'noteIgnored' },
   },
   states: {
     healthy: {
@@ -99,7 +100,7 @@ export const podMachine = remediationSetup.createMachine({
     joined: {
       id: 'joined',
       description:
-        'Another pod of the workload leads this incident, or the workload is quarantined or cooling down: this pod waits until the workload is free, then looks again.',
+        'Another pod of the workload leads this incident, or the workload is quarantined or cooling down: this pod waits until the workload is free, then looks again. A pod created after the remediation being verified that still shows the symptom claims the incident: the remediation did not hold.',
       after: {
         untilWorkloadFree: {
           target: 'healthy',
@@ -107,11 +108,18 @@ export const podMachine = remediationSetup.createMachine({
         },
       },
       on: {
-        FACTS: {
-          guard: 'workloadFree',
-          target: 'healthy',
-          actions: ['rememberFacts', close('the workload is free again')],
-        },
+        FACTS: [
+          {
+            guard: 'workloadFree',
+            target: 'healthy',
+            actions: ['rememberFacts', close('the workload is free again')],
+          },
+          {
+            guard: 'contradictsVerification',
+            target: 'detected',
+            actions: ['rememberFacts', 'claimAfterAction'],
+          },
+        ],
         OBSERVED: [
           {
             guard: 'workloadFree',
@@ -122,6 +130,11 @@ export const podMachine = remediationSetup.createMachine({
             guard: 'symptomClearedInObservation',
             target: 'healthy',
             actions: ['rememberObservation', close('symptom cleared')],
+          },
+          {
+            guard: 'contradictsVerification',
+            target: 'detected',
+            actions: ['rememberObservation', 'claimAfterAction'],
           },
         ],
         ESCALATE: {
@@ -193,7 +206,7 @@ export const podMachine = remediationSetup.createMachine({
     verifying: {
       id: 'verifying',
       description:
-        "Done; the symptom must stay away for verificationWindowMs, here or on the pod's replacements. If it comes back, the remediation did not hold: the policy's ladder takes its next step (the action again, then a rollback), quarantine trips, or people take over (a restart cannot be undone).",
+        "Done; the symptom must stay away for verificationWindowMs, here and on every pod of the workload created since. If it comes back here, the remediation did not hold: the policy's ladder takes its next step (the action again, then a rollback), quarantine trips, or people take over (a restart cannot be undone). If it shows on another new pod, that pod goes on with the incident and this one lets go.",
       after: {
         untilVerificationEnds: [
           {
@@ -225,6 +238,8 @@ export const podMachine = remediationSetup.createMachine({
             actions: ['rememberObservation', escalation('verificationFailed')],
           },
         ],
+        // A pod that came after the remediation shows the symptom: it goes on with the incident.
+        TAKEN_OVER: { guard: 'isTakenOver', target: 'healthy', actions: 'letGoOfVerification' },
         ESCALATE: {
           guard: 'isFreshCommand',
           target: 'escalated',

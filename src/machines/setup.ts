@@ -128,6 +128,8 @@ export const remediationSetup = setup({
     decideAlone: act(steps.decideAlone),
     nextAttempt: act(steps.nextAttempt),
     adoptVerification: act(steps.adoptVerification),
+    claimAfterAction: act(steps.claimAfterAction),
+    letGoOfVerification: act(steps.letGoOfVerification),
   },
   guards: {
     symptomPresent: ({ context, event }) => guards.symptomPresent(context, event, undefined),
@@ -160,6 +162,9 @@ export const remediationSetup = setup({
     workloadFree: ({ context, event }) => guards.workloadFree(context, event, undefined),
     anotherTry: ({ context, event }) => guards.anotherTry(context, event, undefined),
     mayAdopt: ({ context, event }) => guards.mayAdopt(context, event, undefined),
+    contradictsVerification: ({ context, event }) =>
+      guards.contradictsVerification(context, event, undefined),
+    isTakenOver: ({ context, event }) => guards.isTakenOver(context, event, undefined),
   },
   delays: delays(),
 });

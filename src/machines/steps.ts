@@ -1004,6 +1004,7 @@ export const requestClaim: Step = (context, event) => {
   if (!incident || incident.trigger.kind !== 'detection' || incident.workload === undefined)
     return NOTHING;
   const at = timeOf(context, event);
+  const createdAt = context.observation?.kind === 'Pod' ? context.observation.createdAt : undefined;
   return {
     patch: {
       deadlines: withDeadline(
@@ -1020,6 +1021,7 @@ export const requestClaim: Step = (context, event) => {
         trigger: incident.trigger.detection,
         verificationWindowMs: context.policy.verificationWindowMs,
         requestedAt: at,
+        ...(createdAt === undefined ? {} : { createdAt }),
       },
     ],
   };
@@ -1062,10 +1064,13 @@ export const settleClaim: Step = (context, event) => {
               announced: incident.announced || open.announced,
               claim: 'lead' as const,
             };
+      const so = `${open?.attempts ?? 0} remediation${open?.attempts === 1 ? '' : 's'} so far did not hold`;
       const why =
         open === null || open.id === incident.id
           ? `leads the incident for ${incident.workload ?? 'its workload'}`
-          : `takes over incident ${open.id} of ${incident.workload ?? 'its workload'} (${open.attempts} remediation${open.attempts === 1 ? '' : 's'} so far did not hold)`;
+          : answer.displaced !== undefined
+            ? `came after the remediation of incident ${open.id} and shows its symptom, so the remediation verified on ${answer.displaced} did not hold; this pod goes on with it (${so})`
+            : `takes over incident ${open.id} of ${incident.workload ?? 'its workload'} (${so})`;
       const problem = problemOf(incident);
       return {
         patch: {
@@ -1074,6 +1079,9 @@ export const settleClaim: Step = (context, event) => {
           history: history({ ...context, incident: continued }, at, 'claim', why),
           ...(problem === null ? {} : ticketsOfWorkload(context, problem, answer.ticket)),
         },
+        ...(answer.displaced === undefined
+          ? {}
+          : { records: [{ type: 'Warning' as const, reason: 'NotHeld', message: why }] }),
       };
     }
     case 'member':
@@ -1142,6 +1150,46 @@ export const nextAttempt: Step = (context, event) => {
       history: history(context, at, 'retry', back),
     },
     records: [{ type: 'Warning', reason: 'NotHeld', message: back }],
+  };
+};
+
+/**
+ * A waiting pod came after the remediation being verified and still shows the symptom: it asks
+ * the workload again, which hands it the incident (the verification failed) unless it ended.
+ */
+export const claimAfterAction: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const { claim: _claim, joinedTo: _joined, ...rest } = incident;
+  const again: Incident = { ...rest, decision: null };
+  return {
+    patch: {
+      incident: again,
+      history: history(
+        { ...context, incident: again },
+        timeOf(context, event),
+        'claim',
+        `this pod came after the remediation being verified and still shows the symptom; asking ${incident.workload ?? 'the workload'} again`,
+      ),
+    },
+  };
+};
+
+/**
+ * A pod that came after the remediation showed the symptom and took the incident over: the
+ * verification this pod held failed there. It lets go without telling anyone it resolved.
+ */
+export const letGoOfVerification: Step = (context, event) => {
+  if (event.type !== 'TAKEN_OVER' || context.incident === null) return NOTHING;
+  const at = timeOf(context, event);
+  const reason = `${event.by} came after the remediation and shows the symptom, so it did not hold; ${event.by} goes on with incident ${event.incidentId}`;
+  return {
+    patch: {
+      incident: null,
+      window: null,
+      history: history(context, at, 'close', reason),
+    },
+    records: [{ type: 'Normal', reason: 'HandedOver', message: reason }],
   };
 };
 

@@ -19,6 +19,12 @@ export interface WorkloadFact {
   incidentId: string | null;
   /** Until when the workload is quarantined or cooling down for the symptom, or null. */
   heldUntil: number | null;
+  /**
+   * When the remediation whose verification a pod holds now was asked for, or null when none
+   * is being verified: a waiting pod created since is one of its results, and its symptom
+   * says the remediation did not hold. Absent in facts told before it was kept.
+   */
+  verifyingActedAt?: number | null;
 }
 
 /** The params of `claimWorkload`: a pod confirmed a symptom and asks its workload who decides. */
@@ -30,6 +36,8 @@ export interface WorkloadClaimRequest {
   trigger: Detection;
   verificationWindowMs: number;
   requestedAt: number;
+  /** When the pod was created, if known: a pod created after a remediation is its result. */
+  createdAt?: number;
 }
 
 /** `shop/Deployment/web`: the key of a pod's workload memory, or null for a pod nothing replaces. */

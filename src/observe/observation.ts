@@ -61,6 +61,11 @@ export interface PodObservation extends ObservationBase {
    * Absent from observations stored before it existed: read `workloadOf(owner)` then.
    */
   workload?: { kind: string; name: string };
+  /**
+   * metadata.creationTimestamp (ms): whether the pod came after a remediation of its workload,
+   * and so is one of its results. Absent when unknown, and in observations stored before it.
+   */
+  createdAt?: number;
   /** status.reason, e.g. `Evicted`. */
   reason: string | null;
   /** The highest restart count among the pod's containers. */

@@ -104,10 +104,12 @@ export function observePod(pod: PodObject): PodObservation {
     ),
     ...observeContainers(pod.spec?.containers, pod.status?.containerStatuses, () => 'app'),
   ];
+  const createdAt = Date.parse(pod.metadata?.creationTimestamp ?? '');
   return {
     kind: 'Pod',
     namespace: pod.metadata?.namespace ?? 'default',
     ...m,
+    ...(Number.isNaN(createdAt) ? {} : { createdAt }),
     phase: pod.status?.phase ?? null,
     ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     nodeName: pod.spec?.nodeName ?? null,

@@ -84,6 +84,11 @@ export type ClaimAnswer =
       remediations: number[];
       /** The symptom has an open ticket: resolving it closes the ticket. */
       ticket: boolean;
+      /**
+       * The pod whose verification this claim ended: the claimant came after the remediation
+       * and shows the symptom, so the remediation did not hold and the claimant goes on with it.
+       */
+      displaced?: string;
     }
   | { role: 'member'; incident: WorkloadIncident; remediations: number[] }
   | { role: 'held'; why: 'quarantined' | 'coolingDown'; until: number; remediations: number[] };
@@ -97,6 +102,8 @@ export interface ClaimRequest {
   trigger: Detection;
   verificationWindowMs: number;
   now: number;
+  /** When the asking pod was created; unknown, it never counts as a result of a remediation. */
+  createdAt?: number;
 }
 
 const later = (a: number | null, b: number | null): number | null =>
@@ -138,6 +145,20 @@ export function claim(
     };
   }
   if (open !== null && open.holder !== null && open.holder !== request.actorKey) {
+    if (contradicts(open, request)) {
+      // The verification is the workload's, not only its holder's pod's: a pod that came after
+      // the remediation shows the symptom, so it did not hold. The claimant goes on with the
+      // incident (the next step of the ladder, quarantine or people); the holder lets go.
+      const taken: WorkloadIncident = {
+        ...heldBy(open, request.actorKey, owner),
+        phase: 'deciding',
+        verifyUntil: null,
+      };
+      return {
+        memory: { ...memory, incident: taken },
+        answer: { role: 'lead', continues: taken, remediations, ticket, displaced: open.holder },
+      };
+    }
     return { memory, answer: { role: 'member', incident: open, remediations } };
   }
   if (open !== null) {
@@ -177,6 +198,35 @@ export function claim(
     memory: { ...memory, incident },
     answer: { role: 'lead', continues: null, remediations, ticket },
   };
+}
+
+/** How much earlier than the remediation a replacement may say it was created (seconds only). */
+export const CREATION_SLACK_MS = 1_000;
+
+/** Whether a pod created at `createdAt` came after the incident's latest remediation. */
+export function cameAfterAction(
+  incident: WorkloadIncident,
+  createdAt: number | undefined,
+): boolean {
+  return (
+    createdAt !== undefined &&
+    incident.actedAt !== null &&
+    createdAt + CREATION_SLACK_MS >= incident.actedAt
+  );
+}
+
+/**
+ * Whether a claim proves the incident's verification failed: it is under way, not over, and the
+ * claimant is one of the remediation's results (a replacement, a pod of the rolled-back
+ * revision). Pods older than the remediation were not touched by it (the pods a rollback is
+ * removing among them), so they only wait on the incident.
+ */
+function contradicts(open: WorkloadIncident, request: ClaimRequest): boolean {
+  return (
+    open.phase === 'verifying' &&
+    (open.verifyUntil === null || request.now < open.verifyUntil) &&
+    cameAfterAction(open, request.createdAt)
+  );
 }
 
 /** What the holder's actor says about the symptom after one of its transitions. */
@@ -244,9 +294,6 @@ export function release(memory: WorkloadMemory, holder: string, at: number): Wor
   };
 }
 
-/** How much earlier than the remediation a replacement may say it was created (seconds only). */
-export const CREATION_SLACK_MS = 1_000;
-
 /**
  * A new pod of the workload appeared: when it replaces the pod a remediation removed and nobody
  * holds the verification, it takes it over (with its absolute deadline).
@@ -262,8 +309,7 @@ export function adopt(
     open === null ||
     open.holder !== null ||
     open.phase !== 'verifying' ||
-    open.actedAt === null ||
-    createdAt + CREATION_SLACK_MS < open.actedAt
+    !cameAfterAction(open, createdAt)
   ) {
     return { memory, adopted: null };
   }

@@ -153,7 +153,14 @@ describe('the workload keeper', () => {
     await k.poll();
     expect(told.at(-1)).toEqual({
       key: 'Pod/shop/web-b',
-      facts: { workload: { type: 'CrashLoopBackOff', incidentId: null, heldUntil: T0 + 60_000 } },
+      facts: {
+        workload: {
+          type: 'CrashLoopBackOff',
+          incidentId: null,
+          heldUntil: T0 + 60_000,
+          verifyingActedAt: null,
+        },
+      },
     });
     // Nothing changed: nothing is told again.
     await k.poll();
@@ -162,8 +169,151 @@ describe('the workload keeper', () => {
     advance(61_000);
     await k.poll();
     expect(told.at(-1)?.facts).toEqual({
-      workload: { type: 'CrashLoopBackOff', incidentId: null, heldUntil: null },
+      workload: {
+        type: 'CrashLoopBackOff',
+        incidentId: null,
+        heldUntil: null,
+        verifyingActedAt: null,
+      },
     });
+  });
+
+  it('hands the incident to a pod created after the remediation that shows the symptom, and tells the verifying pod to let go', async () => {
+    const { keeper: k, store, delivered, told, advance } = keeper();
+    const incidentId = `Pod/shop/web-a#1@${T0}`;
+    // web-c replaced the restarted web-a and verifies the restart until T0 + 61 s.
+    await store.change(WORKLOAD, 'CrashLoopBackOff', () => ({
+      memory: {
+        incident: {
+          id: incidentId,
+          openedAt: T0,
+          holder: 'Pod/shop/web-c',
+          holderOwner: OWNER,
+          phase: 'verifying',
+          attempts: 1,
+          actedAt: T0 + 1_000,
+          replacesPod: true,
+          verifyUntil: T0 + 61_000,
+          verificationWindowMs: 60_000,
+          announced: true,
+          trigger,
+        },
+        remediations: [T0 + 1_000],
+        quietUntil: null,
+        quarantinedUntil: null,
+        ticket: true,
+      },
+      result: null,
+    }));
+    k.noteTransition('Pod/shop/web-c', {
+      value: 'verifying',
+      context: {
+        actorKey: 'Pod/shop/web-c',
+        kind: 'Pod',
+        facts: { workloadMemory: true },
+        incident: {
+          id: incidentId,
+          openedAt: T0,
+          trigger: { kind: 'detection', detection: trigger },
+          claim: 'lead',
+          workload: WORKLOAD,
+          plan: [{ kind: 'restartPod' }],
+          step: 0,
+          awaiting: null,
+          attempts: 1,
+          actedAt: T0 + 1_000,
+          announced: true,
+        },
+        remediations: [T0 + 1_000],
+        deadlines: { verificationEnds: T0 + 61_000 },
+        observation: null,
+        tickets: ['CrashLoopBackOff'],
+        policy: { verificationWindowMs: 60_000 },
+      },
+    } as never);
+    advance(10_000);
+    // A pod older than the restart was not touched by it: it only waits.
+    k.claim({ ...claimOf('Pod/shop/web-old', T0 + 10_000), createdAt: T0 - 60_000 });
+    await eventually(() => expect(delivered).toHaveLength(1));
+    expect(delivered[0]?.event.type === 'WORKLOAD' && delivered[0].event.answer.role).toBe(
+      'member',
+    );
+    // A pod the ReplicaSet made after the restart crash-loops too: the restart did not hold.
+    k.claim({ ...claimOf('Pod/shop/web-d', T0 + 10_000), createdAt: T0 + 2_000 });
+    await eventually(() => expect(delivered).toHaveLength(3));
+    const answer = delivered.find((d) => d.key === 'Pod/shop/web-d')?.event;
+    expect(answer?.type === 'WORKLOAD' && answer.answer).toMatchObject({
+      role: 'lead',
+      displaced: 'Pod/shop/web-c',
+      ticket: true,
+      continues: { id: incidentId, attempts: 1, phase: 'deciding', holder: 'Pod/shop/web-d' },
+    });
+    expect(delivered.find((d) => d.key === 'Pod/shop/web-c')?.event).toEqual({
+      type: 'TAKEN_OVER',
+      at: T0 + 10_000,
+      incidentId,
+      by: 'Pod/shop/web-d',
+    });
+    expect((await store.read(WORKLOAD)).CrashLoopBackOff?.incident).toMatchObject({
+      holder: 'Pod/shop/web-d',
+      phase: 'deciding',
+      verifyUntil: null,
+    });
+    // Told once: a later poll has nothing more to say to web-c.
+    await k.poll();
+    expect(delivered.filter((d) => d.key === 'Pod/shop/web-c')).toHaveLength(1);
+    expect(told).toEqual([]);
+  });
+
+  it('tells a waiting pod created after the remediation that a verification is under way, and only until it ends', async () => {
+    const { keeper: k, store, told, advance } = keeper();
+    k.claim(claimOf('Pod/shop/web-a'));
+    k.claim(claimOf('Pod/shop/web-b'));
+    await eventually(async () =>
+      expect((await store.read(WORKLOAD)).CrashLoopBackOff?.incident?.holder).toBe(
+        'Pod/shop/web-a',
+      ),
+    );
+    k.noteTransition('Pod/shop/web-b', {
+      value: 'joined',
+      context: {
+        actorKey: 'Pod/shop/web-b',
+        kind: 'Pod',
+        facts: { workloadMemory: true },
+        incident: {
+          id: `Pod/shop/web-b#1@${T0}`,
+          trigger: { kind: 'detection', detection: trigger },
+          claim: 'member',
+          workload: WORKLOAD,
+          plan: [],
+          step: 0,
+          awaiting: null,
+        },
+        remediations: [],
+        deadlines: {},
+        observation: null,
+        policy: { verificationWindowMs: 60_000 },
+      },
+    } as never);
+    // web-a rolled the Deployment back at T0 + 1 s and verifies it for a minute.
+    await store.change(WORKLOAD, 'CrashLoopBackOff', (memory) => ({
+      memory: {
+        ...memory,
+        incident: memory.incident && {
+          ...memory.incident,
+          phase: 'verifying',
+          attempts: 1,
+          actedAt: T0 + 1_000,
+          verifyUntil: T0 + 61_000,
+        },
+      },
+      result: null,
+    }));
+    await k.poll();
+    expect(told.at(-1)?.facts.workload).toMatchObject({ verifyingActedAt: T0 + 1_000 });
+    advance(61_000);
+    await k.poll();
+    expect(told.at(-1)?.facts.workload).toMatchObject({ verifyingActedAt: null });
   });
 });
 

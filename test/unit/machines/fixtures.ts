@@ -4,6 +4,7 @@
  */
 import { getNextTransitions, initialTransition, transition, type AnyStateMachine } from 'xstate';
 import { analyzeObject } from '../../../src/analyzers/index.ts';
+import type { WorkloadClaimRequest } from '../../../src/machines/workload.ts';
 import type {
   DeploymentObject,
   NodeObject,
@@ -190,6 +191,8 @@ export interface Emitted {
   records: RecordedEvent[];
   /** Timers armed by this step: delay name → ms. */
   timers: Partial<Record<DelayName, number>>;
+  /** What the step asked the pod's workload (`claimWorkload`). */
+  claims: WorkloadClaimRequest[];
 }
 
 type AnyAction = { type: string; params?: unknown };
@@ -212,6 +215,9 @@ export function emitted(actions: readonly AnyAction[]): Emitted {
       .map((a) => a.params as EffectRequest),
     records: actions.filter((a) => a.type === 'recordEvent').map((a) => a.params as RecordedEvent),
     timers: armedTimers(actions),
+    claims: actions
+      .filter((a) => a.type === 'claimWorkload')
+      .map((a) => a.params as WorkloadClaimRequest),
   };
 }
 

@@ -28,6 +28,7 @@ import {
   oomKilledPod,
   POD_KEY,
   runningPod,
+  T0,
 } from './fixtures.ts';
 
 type Snapshot = SnapshotFrom<AnyStateMachine>;
@@ -132,7 +133,7 @@ export const MODELS: readonly Model[] = [
     machine: podMachine,
     actorKey: POD_KEY,
     facts0: { workloadMemory: true },
-    observations: (c) => [crashLoopingPod(restarts(c)), runningPod(restarts(c))],
+    observations: (c) => [madeAtT0(crashLoopingPod(restarts(c))), runningPod(restarts(c))],
     facts: (at) => [
       // The workload incident a pod waits on ended, and nothing holds the workload.
       {
@@ -196,6 +197,13 @@ export function eventsFor(model: Model) {
           if (model.name === 'pod') {
             events.push(observed(crashLoopingPod(restarts(context)), at, { inhibited: null }));
             if (model.variant === 'workload') {
+              if (verifiedId(context) !== null) {
+                events.push(
+                  observed(madeAtT0(crashLoopingPod(restarts(context))), at, {
+                    workload: underVerification(context),
+                  }),
+                );
+              }
               events.push(
                 observed(crashLoopingPod(restarts(context)), at, {
                   workload: { type: 'CrashLoopBackOff', incidentId: null, heldUntil: null },
@@ -206,6 +214,12 @@ export function eventsFor(model: Model) {
           break;
         case 'FACTS':
           events.push(...model.facts(at));
+          if (model.variant === 'workload' && verifiedId(context) !== null) {
+            events.push({ type, at, facts: { workload: underVerification(context) } });
+          }
+          break;
+        case 'TAKEN_OVER':
+          events.push({ type, at, incidentId, by: 'Pod/shop/api-7d9f-new' });
           break;
         case 'EFFECT.DONE':
           events.push({ type, at, effectId: awaited });
@@ -266,6 +280,27 @@ export function eventsFor(model: Model) {
 }
 
 const WORKLOAD_KEY = 'shop/Deployment/api';
+
+/** The pod as created at T0: after every remediation `underVerification` says was verified. */
+function madeAtT0(pod: ObservableObject): ObservableObject {
+  return { ...pod, metadata: { ...pod.metadata, creationTimestamp: new Date(T0).toISOString() } };
+}
+
+/** The incident a waiting pod joined, when it waits on one. */
+function verifiedId(context: RemediationContext): string | null {
+  const joined = context.incident?.joinedTo;
+  return joined !== undefined && 'incidentId' in joined ? joined.incidentId : null;
+}
+
+/** What the workload tells a waiting pod while another pod verifies a remediation made at T0. */
+function underVerification(context: RemediationContext) {
+  return {
+    type: 'CrashLoopBackOff' as const,
+    incidentId: verifiedId(context),
+    heldUntil: null,
+    verifyingActedAt: T0,
+  };
+}
 
 /** The workload's incident that another pod of it opened, one remediation in. */
 function workloadIncident(at: number): WorkloadIncident {

@@ -672,3 +672,143 @@ describe('the pod machine: the ladder of a workload', () => {
     expect(run.context.remediations).toHaveLength(3);
   });
 });
+
+describe('the pod machine: a verification is the workload’s', () => {
+  const WORKLOAD = 'shop/ReplicaSet/api-7d9f';
+  const HOLDER = 'Pod/shop/api-7d9f-r3p';
+  const restartAt = at(1);
+  const rules: Partial<MachinePolicy> = {
+    detections: {
+      CrashLoopBackOff: {
+        threshold: 1,
+        windowMs: 10 * MINUTE,
+        action: 'restartPod',
+        attempts: 2,
+        then: 'rollback',
+      },
+    },
+    quarantine: { maxRemediations: 5, windowMs: 60 * MINUTE },
+  };
+  const incidentId = `Pod/shop/api-7d9f-old#1@${at(0)}`;
+  const open = {
+    id: incidentId,
+    openedAt: at(0),
+    holder: HOLDER,
+    holderOwner: 'agent-worker-2',
+    phase: 'verifying' as const,
+    attempts: 1,
+    actedAt: restartAt,
+    replacesPod: true,
+    verifyUntil: at(7),
+    verificationWindowMs: 5 * MINUTE,
+    announced: true,
+    trigger: {
+      type: 'CrashLoopBackOff' as const,
+      reason: 'container "api" is in CrashLoopBackOff',
+    },
+  };
+  /** A pod of the workload, created `createdAt`, crash-looping. */
+  const podMadeAt = (createdAt: number, restarts = 5) => {
+    const p = crashLoopingPod(restarts);
+    return {
+      ...p,
+      metadata: { ...p.metadata, creationTimestamp: new Date(createdAt).toISOString() },
+    };
+  };
+  function ofWorkload(key: string): PureRun {
+    const run = new PureRun(podMachine, key, policy(rules));
+    run.send({ type: 'FACTS', at: T0, facts: { workloadMemory: true } });
+    return run;
+  }
+
+  it('claims with its creation time, and goes on with the incident when its claim shows the restart did not hold', () => {
+    const run = ofWorkload(POD_KEY);
+    const claimed = run.send(observed(podMadeAt(at(1.5)), at(2)));
+    expect(run.value).toBe('claiming');
+    expect(claimed.claims[0]).toMatchObject({ workload: WORKLOAD, createdAt: at(1.5) });
+    const out = run.send({
+      type: 'WORKLOAD',
+      at: at(2),
+      incidentId: run.incidentId,
+      answer: {
+        role: 'lead',
+        continues: { ...open, holder: POD_KEY, phase: 'deciding', verifyUntil: null },
+        remediations: [restartAt],
+        ticket: false,
+        displaced: HOLDER,
+      },
+    });
+    // The ladder's second step, on this pod, in the same incident.
+    expect(out.effects.at(-1)).toMatchObject({
+      step: 'try-2-remediate-1',
+      effect: { kind: 'restartPod' },
+    });
+    expect(run.context.incident).toMatchObject({ id: incidentId, attempts: 2 });
+    expect(out.records).toContainEqual(
+      expect.objectContaining({
+        type: 'Warning',
+        reason: 'NotHeld',
+        message: expect.stringContaining(`verified on ${HOLDER} did not hold`),
+      }),
+    );
+  });
+
+  it('waits when it came before the remediation, and claims again once a verification it contradicts is under way', () => {
+    const joinedAs = (createdAt: number) => {
+      const run = ofWorkload(POD_KEY);
+      run.send(observed(podMadeAt(createdAt), at(2)));
+      run.send({
+        type: 'WORKLOAD',
+        at: at(2),
+        incidentId: run.incidentId,
+        answer: {
+          role: 'member',
+          incident: { ...open, phase: 'remediating', verifyUntil: null },
+          remediations: [restartAt],
+        },
+      });
+      expect(run.value).toBe('joined');
+      return run;
+    };
+    const verifying = {
+      workload: {
+        type: 'CrashLoopBackOff' as const,
+        incidentId,
+        heldUntil: null,
+        verifyingActedAt: restartAt,
+      },
+    };
+    // Older than the restart: the restart never touched it; it keeps waiting.
+    const older = joinedAs(at(-30));
+    older.send({ type: 'FACTS', at: at(3), facts: verifying });
+    expect(older.value).toBe('joined');
+    // Made since: its crash loop says the restart did not hold, so it asks the workload again.
+    const newer = joinedAs(at(1.5));
+    const again = newer.send({ type: 'FACTS', at: at(3), facts: verifying });
+    expect(newer.value).toBe('claiming');
+    expect(again.claims[0]).toMatchObject({ workload: WORKLOAD, createdAt: at(1.5) });
+  });
+
+  it('lets go of a verification another pod took over, telling nobody it resolved', () => {
+    const run = ofWorkload(HOLDER);
+    run.send({
+      type: 'ADOPT',
+      at: at(2),
+      workload: WORKLOAD,
+      incident: open,
+      remediations: [restartAt],
+      ticket: true,
+    });
+    expect(run.value).toBe('verifying');
+    // Another pod's incident id changes nothing.
+    run.send({ type: 'TAKEN_OVER', at: at(3), incidentId: 'other#1@0', by: POD_KEY });
+    expect(run.value).toBe('verifying');
+    const out = run.send({ type: 'TAKEN_OVER', at: at(3), incidentId, by: POD_KEY });
+    expect(run.value).toBe('healthy');
+    expect(run.context.incident).toBeNull();
+    expect(out.effects).toEqual([]);
+    expect(out.records).toEqual([
+      expect.objectContaining({ reason: 'HandedOver', message: expect.stringContaining(POD_KEY) }),
+    ]);
+  });
+});

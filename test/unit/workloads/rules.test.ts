@@ -215,6 +215,72 @@ describe('claim: who decides the workload incident', () => {
     expect(next).toMatchObject({ role: 'member', incident: { holder: 'Pod/shop/web-x' } });
   });
 
+  describe('while a pod verifies the latest remediation', () => {
+    const verifying = memory({
+      incident: incident({
+        holder: 'Pod/shop/web-r',
+        holderOwner: 'agent-node-2',
+        phase: 'verifying',
+        attempts: 1,
+        actedAt: 4 * MINUTE,
+        replacesPod: true,
+        verifyUntil: 9 * MINUTE,
+        announced: true,
+      }),
+      remediations: [4 * MINUTE],
+      ticket: true,
+    });
+
+    it('hands the incident to a pod made since that shows the symptom: the remediation did not hold', () => {
+      const { memory: after, answer } = claim(
+        verifying,
+        request('web-n', 6 * MINUTE, { createdAt: 4 * MINUTE + 2_000, owner: 'agent-node-3' }),
+      );
+      const taken = {
+        ...verifying.incident,
+        holder: 'Pod/shop/web-n',
+        holderOwner: 'agent-node-3',
+        phase: 'deciding',
+        verifyUntil: null,
+      };
+      expect(answer).toEqual({
+        role: 'lead',
+        continues: taken,
+        remediations: [4 * MINUTE],
+        ticket: true,
+        displaced: 'Pod/shop/web-r',
+      });
+      expect(after.incident).toEqual(taken);
+    });
+
+    it('allows for creation times in whole seconds', () => {
+      const edge = 4 * MINUTE - CREATION_SLACK_MS;
+      expect(
+        claim(verifying, request('web-n', 6 * MINUTE, { createdAt: edge })).answer,
+      ).toMatchObject({ role: 'lead', displaced: 'Pod/shop/web-r' });
+    });
+
+    it.each([
+      ['was made before the remediation (it never touched it)', { createdAt: 3 * MINUTE }, 6],
+      ['does not say when it was made', {}, 6],
+      [
+        'claims after the verification ended (its holder resolves it)',
+        { createdAt: 5 * MINUTE },
+        9,
+      ],
+    ])('only joins it when the claimant %s', (_why, more, minutes) => {
+      const { memory: after, answer } = claim(verifying, request('web-n', minutes * MINUTE, more));
+      expect(answer).toMatchObject({ role: 'member', incident: { holder: 'Pod/shop/web-r' } });
+      expect(after).toBe(verifying);
+    });
+
+    it('only joins an incident still being decided or acted on', () => {
+      const acting = memory({ incident: incident({ phase: 'remediating', actedAt: 4 * MINUTE }) });
+      const { answer } = claim(acting, request('web-n', 5 * MINUTE, { createdAt: 5 * MINUTE }));
+      expect(answer.role).toBe('member');
+    });
+  });
+
   it('does not change the memory it was given', () => {
     const before = memory({ incident: incident({ holder: null }) });
     const copy = structuredClone(before);
