@@ -744,13 +744,9 @@ describe('the pod machine: a verification is the workload’s', () => {
       effect: { kind: 'restartPod' },
     });
     expect(run.context.incident).toMatchObject({ id: incidentId, attempts: 2 });
-    expect(out.records).toContainEqual(
-      expect.objectContaining({
-        type: 'Warning',
-        reason: 'NotHeld',
-        message: expect.stringContaining(`verified on ${HOLDER} did not hold`),
-      }),
-    );
+    const notHeld = out.records.find((r) => r.reason === 'NotHeld');
+    expect(notHeld?.type).toBe('Warning');
+    expect(notHeld?.message).toContain(`verified on ${HOLDER} did not hold`);
   });
 
   it('waits when it came before the remediation, and claims again once a verification it contradicts is under way', () => {
@@ -807,8 +803,7 @@ describe('the pod machine: a verification is the workload’s', () => {
     expect(run.value).toBe('healthy');
     expect(run.context.incident).toBeNull();
     expect(out.effects).toEqual([]);
-    expect(out.records).toEqual([
-      expect.objectContaining({ reason: 'HandedOver', message: expect.stringContaining(POD_KEY) }),
-    ]);
+    expect(out.records.map((r) => r.reason)).toEqual(['HandedOver']);
+    expect(out.records[0]?.message).toContain(`${POD_KEY} goes on with incident ${incidentId}`);
   });
 });
