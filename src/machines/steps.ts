@@ -1072,11 +1072,19 @@ export const settleClaim: Step = (context, event) => {
             ? `came after the remediation of incident ${open.id} and shows its symptom, so the remediation verified on ${answer.displaced} did not hold; this pod goes on with it (${so})`
             : `takes over incident ${open.id} of ${incident.workload ?? 'its workload'} (${so})`;
       const problem = problemOf(incident);
+      // The incident this pod opened becomes part of the workload's: one incident, not two.
+      const merged =
+        open === null || open.id === incident.id
+          ? context
+          : {
+              ...context,
+              history: history(context, at, 'continue', `continues incident ${open.id}`),
+            };
       return {
         patch: {
           incident: continued,
           remediations,
-          history: history({ ...context, incident: continued }, at, 'claim', why),
+          history: history({ ...merged, incident: continued }, at, 'claim', why),
           ...(problem === null ? {} : ticketsOfWorkload(context, problem, answer.ticket)),
         },
         ...(answer.displaced === undefined

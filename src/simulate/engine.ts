@@ -934,7 +934,9 @@ export class Simulation {
     // closed in one step.)
     for (const entry of snapshot.context.history) {
       if (entry.incidentId === null) continue;
-      if (entry.decision === 'join') this.memberIncidents.add(entry.incidentId);
+      // A pod that continued the workload's incident opened none of its own either.
+      if (entry.decision === 'join' || entry.decision === 'continue')
+        this.memberIncidents.add(entry.incidentId);
       else {
         this.incidentIds.add(entry.incidentId);
         const mine = this.incidentsOf.get(key) ?? new Set<string>();

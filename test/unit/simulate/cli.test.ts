@@ -21,7 +21,7 @@ describe('kube-remedy simulate', () => {
     for (const name of ['crash-loop-restart', 'storm-held-by-breaker', 'approval-in-slack']) {
       expect(first.stdout).toContain(`== ${name} (examples/scenarios/`);
     }
-    expect(first.stdout).toMatch(/\n11 scenarios: \d+ incidents, \d+ actions/);
+    expect(first.stdout).toMatch(/\n12 scenarios: \d+ incidents, \d+ actions/);
     expect(second.stdout).toBe(first.stdout);
   });
 

@@ -4,7 +4,7 @@ import { formatJson, formatText } from '../../../src/simulate/index.ts';
 import { actions, entriesOf, moves, notifications, runExample, safetyLines } from './support.ts';
 
 describe('the example scenarios', () => {
-  it('are the eleven the demo runs, in order', () => {
+  it('are the twelve the demo runs, in order', () => {
     expect(exampleScenarios().map((file) => file.split('/').pop())).toEqual([
       '01-crash-loop-restart.yaml',
       '02-oom-memory-bump-gitops.yaml',
@@ -17,6 +17,7 @@ describe('the example scenarios', () => {
       '09-bad-rollout-restarts-rollback-quarantine.yaml',
       '10-budget-spent-asks-a-person.yaml',
       '11-dead-node-judged-from-outside.yaml',
+      '12-rollback-holds-on-one-pod-only.yaml',
     ]);
   });
 
@@ -427,5 +428,39 @@ describe('a dead node', () => {
     expect(result.summary.objects.filter((o) => o.actions.length > 0).map((o) => o.object)).toEqual(
       [node],
     );
+  });
+});
+
+describe('a rollback that holds on one pod of the workload only', () => {
+  it('is judged on every pod the rollback brought: the first to crash goes on with the incident and tells people, the verifying pod says nothing', async () => {
+    const result = await runExample('12-rollback-holds-on-one-pod-only.yaml');
+    const first = 'Pod/shop/checkout-5d7b8c9f4-2mfx8';
+    expect(actions(result)).toEqual([['00:02:00', first, 'remediate-1', 'rollback', 'done']]);
+    // The restored release's pods, by the role each took.
+    const restored = result.summary.objects
+      .map((o) => o.object)
+      .filter((key) => key.startsWith('Pod/shop/checkout-') && !key.includes('5d7b8c9f4'));
+    expect(restored).toHaveLength(3);
+    const verifier = restored.find((key) =>
+      moves(result, key).some((m) => m.move === 'new → verifying'),
+    );
+    const crashed = restored.filter((key) => key !== verifier);
+    expect(moves(result, verifier ?? '').map((m) => [m.at, m.move])).toEqual([
+      ['00:02:05', 'new → verifying'],
+      // At the second crash of a pod made by the rollback, not at the end of its window.
+      ['00:04:05', 'verifying → healthy'],
+    ]);
+    const lead = crashed.find((key) =>
+      moves(result, key).some((m) => m.move.startsWith('suspect → escalated')),
+    );
+    expect(lead).toBeDefined();
+    expect(moves(result, lead ?? '').at(-1)?.reason).toMatch(/^rollback did not hold/);
+    // One incident, one word to people: the escalation, in the thread of the incident.
+    expect(result.summary.incidents).toBe(1);
+    expect(notifications(result)).toEqual([
+      ['00:04:05', lead, 'escalate-1-level-1-0', 'notify Slack #shop-oncall (escalated)'],
+    ]);
+    const other = crashed.find((key) => key !== lead) ?? '';
+    expect(moves(result, other).at(-1)?.move).toBe('suspect → joined');
   });
 });
