@@ -43,24 +43,31 @@ async function controllerEvents(node: string): Promise<KubeEvent[]> {
   ).items.filter((e) => e.reportingComponent === 'kube-remedy.io/kube-remedy-controller');
 }
 
-/** The node actions the controllers enqueued, by kind, from their queue's job records. */
-async function nodeJobs(s: RedisForTest, node: string): Promise<string[]> {
+interface JobData {
+  actorKey: string;
+  step: string;
+  effect: { kind: string; node?: string; purpose?: string; reason?: string };
+}
+
+/** Every job a queue holds, whatever its state. */
+async function jobsOf(s: RedisForTest, name: string): Promise<JobData[]> {
   const connection = new Redis(s.url, { maxRetriesPerRequest: null });
-  const queue = new Queue('effects-kubernetes-controller', {
-    connection,
-    prefix: `${s.prefix}:bull`,
-  });
+  const queue = new Queue(name, { connection, prefix: `${s.prefix}:bull` });
   try {
     const jobs = await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed']);
-    return jobs
-      .map((j) => j.data as { effect: { kind: string; node?: string } })
-      .filter((d) => d.effect.node === node)
-      .map((d) => d.effect.kind)
-      .sort();
+    return jobs.map((j) => j.data as JobData);
   } finally {
     await queue.close();
     connection.disconnect();
   }
+}
+
+/** The node actions the controllers enqueued, by kind, from their queue's job records. */
+async function nodeJobs(s: RedisForTest, node: string): Promise<string[]> {
+  return (await jobsOf(s, 'effects-kubernetes-controller'))
+    .filter((d) => d.effect.node === node)
+    .map((d) => d.effect.kind)
+    .sort();
 }
 
 describe('dead nodes, judged from outside the node', () => {
@@ -149,6 +156,82 @@ describe('dead nodes, judged from outside the node', () => {
       500,
     );
     mark('back in service');
+  }, 300_000);
+
+  it('two of three selected nodes gone at once is a storm: nothing is touched, people are told once', async () => {
+    scratch = await redisForTest();
+    const s = scratch;
+    const client = adminClient();
+    await installCrd(client);
+    const home = await freshNamespace(client, { prefix: 'dead-storm' });
+    const pool = `storm-${s.prefix}`;
+    const kubelets = [
+      await createTestKubeletNode(client, { labels: { pool } }),
+      await createTestKubeletNode(client, { labels: { pool } }),
+    ];
+    const healthy = (await createFakeNode(client, { labels: { pool } })).metadata.name;
+    await createPolicy(client, home, 'dead-nodes', {
+      selector: { kinds: ['Node'], matchLabels: { pool } },
+      mode: 'auto',
+      // Long enough for both nodes to be seen gone before either is confirmed.
+      detections: [{ type: 'NotReady', threshold: 20, window: '20s', action: 'cordon' }],
+      verification: { window: '5s' },
+      cooldown: '1m',
+      // One node may be down; two of three is more than half of the pool.
+      budget: { minHealthyNodes: 1, maxUnhealthyPercent: 50, maxActions: 5, window: '1h' },
+    });
+    const controller = await startKubeRemedy(
+      ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
+      {
+        REDIS_URL: s.url,
+        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
+        KUBE_REMEDY_IDENTITY: 'controller-dead-storm',
+        KUBE_REMEDY_BUDGET_NODE_COUNT_INTERVAL: '2s',
+        KUBE_REMEDY_BUDGET_REFRESH_INTERVAL: '2s',
+        KUBE_REMEDY_SLACK_CHANNEL: '#ops',
+      },
+    );
+    processes.push(controller);
+    await waitReady(controller);
+
+    for (const kubelet of kubelets) kubelet.stop();
+    const names = kubelets.map((k) => k.name);
+    // Both are confirmed gone, and each is handed to a person instead of being cordoned.
+    await eventually(
+      async () => {
+        for (const name of names) {
+          const events = await controllerEvents(name);
+          expect(
+            events.map((e) => e.reason),
+            name,
+          ).toContain('ApprovalRequested');
+        }
+      },
+      150_000,
+      500,
+    );
+    for (const name of names) {
+      const asked = (await controllerEvents(name)).find((e) => e.reason === 'ApprovalRequested');
+      expect(asked?.message).toMatch(
+        new RegExp(`storm breaker holds ${home}/dead-nodes: 2 of its 3 nodes are unhealthy`),
+      );
+      expect((await getNode(client, name)).spec?.unschedulable).not.toBe(true);
+      expect(await nodeJobs(s, name)).toEqual([]);
+    }
+    expect((await getNode(client, healthy)).spec?.unschedulable).not.toBe(true);
+    // One group escalation for the storm, from the controller that decided.
+    const slack = await jobsOf(s, 'effects-slack');
+    const group = slack.filter((j) => j.step === 'storm-escalation');
+    expect(group).toHaveLength(1);
+    expect(group[0]?.effect.reason).toMatch(
+      new RegExp(`^storm under policy ${home}/dead-nodes: 2 of its 3 nodes are unhealthy at once`),
+    );
+    const onPolicy = (
+      await client.get<List<KubeEvent>>(
+        `/api/v1/namespaces/${home}/events?fieldSelector=involvedObject.kind=AutoRemediationPolicy`,
+      )
+    ).items;
+    expect(onPolicy.filter((e) => e.reason === 'StormDetected')).toHaveLength(1);
   }, 300_000);
 
   it('a new leader continues a dead node where the killed one left it: one cordon, one uncordon', async () => {
