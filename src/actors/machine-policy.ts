@@ -55,6 +55,7 @@ export function toMachinePolicy(
     name: policyRefOf(policy),
     mode: policy.mode,
     detections,
+    ...(policy.paused === undefined ? {} : { paused: policy.paused }),
     cooldownMs: policy.cooldownMs,
     verificationWindowMs: policy.verification.windowMs,
     approvalTimeoutMs: APPROVAL_TIMEOUT_MS,

@@ -61,10 +61,19 @@ export function parsePolicyRef(ref: string): PolicyRef | undefined {
   return slash < 0 ? undefined : { namespace: ref.slice(0, slash), name: ref.slice(slash + 1) };
 }
 
+/**
+ * What a compiled policy depends on: its spec (the generation) and its pause annotation, which
+ * changes no generation.
+ */
+function versionOf(policy: Policy): string {
+  return `${policy.generation}/${policy.paused ?? '-'}`;
+}
+
 export class ActorRegistry {
   private readonly options: RegistryOptions;
   private readonly last = new Map<string, Observation>();
-  private readonly compiled = new Map<string, { generation: number; policy: MachinePolicy }>();
+  /** Compiled policies by ref, with the version they were compiled from (`versionOf`). */
+  private readonly compiled = new Map<string, { version: string; policy: MachinePolicy }>();
   /** Work queued per key, so one object's events reach its actor one at a time and in order. */
   private readonly chains = new Map<string, Promise<void>>();
 
@@ -106,7 +115,7 @@ export class ActorRegistry {
   policyChanged(policy: Policy): void {
     const ref = refString(policy.ref);
     const before = this.compiled.get(ref);
-    if (before !== undefined && before.generation === policy.generation) return;
+    if (before !== undefined && before.version === versionOf(policy)) return;
     this.compiled.delete(ref);
     const compiled = this.machinePolicy(policy.ref);
     if (compiled === undefined) return;
@@ -267,10 +276,10 @@ export class ActorRegistry {
     if (policy === undefined) return undefined;
     const key = refString(ref);
     const cached = this.compiled.get(key);
-    if (cached !== undefined && cached.generation === policy.generation) return cached.policy;
+    if (cached !== undefined && cached.version === versionOf(policy)) return cached.policy;
     try {
       const compiled = toMachinePolicy(policy, this.options.actsOn);
-      this.compiled.set(key, { generation: policy.generation, policy: compiled });
+      this.compiled.set(key, { version: versionOf(policy), policy: compiled });
       return compiled;
     } catch (error) {
       this.options.logger.error(

@@ -47,13 +47,18 @@ export function nodeCapacity(context: RemediationContext): { ok: boolean; reason
 }
 
 /**
- * Why the policy's automation is held, or null when it is not: the storm breaker (too many of its
- * workloads, or of its nodes, are unhealthy at once) or a spent disruption budget. Either limits
+ * Why the policy's automation is held, or null when it is not: a person paused the policy, the
+ * storm breaker (too many of its workloads, or of its nodes, are unhealthy at once) or a spent
+ * disruption budget. Either limits
  * automation, not people: the machine hands the decision to a person instead of acting.
  */
 export function automationHold(context: RemediationContext): string | null {
   const storm = context.facts.storm ?? null;
   const policy = context.policy.name;
+  const paused = context.policy.paused;
+  if (paused !== undefined) {
+    return `${policy} is paused (annotation remedy.kube-remedy.io/paused${paused === '' ? '' : `: "${paused}"`})`;
+  }
   if (storm !== null) {
     const counted = stormCounts([context.kind]);
     return `the storm breaker holds ${policy}: ${storm.unhealthy} of its ${storm.targets} ${counted} are unhealthy at once (more than ${storm.maxUnhealthyPercent}%)`;

@@ -78,6 +78,12 @@ export interface MachinePolicy {
   mode: Mode;
   /** Which detections this policy acts on; a type without a rule is ignored. */
   detections: Partial<Record<DetectionType, DetectionRule>>;
+  /**
+   * Set while the policy carries the pause annotation (`remedy.kube-remedy.io/paused`), to its
+   * value (who paused it and why, or empty). Automation holds, as in a storm: each problem the
+   * policy confirms asks a person instead of being acted on. Incidents already acting go on.
+   */
+  paused?: string;
   /** Quiet time after every incident (resolved, rejected or dry run) before the next one, in ms. */
   cooldownMs: number;
   /**

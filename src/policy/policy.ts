@@ -16,12 +16,29 @@ export function policyKey(ref: PolicyRef): string {
   return `${ref.namespace}/${ref.name}`;
 }
 
+/**
+ * The annotation that pauses a policy's automation (`kubectl annotate … remedy.kube-remedy.io/paused="why, who"`):
+ * while it is there (with any value but `false`), every problem the policy confirms is handed to a
+ * person instead of acted on, as in a storm. Its value is quoted wherever the hold is explained.
+ */
+export const PAUSE_ANNOTATION = 'remedy.kube-remedy.io/paused';
+
 export type Policy = PolicySpec & {
   ref: PolicyRef;
   /** metadata.generation of the parsed spec (status.observedGeneration reports it back). */
   generation: number;
   uid?: string;
+  /** The pause annotation's value while the policy is paused (empty when it says nothing). */
+  paused?: string;
 };
+
+/** The pause annotation's value when it pauses the policy, or undefined. */
+export function pausedBy(
+  annotations: Readonly<Record<string, string>> | undefined,
+): string | undefined {
+  const value = annotations?.[PAUSE_ANNOTATION];
+  return value === undefined || value.trim().toLowerCase() === 'false' ? undefined : value.trim();
+}
 
 /** The resource as the API server returns it; only the fields kube-remedy reads. */
 export interface PolicyResource {
@@ -32,6 +49,7 @@ export interface PolicyResource {
     namespace?: string;
     uid?: string;
     generation?: number;
+    annotations?: Record<string, string>;
     resourceVersion?: string;
     creationTimestamp?: string | Date;
     deletionTimestamp?: string | Date;
@@ -61,8 +79,15 @@ export function parsePolicy(resource: PolicyResource): ParseResult {
     return { ok: false, ref, generation, problems: parsed.error.issues.map(describeIssue) };
   }
   const uid = resource.metadata?.uid;
+  const paused = pausedBy(resource.metadata?.annotations);
   return {
     ok: true,
-    policy: { ...parsed.data, ref, generation, ...(uid === undefined ? {} : { uid }) },
+    policy: {
+      ...parsed.data,
+      ref,
+      generation,
+      ...(uid === undefined ? {} : { uid }),
+      ...(paused === undefined ? {} : { paused }),
+    },
   };
 }

@@ -3,7 +3,8 @@
  * (controller.ts) gathers the facts and writes the result; this file decides what it says.
  *
  * Conditions (standard metav1.Condition shape):
- * - Ready: True `Active` when the policy is in force; False `InvalidSpec` when the spec does not
+ * - Ready: True `Active` when the policy is in force (True `Paused` while its pause annotation
+ *   hands every problem to a person); False `InvalidSpec` when the spec does not
  *   parse (e.g. stored before a CRD upgrade), False `NodesNotAllowedHere` when it selects Nodes
  *   outside kube-remedy's namespace.
  * - Conflict: True `TiedSelectors` while another policy selects some tracked object as specifically,
@@ -14,7 +15,7 @@
  * lastTransitionTime moves only when a condition's status changes, as Kubernetes conventions ask.
  */
 import type { PolicyTally } from './policy-index.ts';
-import { policyKey, type ParseResult, type PolicyRef } from './policy.ts';
+import { PAUSE_ANNOTATION, policyKey, type ParseResult, type PolicyRef } from './policy.ts';
 import type { RecentAction } from './schema.ts';
 
 export const CONDITION_TYPES = ['Ready', 'Conflict', 'Degraded'] as const;
@@ -150,7 +151,9 @@ export function policyStatus(parsed: ParseResult, facts: PolicyFacts): PolicySta
             `${facts.agentNamespace} may select nodes, so it is ignored. Move it to ` +
             `${facts.agentNamespace}, or select Pods or Deployments of ${ref.namespace} instead.`,
         )
-      : condition('Ready', 'True', 'Active', activeMessage(parsed.policy));
+      : parsed.policy.paused !== undefined
+        ? condition('Ready', 'True', 'Paused', pausedMessage(parsed.policy))
+        : condition('Ready', 'True', 'Active', activeMessage(parsed.policy));
 
   const conflicts = inForce ? facts.tally.conflictsWith : [];
   const conflict =
@@ -195,6 +198,14 @@ function activeMessage(policy: Extract<ParseResult, { ok: true }>['policy']): st
     ? 'cluster-wide'
     : `in namespace ${policy.ref.namespace}`;
   return `in force in mode ${policy.mode} for ${kinds} ${where}`;
+}
+
+function pausedMessage(policy: Extract<ParseResult, { ok: true }>['policy']): string {
+  const why = policy.paused === undefined || policy.paused === '' ? '' : ` ("${policy.paused}")`;
+  return (
+    `${activeMessage(policy)}, but paused by annotation ${PAUSE_ANNOTATION}${why}: every problem ` +
+    'it confirms asks a person instead of being acted on. Remove the annotation to resume.'
+  );
 }
 
 function conflictMessage(ref: PolicyRef, tally: PolicyTally): string {

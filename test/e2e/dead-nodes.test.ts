@@ -17,7 +17,7 @@ import {
   nodeCondition,
   type List,
 } from '../cluster/fixtures.ts';
-import { createPolicy, installCrd } from '../integration/policy/support.ts';
+import { createPolicy, installCrd, policiesPath } from '../integration/policy/support.ts';
 import { eventually } from '../support/logger.ts';
 import {
   metricValue as metric,
@@ -232,6 +232,67 @@ describe('dead nodes, judged from outside the node', () => {
       )
     ).items;
     expect(onPolicy.filter((e) => e.reason === 'StormDetected')).toHaveLength(1);
+  }, 300_000);
+
+  it('a policy paused by its annotation hands a dead node to a person, saying who paused it', async () => {
+    scratch = await redisForTest();
+    const s = scratch;
+    const client = adminClient();
+    await installCrd(client);
+    const home = await freshNamespace(client, { prefix: 'dead-paused' });
+    const pool = `paused-${s.prefix}`;
+    const kubelet = await createTestKubeletNode(client, { labels: { pool } });
+    await createFakeNode(client, { labels: { pool } });
+    await createPolicy(client, home, 'dead-nodes', {
+      selector: { kinds: ['Node'], matchLabels: { pool } },
+      mode: 'auto',
+      detections: [{ type: 'NotReady', threshold: 5, window: '5s', action: 'cordon' }],
+      verification: { window: '5s' },
+      cooldown: '1m',
+      budget: { minHealthyNodes: 1, maxActions: 5, window: '1h' },
+    });
+    const controller = await startKubeRemedy(
+      ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
+      {
+        REDIS_URL: s.url,
+        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
+        KUBE_REMEDY_IDENTITY: 'controller-dead-paused',
+        KUBE_REMEDY_BUDGET_NODE_COUNT_INTERVAL: '2s',
+      },
+    );
+    processes.push(controller);
+    await waitReady(controller);
+    // As `kubectl annotate autoremediationpolicy dead-nodes remedy.kube-remedy.io/paused=…`.
+    const why = 'rack 12 maintenance, alice';
+    await client.patch(policiesPath(home, 'dead-nodes'), {
+      metadata: { annotations: { 'remedy.kube-remedy.io/paused': why } },
+    });
+    await eventually(async () => {
+      const stored = await client.get<{
+        status?: { conditions?: { type: string; reason: string; message: string }[] };
+      }>(policiesPath(home, 'dead-nodes'));
+      const ready = stored.status?.conditions?.find((c) => c.type === 'Ready');
+      expect(ready?.reason).toBe('Paused');
+      expect(ready?.message).toContain(`("${why}")`);
+    }, 30_000);
+
+    kubelet.stop();
+    await eventually(
+      async () =>
+        expect((await controllerEvents(kubelet.name)).map((e) => e.reason)).toContain(
+          'ApprovalRequested',
+        ),
+      150_000,
+      500,
+    );
+    const asked = (await controllerEvents(kubelet.name)).find(
+      (e) => e.reason === 'ApprovalRequested',
+    );
+    expect(asked?.message).toContain(
+      `${home}/dead-nodes is paused (annotation remedy.kube-remedy.io/paused: "${why}"), so a person decides whether to cordon`,
+    );
+    expect((await getNode(client, kubelet.name)).spec?.unschedulable).not.toBe(true);
+    expect(await nodeJobs(s, kubelet.name)).toEqual([]);
   }, 300_000);
 
   it('a new leader continues a dead node where the killed one left it: one cordon, one uncordon', async () => {

@@ -100,7 +100,7 @@ function scene() {
     for (const key of rollouts.setPod(summarisePod(pod))) await registry.reanalyze(key);
     await host.flushAll();
   };
-  return { host, registry, sent, podChanged };
+  return { host, index, registry, sent, podChanged };
 }
 
 describe('a Deployment analyzed again as its new pods change', () => {
@@ -139,5 +139,34 @@ describe('a Deployment analyzed again as its new pods change', () => {
     const { host, registry } = scene();
     await registry.reanalyze(KEY);
     expect(host.has(KEY)).toBe(false);
+  });
+});
+
+describe('a policy paused and resumed by its annotation', () => {
+  it('reaches the actors it governs, though the generation does not move', async () => {
+    const { host, index, registry } = scene();
+    await registry.upsert(web);
+    const annotate = async (annotations: Record<string, string>): Promise<void> => {
+      const parsed = parsePolicy({
+        metadata: { namespace: 'shop', name: 'rollouts', generation: 1, annotations },
+        spec: {
+          selector: { kinds: ['Deployment'] },
+          mode: 'dryRun',
+          detections: [
+            { type: 'ImagePullBackOff', threshold: 2, window: '10m', action: 'rollback' },
+          ],
+        },
+      });
+      if (!parsed.ok) throw new Error('the policy does not parse');
+      index.setPolicy(parsed.policy);
+      registry.policyChanged(parsed.policy);
+      await registry.settled();
+      await host.flushAll();
+    };
+    await annotate({ 'remedy.kube-remedy.io/paused': 'incident INC-42, alice' });
+    expect(host.snapshot(KEY)?.context.policy.paused).toBe('incident INC-42, alice');
+    await annotate({});
+    expect(host.snapshot(KEY)?.context.policy.paused).toBeUndefined();
+    await host.stopAll();
   });
 });

@@ -143,6 +143,30 @@ describe('decisions while automation is held', () => {
       new RegExp(`${STORMY.source}roll back Deployment shop/web`),
     ],
     [
+      'auto, paused by a person: the annotation is quoted',
+      confirmed(POD_KEY, crashLoop, { paused: 'db migration, alice' }),
+      'askApproval',
+      /^kube-remedy\/default is paused \(annotation remedy\.kube-remedy\.io\/paused: "db migration, alice"\), so a person decides whether to restart Pod/,
+    ],
+    [
+      'paused with nothing said, a storm as well: the pause is named',
+      confirmed(NODE_KEY, node({ Ready: 'False' }), { paused: '' }, { ...storm, healthyNodes: 10 }),
+      'askApproval',
+      /^kube-remedy\/default is paused \(annotation remedy\.kube-remedy\.io\/paused\), so a person decides whether to cordon/,
+    ],
+    [
+      'paused, dryRun',
+      confirmed(POD_KEY, crashLoop, { mode: 'dryRun', paused: 'x' }),
+      'dryRun',
+      /^dry run: would hand it to a person: kube-remedy\/default is paused/,
+    ],
+    [
+      'approved by a person, paused',
+      confirmed(POD_KEY, crashLoop, { paused: 'x' }, {}, 'alice'),
+      'remediate',
+      /^restart Pod/,
+    ],
+    [
       'approved by a person, budget spent',
       confirmed(POD_KEY, crashLoop, {}, spent, 'alice'),
       'remediate',

@@ -111,6 +111,26 @@ describe('policyStatus', () => {
     expect(status.conditions.every((c) => c.observedGeneration === 4)).toBe(true);
   });
 
+  it('says a paused policy is in force but hands every problem to a person, quoting why', () => {
+    const paused = (annotations: Record<string, string>) =>
+      policyStatus(
+        parsePolicy({
+          metadata: { name: 'web', namespace: 'shop', generation: 4, annotations },
+          spec: minimalSpec(),
+        }),
+        facts(),
+      ).conditions[0];
+    const ready = paused({ 'remedy.kube-remedy.io/paused': 'db migration, alice' });
+    expect(`${ready?.status}/${ready?.reason}`).toBe('True/Paused');
+    expect(ready?.message).toMatch(
+      /^in force in mode \w+ for .*, but paused by annotation remedy\.kube-remedy\.io\/paused \("db migration, alice"\): every problem it confirms asks a person instead of being acted on\. Remove the annotation to resume\.$/,
+    );
+    expect(paused({ 'remedy.kube-remedy.io/paused': '' })?.reason).toBe('Paused');
+    // `false` (any case) and other annotations pause nothing.
+    expect(paused({ 'remedy.kube-remedy.io/paused': 'False' })?.reason).toBe('Active');
+    expect(paused({ 'remedy.kube-remedy.io/other': 'true' })?.reason).toBe('Active');
+  });
+
   it('says why a node policy is ignored and what to do', () => {
     const status = policyStatus(parsed(nodeSpec, 'team-a'), facts({ nodesNotAllowed: true }));
     expect(status.conditions[0]!.message).toBe(
