@@ -324,8 +324,12 @@ export class SafetyMonitor {
         counts: stormCounts(policy.selector.kinds),
       };
       const verdict = stormVerdict(summed, rule);
-      const before = this.storming.get(ref);
+      const held = this.storming.get(ref);
+      // A storm again while the last one cools down is held in its own right.
+      const cooling = held?.resumesAt !== undefined;
+      const before = verdict.storm && cooling ? undefined : held;
       if (verdict.storm) {
+        if (cooling) await storms.endCooldown(ref);
         const fact = before ?? stormFact(summed, rule);
         const storm = await storms.open(ref, this.options.now(), settings.stormQuietMs);
         await this.escalateOnce(policy, storm.startedAt, fact, storm.opened);
@@ -340,11 +344,24 @@ export class SafetyMonitor {
           });
           flips.push(this.tell(ref, { storm: fact }, live));
         }
-      } else if (before !== undefined) {
-        this.storming.delete(ref);
-        this.log.info({ policy: ref, reason: verdict.reason }, 'storm over: automation resumes');
-        this.options.onFlip?.({ policy: ref, fact: 'storm', storm: null, reason: verdict.reason });
-        flips.push(this.tell(ref, { storm: null }, live));
+      } else {
+        const next = await this.afterStorm(ref, held, policy.budget.stormCooldownMs);
+        if (JSON.stringify(next) !== JSON.stringify(held ?? null)) {
+          if (next === null) this.storming.delete(ref);
+          else this.storming.set(ref, next);
+          const reason =
+            next !== null
+              ? `${verdict.reason}; automation resumes at ${new Date(next.resumesAt ?? 0).toISOString()}, after the policy's stormCooldown`
+              : held?.resumesAt !== undefined
+                ? `the cooldown after the storm is over; ${verdict.reason}`
+                : verdict.reason;
+          this.log.info(
+            { policy: ref, reason },
+            next === null ? 'storm over: automation resumes' : 'storm over: cooling down',
+          );
+          this.options.onFlip?.({ policy: ref, fact: 'storm', storm: next, reason });
+          flips.push(this.tell(ref, { storm: next }, live));
+        }
       }
     }
     for (const ref of [...this.storming.keys()]) {
@@ -361,6 +378,24 @@ export class SafetyMonitor {
     }
     this.reported = reported;
     await Promise.all(flips);
+  }
+
+  /**
+   * The storm fact once the breaker no longer trips: a storm that just ended starts the policy's
+   * cooldown (shared through the store, so every runtime resumes at the same time, and one that
+   * starts meanwhile holds too); a cooldown holds until it ends; otherwise there is none.
+   */
+  private async afterStorm(
+    ref: string,
+    held: StormFact | undefined,
+    cooldownMs: number,
+  ): Promise<StormFact | null> {
+    const now = this.options.now();
+    if (held !== undefined && held.resumesAt === undefined && cooldownMs > 0) {
+      return this.options.storms.cooldown(ref, { ...held, resumesAt: now + cooldownMs }, now);
+    }
+    if (held?.resumesAt !== undefined && held.resumesAt <= now) return null;
+    return this.options.storms.cooldownOf(ref, now);
   }
 
   /** Enqueues the storm's group escalation, once per storm from this runtime. */

@@ -12,7 +12,31 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from '../adapters/redis.ts';
+import type { StormFact } from '../machines/index.ts';
 import { sumReports, type StormReport, type StormTally } from './storm.ts';
+
+/** The fact a policy's actors hold while the cooldown after its storm runs. */
+export type CoolingStorm = StormFact & { resumesAt: number };
+
+/** A cooling storm as stored, or null when the text is not one (or its cooldown is over). */
+function coolingOf(text: string | null | undefined, now: number): CoolingStorm | null {
+  if (text === null || text === undefined) return null;
+  try {
+    const v = JSON.parse(text) as Partial<Record<keyof CoolingStorm, unknown>>;
+    const { unhealthy, targets, maxUnhealthyPercent, resumesAt } = v;
+    if (
+      typeof unhealthy !== 'number' ||
+      typeof targets !== 'number' ||
+      typeof maxUnhealthyPercent !== 'number' ||
+      typeof resumesAt !== 'number' ||
+      resumesAt <= now
+    )
+      return null;
+    return { unhealthy, targets, maxUnhealthyPercent, resumesAt };
+  } catch {
+    return null;
+  }
+}
 
 const TALLY = readFileSync(new URL('./tally.lua', import.meta.url), 'utf8');
 const OPEN_STORM = readFileSync(new URL('./open-storm.lua', import.meta.url), 'utf8');
@@ -49,6 +73,16 @@ export interface StormStore {
   open(policy: string, now: number, quietMs: number): Promise<OpenStorm>;
   /** The start of the open storm of `policy`, or null. */
   openSince(policy: string): Promise<number | null>;
+  /**
+   * The storm of `policy` is over and `fact` says when its automation resumes (`resumesAt`),
+   * unless another runtime said so first: every caller gets the first one's fact back. It is
+   * kept until then, so a runtime that starts meanwhile holds too.
+   */
+  cooldown(policy: string, fact: CoolingStorm, now: number): Promise<CoolingStorm>;
+  /** The cooldown after the last storm of `policy` while it runs, or null. */
+  cooldownOf(policy: string, now: number): Promise<CoolingStorm | null>;
+  /** A new storm ends the cooldown of the last one (it holds in its own right). */
+  endCooldown(policy: string): Promise<void>;
 }
 
 /** A report as Redis keeps it: one `<1|0> <target>` line per target, in order. */
@@ -88,6 +122,10 @@ export class Storms implements StormStore {
 
   private stormKey(policy: string): string {
     return `${this.prefix}:open:${policy}`;
+  }
+
+  private cooldownKey(policy: string): string {
+    return `${this.prefix}:cooldown:${policy}`;
   }
 
   async report(
@@ -130,6 +168,23 @@ export class Storms implements StormStore {
     const value = await this.redis.get(this.stormKey(policy));
     return value === null ? null : Number(value);
   }
+
+  async cooldown(policy: string, fact: CoolingStorm, now: number): Promise<CoolingStorm> {
+    const key = this.cooldownKey(policy);
+    const ttl = Math.max(1, fact.resumesAt - now);
+    // The first runtime to see the storm end names the time; the others read it back.
+    const set = await this.redis.set(key, JSON.stringify(fact), 'PX', ttl, 'NX');
+    if (set === 'OK') return fact;
+    return coolingOf(await this.redis.get(key), now) ?? fact;
+  }
+
+  async cooldownOf(policy: string, now: number): Promise<CoolingStorm | null> {
+    return coolingOf(await this.redis.get(this.cooldownKey(policy)), now);
+  }
+
+  async endCooldown(policy: string): Promise<void> {
+    await this.redis.del(this.cooldownKey(policy));
+  }
 }
 
 /** The same keeping in memory, on the caller's clock: reports and open storms in maps. */
@@ -139,6 +194,8 @@ export class MemoryStorms implements StormStore {
   private readonly reports = new Map<string, Map<string, { at: number; report: StormReport }>>();
   /** Policy → its open storm and until when it stays open. */
   private readonly storms = new Map<string, { startedAt: number; until: number }>();
+  /** Policy → the cooldown after its last storm. */
+  private readonly cooldowns = new Map<string, CoolingStorm>();
 
   constructor(now: () => number) {
     this.now = now;
@@ -181,5 +238,22 @@ export class MemoryStorms implements StormStore {
   openSince(policy: string): Promise<number | null> {
     const open = this.storms.get(policy);
     return Promise.resolve(open !== undefined && open.until > this.now() ? open.startedAt : null);
+  }
+
+  cooldown(policy: string, fact: CoolingStorm, now: number): Promise<CoolingStorm> {
+    const kept = this.cooldowns.get(policy);
+    if (kept !== undefined && kept.resumesAt > now) return Promise.resolve(kept);
+    this.cooldowns.set(policy, fact);
+    return Promise.resolve(fact);
+  }
+
+  cooldownOf(policy: string, now: number): Promise<CoolingStorm | null> {
+    const kept = this.cooldowns.get(policy);
+    return Promise.resolve(kept !== undefined && kept.resumesAt > now ? kept : null);
+  }
+
+  endCooldown(policy: string): Promise<void> {
+    this.cooldowns.delete(policy);
+    return Promise.resolve();
   }
 }

@@ -57,6 +57,11 @@ export interface StormFact {
   targets: number;
   /** The policy's `budget.maxUnhealthyPercent`, which the share exceeded. */
   maxUnhealthyPercent: number;
+  /**
+   * Set once the storm is over but its cooldown (`budget.stormCooldown`) is not: when automation
+   * resumes, ms since the epoch. Until then the policy's automation still holds.
+   */
+  resumesAt?: number;
 }
 
 /** What the storm breaker counts, in words: a policy governs nodes alone, or workloads. */

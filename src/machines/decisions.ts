@@ -61,6 +61,9 @@ export function automationHold(context: RemediationContext): string | null {
   }
   if (storm !== null) {
     const counted = stormCounts([context.kind]);
+    if (storm.resumesAt !== undefined) {
+      return `${policy} is cooling down after a storm (${storm.unhealthy} of its ${storm.targets} ${counted} were unhealthy at once); automation resumes at ${new Date(storm.resumesAt).toISOString()}`;
+    }
     return `the storm breaker holds ${policy}: ${storm.unhealthy} of its ${storm.targets} ${counted} are unhealthy at once (more than ${storm.maxUnhealthyPercent}%)`;
   }
   if (!context.facts.budgetAvailable) return `the disruption budget for ${policy} is spent`;

@@ -304,9 +304,14 @@ const budgetSchema = z
     window: duration().prefault('1h'),
     minHealthyNodes: int(0, 100_000).default(1),
     maxUnhealthyPercent: int(1, 100).default(50),
+    stormCooldown: duration().prefault('5m'),
   })
   .prefault({})
-  .transform(({ window, ...rest }) => ({ ...rest, windowMs: window }));
+  .transform(({ window, stormCooldown, ...rest }) => ({
+    ...rest,
+    windowMs: window,
+    stormCooldownMs: stormCooldown,
+  }));
 
 const quarantineSchema = z
   .strictObject({

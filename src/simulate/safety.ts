@@ -50,7 +50,9 @@ export class SafetyLines {
     this.activity(flip.policy).texts.push(
       flip.storm === null
         ? `storm over: automation resumes (${flip.reason})`
-        : `storm: automation held, each incident asks a person (${flip.reason})`,
+        : flip.storm.resumesAt !== undefined
+          ? `storm over: automation still held while it settles (${flip.reason})`
+          : `storm: automation held, each incident asks a person (${flip.reason})`,
     );
     return true;
   }

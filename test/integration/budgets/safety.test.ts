@@ -368,13 +368,15 @@ describe('safety facts on real Redis', () => {
     async function twoAgents(
       options: {
         quietMs?: number;
+        /** The policy's stormCooldown; none unless a test is about it. */
+        cooldown?: string;
         pods?: number;
         spec?: Record<string, unknown>;
         unsent?: UnsentNotificationStore;
       } = {},
     ): Promise<{ a: Runtime; b: Runtime; opened: string[]; policy: Policy }> {
       const policy = parsedPolicy('shop', 'web', {
-        budget: { maxUnhealthyPercent: 50 },
+        budget: { maxUnhealthyPercent: 50, stormCooldown: options.cooldown ?? '0s' },
         ...(options.spec ?? WITH_SLACK),
       });
       const q = await queues();
@@ -544,6 +546,64 @@ describe('safety facts on real Redis', () => {
       expect(await escalations()).toHaveLength(1);
     });
 
+    it('holds both agents for the cooldown after the storm, until the time the first to see its end named, and an agent started meanwhile too', async () => {
+      const { a, b, opened } = await twoAgents({ cooldown: '5m' });
+      await storm(a, b);
+      for (const [runtime, name] of [
+        [a, 'a-1'],
+        [a, 'a-2'],
+        [b, 'b-1'],
+        [b, 'b-2'],
+      ] as const) {
+        await runtime.recover(name, 1);
+      }
+      // Agent a sees the end first; agent b a minute later by its clock.
+      a.clock.increment(11 * MINUTE);
+      await a.host.flushAll();
+      await a.monitor.idle();
+      await a.monitor.refresh();
+      const resumesAt = a.clock.now() + 5 * MINUTE;
+      const cooling = { unhealthy: 4, targets: 6, maxUnhealthyPercent: 50, resumesAt };
+      expect(a.facts('a-3')?.storm).toEqual(cooling);
+      b.clock.increment(12 * MINUTE);
+      await b.host.flushAll();
+      await b.monitor.idle();
+      await b.monitor.refresh();
+      expect(b.facts('b-3')?.storm).toEqual(cooling);
+      // A held pod that is confirmed now asks a person, saying when automation resumes.
+      for (const restarts of [2, 3, 4]) await b.crash('b-3', restarts);
+      expect(b.value('b-3')).toBe('awaitingApproval');
+      expect(b.host.snapshot(b.key('b-3'))?.context.incident?.decision?.reason).toMatch(
+        new RegExp(
+          `^shop/web is cooling down after a storm \\(4 of its 6 workloads were unhealthy at once\\); automation resumes at ${new Date(resumesAt).toISOString()}, so a person decides whether to restart Pod shop/b-3`,
+        ),
+      );
+      // An agent that starts during the cooldown holds as well.
+      const c = await runtime({
+        owner: 'agent-c',
+        policies: [
+          parsedPolicy('shop', 'web', {
+            budget: { maxUnhealthyPercent: 50, stormCooldown: '5m' },
+            ...WITH_SLACK,
+          }),
+        ],
+        queues: await queues(),
+        opened,
+      });
+      c.clock.set(a.clock.now());
+      await c.pod('c-1');
+      await c.monitor.refresh();
+      expect(c.facts('c-1')?.storm).toEqual(cooling);
+      // Once the time comes, automation resumes everywhere.
+      for (const runtime of [a, c]) {
+        runtime.clock.set(resumesAt);
+        await runtime.monitor.refresh();
+      }
+      expect(a.facts('a-3')?.storm).toBeNull();
+      expect(c.facts('c-1')?.storm).toBeNull();
+      expect(await escalations()).toHaveLength(1);
+    });
+
     it('escalates a storm that comes after the quiet time as a new one', async () => {
       const s = await redis();
       const { a, b } = await twoAgents({ quietMs: 500 });
@@ -604,7 +664,7 @@ describe('safety facts on real Redis', () => {
     it('holds while any pod of an unhealthy workload fails, on either agent, and lets go once none does', async () => {
       const web = { kind: 'ReplicaSet', name: 'web-6d5f7c9b8' };
       const policy = parsedPolicy('shop', 'web', {
-        budget: { maxUnhealthyPercent: 50 },
+        budget: { maxUnhealthyPercent: 50, stormCooldown: '0s' },
         ...WITH_SLACK,
       });
       const q = await queues();

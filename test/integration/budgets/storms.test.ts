@@ -139,6 +139,62 @@ describe.each([
   });
 });
 
+describe.each([
+  ['Redis', 'redis'],
+  ['memory', 'memory'],
+] as const)('the cooldown after a storm in the %s store', (_name, kind) => {
+  let scratch: RedisForTest | undefined;
+  let clock = START;
+  afterEach(async () => {
+    await scratch?.cleanup();
+    scratch = undefined;
+    clock = START;
+  });
+
+  async function open(): Promise<StormStore> {
+    if (kind === 'memory') return new MemoryStorms(() => clock);
+    scratch = await redisForTest();
+    return new Storms(scratch.redis, scratch.prefix);
+  }
+
+  const storm = { unhealthy: 3, targets: 5, maxUnhealthyPercent: 50 };
+
+  it('is named by the first runtime to see the storm end; the others, and one that starts later, hold until then', async () => {
+    const storms = await open();
+    const first = { ...storm, resumesAt: START + 600 };
+    expect(await storms.cooldown('shop/web', first, START)).toEqual(first);
+    // Another runtime sees the end a moment later: it resumes when the first said.
+    expect(
+      await storms.cooldown('shop/web', { ...storm, resumesAt: START + 900 }, START + 300),
+    ).toEqual(first);
+    expect(await storms.cooldownOf('shop/web', START + 300)).toEqual(first);
+    expect(await storms.cooldownOf('shop/db', START + 300)).toBeNull();
+    clock = START + 600;
+    // Over at its time, whoever asks.
+    expect(await storms.cooldownOf('shop/web', START + 600)).toBeNull();
+  });
+
+  it('is ended by a new storm', async () => {
+    const storms = await open();
+    await storms.cooldown('shop/web', { ...storm, resumesAt: START + MINUTE }, START);
+    await storms.endCooldown('shop/web');
+    expect(await storms.cooldownOf('shop/web', START + 1)).toBeNull();
+  });
+
+  if (kind === 'redis') {
+    it('lets its key expire in Redis when it is over, and reads a damaged one as none', async () => {
+      const storms = await open();
+      const s = scratch as RedisForTest;
+      await storms.cooldown('shop/web', { ...storm, resumesAt: Date.now() + 300 }, Date.now());
+      await eventually(async () =>
+        expect(await s.redis.exists(`${s.prefix}:storm:cooldown:shop/web`)).toBe(0),
+      );
+      await s.redis.set(`${s.prefix}:storm:cooldown:shop/db`, 'not json');
+      expect(await storms.cooldownOf('shop/db', Date.now())).toBeNull();
+    });
+  }
+});
+
 describe('the storm tally in Redis', () => {
   let scratch: RedisForTest | undefined;
   afterEach(async () => {

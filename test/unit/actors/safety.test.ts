@@ -192,7 +192,14 @@ describe('the safety monitor on memory stores', () => {
     s.clock.increment(HOUR);
     await s.host.flushAll();
     await s.monitor.idle();
+    // Over, but automation holds for the policy's stormCooldown (5m by default) after it.
+    const cooling = { ...storm, resumesAt: s.clock.now() + 5 * MINUTE };
+    expect(s.monitor.factsFor('shop/web').storm).toEqual(cooling);
+    expect(s.host.snapshot(s.key('web-3'))?.context.facts.storm).toEqual(cooling);
+    s.clock.increment(5 * MINUTE);
+    await s.tick();
     expect(s.monitor.factsFor('shop/web').storm).toBeNull();
+    expect(s.host.snapshot(s.key('web-3'))?.context.facts.storm).toBeNull();
     expect(s.flips.filter((f) => f.fact === 'storm')).toEqual([
       {
         policy: 'shop/web',
@@ -203,10 +210,68 @@ describe('the safety monitor on memory stores', () => {
       {
         policy: 'shop/web',
         fact: 'storm',
+        storm: cooling,
+        reason: `1 of 3 workloads unhealthy: fewer than the 2 a storm needs; automation resumes at ${new Date(cooling.resumesAt).toISOString()}, after the policy's stormCooldown`,
+      },
+      {
+        policy: 'shop/web',
+        fact: 'storm',
         storm: null,
-        reason: '1 of 3 workloads unhealthy: fewer than the 2 a storm needs',
+        reason:
+          'the cooldown after the storm is over; 0 of 3 workloads unhealthy: fewer than the 2 a storm needs',
       },
     ]);
+    expect(s.jobs).toHaveLength(1);
+    await s.monitor.stop();
+  });
+
+  it('holds as a storm again, not a cooldown, when the storm returns while it cools down', async () => {
+    const policy = parsedPolicy('shop', 'web', { slack: { channel: '#shop' } });
+    const s = scene(policy);
+    stops.push(() => s.host.stopAll());
+    await s.monitor.start();
+    for (const name of ['web-1', 'web-2', 'web-3']) await s.pod(name);
+    await s.observe('web-1', 1, true);
+    await s.observe('web-2', 1, true);
+    await s.observe('web-1', 1, false);
+    await s.observe('web-2', 1, false);
+    s.clock.increment(HOUR);
+    await s.host.flushAll();
+    await s.monitor.idle();
+    expect(s.monitor.factsFor('shop/web').storm?.resumesAt).toBeDefined();
+    // Two fail again within the cooldown: a storm in its own right.
+    await s.observe('web-1', 2, true);
+    await s.observe('web-3', 2, true);
+    expect(s.monitor.factsFor('shop/web').storm).toEqual({
+      unhealthy: 2,
+      targets: 3,
+      maxUnhealthyPercent: 50,
+    });
+    // When it is over, its own cooldown starts from then.
+    await s.observe('web-1', 2, false);
+    await s.observe('web-3', 2, false);
+    s.clock.increment(HOUR);
+    await s.host.flushAll();
+    await s.monitor.idle();
+    expect(s.monitor.factsFor('shop/web').storm?.resumesAt).toBe(s.clock.now() + 5 * MINUTE);
+    await s.monitor.stop();
+  });
+
+  it('resumes at once after a storm under a policy whose stormCooldown is 0s', async () => {
+    const policy = parsedPolicy('shop', 'web', { budget: { stormCooldown: '0s' } });
+    const s = scene(policy);
+    stops.push(() => s.host.stopAll());
+    await s.monitor.start();
+    for (const name of ['web-1', 'web-2', 'web-3']) await s.pod(name);
+    await s.observe('web-1', 1, true);
+    await s.observe('web-2', 1, true);
+    expect(s.monitor.factsFor('shop/web').storm).not.toBeNull();
+    await s.observe('web-1', 1, false);
+    await s.observe('web-2', 1, false);
+    s.clock.increment(HOUR);
+    await s.host.flushAll();
+    await s.monitor.idle();
+    expect(s.monitor.factsFor('shop/web').storm).toBeNull();
     await s.monitor.stop();
   });
 });

@@ -44,7 +44,13 @@ describe('parsePolicy', () => {
       cooldownMs: 600_000,
       verification: { windowMs: 300_000 },
       approvers: { users: [], groups: [] },
-      budget: { maxActions: 10, windowMs: 3_600_000, minHealthyNodes: 1, maxUnhealthyPercent: 50 },
+      budget: {
+        maxActions: 10,
+        windowMs: 3_600_000,
+        minHealthyNodes: 1,
+        maxUnhealthyPercent: 50,
+        stormCooldownMs: 300_000,
+      },
       quarantine: { maxRemediations: 3, windowMs: 3_600_000 },
       llm: { enabled: false },
     });

@@ -252,12 +252,20 @@ describe('a storm held by the storm breaker', () => {
     expect(result.summary).toMatchObject({ incidents: 5, escalations: 1, notifications: 6 });
   });
 
-  it('is over once no more than half of the workloads are unhealthy, and automation resumes', async () => {
+  it('is over once no more than half of the workloads are unhealthy, and automation resumes after its cooldown', async () => {
     const result = await runExample('07-storm-held-by-breaker.yaml');
-    expect(safetyLines(result)[1]).toEqual([
-      '00:12:00',
-      policy,
-      "storm over: automation resumes (2 of 5 workloads unhealthy: within the policy's 50%)",
+    expect(safetyLines(result).slice(1)).toEqual([
+      [
+        '00:12:00',
+        policy,
+        "storm over: automation still held while it settles (2 of 5 workloads unhealthy: within the policy's 50%; automation resumes at 2026-01-05T09:17:00.000Z, after the policy's stormCooldown)",
+      ],
+      // The policy's stormCooldown (5m by default) later.
+      [
+        '00:17:00',
+        policy,
+        'storm over: automation resumes (the cooldown after the storm is over; 0 of 5 workloads unhealthy: fewer than the 2 a storm needs)',
+      ],
     ]);
     // The third turned-down restart brings it to 2 of 5.
     const over = result.timeline.findIndex(
