@@ -49,6 +49,8 @@ export function toMachinePolicy(
     if (d.deleteBarePods !== undefined) rule.deleteBarePods = d.deleteBarePods;
     if (d.attempts !== undefined) rule.attempts = d.attempts;
     if (d.then !== undefined) rule.then = d.then;
+    if (d.outOfServiceWhenFenced !== undefined)
+      rule.outOfServiceWhenFenced = d.outOfServiceWhenFenced;
     detections[d.type] = rule;
   }
   const machinePolicy: MachinePolicy = {

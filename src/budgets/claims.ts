@@ -18,6 +18,7 @@ import {
   type NodeSlotRefusal,
   type NodeSlotRequest,
 } from './rules.ts';
+import { OUT_OF_SERVICE_TAINT } from '../machines/effects.ts';
 import { DISRUPTIVE_KINDS } from './scopes.ts';
 import type { NodeSelector } from './healthy-nodes.ts';
 
@@ -42,17 +43,22 @@ export function budgetClaim(job: EffectJob, jobId: string): BudgetClaim | null {
   if (job.dryRun || !DISRUPTIVE_KINDS.has(kind)) return null;
   const node = typeof job.effect['node'] === 'string' ? job.effect['node'] : undefined;
   const takesNode = node !== undefined && NODE_DISRUPTIONS.has(kind);
+  // The out-of-service taint goes on a node its incident already took out of service, which is
+  // dead and fenced: no healthy node is lost, so no slot or floor applies (its token is shared).
+  const failsOver =
+    (job.effect['taint'] as { key?: unknown } | undefined)?.key === OUT_OF_SERVICE_TAINT.key;
   return {
     actionId: takesNode ? `${job.incidentId} ${node}` : jobId,
     scopes: job.budget?.scopes ?? [],
-    nodeSlot: takesNode
-      ? {
-          node,
-          incidentId: job.incidentId,
-          minHealthyNodes: job.budget?.minHealthyNodes ?? 1,
-          nodeSelector: job.budget?.nodeSelector,
-        }
-      : null,
+    nodeSlot:
+      takesNode && !failsOver
+        ? {
+            node,
+            incidentId: job.incidentId,
+            minHealthyNodes: job.budget?.minHealthyNodes ?? 1,
+            nodeSelector: job.budget?.nodeSelector,
+          }
+        : null,
   };
 }
 

@@ -122,6 +122,12 @@ export interface Incident {
   uncordons: number;
   /** A cordon (or taint) of ours is in place and has not been undone. */
   nodeOutOfService: boolean;
+  /**
+   * Nodes whose rule fails over when fenced (`outOfServiceWhenFenced`): the
+   * `node.kubernetes.io/out-of-service` taint was asked for, is in place, or could not be put
+   * (never asked again in this incident). Absent otherwise.
+   */
+  outOfServiceTaint?: 'asked' | 'applied' | 'failed';
   /** People were told about this incident, so they are told when it ends. */
   announced: boolean;
   /** Ids of the commands already handled (bounded), so a redelivered one is ignored. */

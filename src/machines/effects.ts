@@ -30,6 +30,17 @@ export type Taint = {
   effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 };
 
+/**
+ * The taint that tells Kubernetes a node is shut down for good (non-graceful node shutdown): the
+ * pod garbage collector deletes its pods and the attach/detach controller detaches their volumes,
+ * so StatefulSet pods start elsewhere. Only ever put on a node confirmed fenced.
+ */
+export const OUT_OF_SERVICE_TAINT: Taint = {
+  key: 'node.kubernetes.io/out-of-service',
+  value: 'nodeshutdown',
+  effect: 'NoExecute',
+};
+
 /** A change to desired state that gitops mode proposes instead of making. */
 export type ProposedChange =
   | { kind: 'rollback'; fromRevision: string | null }

@@ -135,6 +135,30 @@ export const nodeOutOfService: Predicate = (c) => c.incident?.nodeOutOfService =
 export const mayReturnNodeToService: Predicate = (c) =>
   c.incident?.nodeOutOfService === true && c.incident.uncordons < MAX_RETURN_ATTEMPTS;
 
+/**
+ * A node this NotReady incident took out of service, still not Ready, is now confirmed fenced,
+ * and its rule fails such a node over (`outOfServiceWhenFenced`): not asked before in the
+ * incident, and never in a dry run.
+ */
+export const mayFailOver: Predicate = (c) => {
+  const i = c.incident;
+  const o = c.observation;
+  if (i === null || o?.kind !== 'Node' || c.policy.mode === 'dryRun') return false;
+  const notReady = i.trigger.kind === 'detection' && i.trigger.detection.type === 'NotReady';
+  return (
+    notReady &&
+    c.policy.detections.NotReady?.outOfServiceWhenFenced === true &&
+    i.nodeOutOfService &&
+    i.outOfServiceTaint === undefined &&
+    o.fenced !== undefined &&
+    o.ready !== 'True'
+  );
+};
+
+/** The result of the out-of-service taint this incident asked for. */
+export const isAwaitedOutOfService: Predicate = (c, e) =>
+  isAwaitedEffect(c, e, undefined) && c.incident?.outOfServiceTaint === 'asked';
+
 /** The awaited step was the plan's last. */
 export const isAwaitedLastStep: Predicate = (c, e) =>
   isAwaitedEffect(c, e, undefined) && !hasNextStep(c, e, undefined);

@@ -20,6 +20,35 @@ import {
   suspect,
 } from './states.ts';
 
+/**
+ * The node's escalation: as every machine's, and a NotReady node whose rule fails over is tainted
+ * out of service as soon as it is confirmed fenced while people own it.
+ */
+const nodeEscalated = remediationSetup.createStateConfig({
+  ...escalated,
+  states: {
+    ...escalated.states,
+    recovery: {
+      ...escalated.states?.recovery,
+      on: {
+        'EFFECT.DONE': { guard: 'isAwaitedOutOfService', actions: 'noteOutOfService' },
+        'EFFECT.FAILED': { guard: 'isAwaitedOutOfService', actions: 'noteOutOfServiceFailed' },
+      },
+      states: {
+        ...escalated.states?.recovery?.states,
+        symptomPresent: {
+          description:
+            'The symptom is still there. A NotReady node confirmed fenced, under a rule that fails it over, is tainted out of service.',
+          always: [
+            { guard: 'symptomGone', target: 'holding', actions: 'startRecoveryWatch' },
+            { guard: 'mayFailOver', actions: 'requestOutOfService' },
+          ],
+        },
+      },
+    },
+  },
+});
+
 export const nodeMachine = remediationSetup.createMachine({
   id: 'node',
   description: 'Detects and remediates the problems of one node under its policy.',
@@ -154,7 +183,7 @@ export const nodeMachine = remediationSetup.createMachine({
       },
     },
     coolingDown,
-    escalated,
+    escalated: nodeEscalated,
     quarantined,
   },
 });

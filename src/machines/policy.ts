@@ -55,6 +55,12 @@ export interface DetectionRule {
    * `escalate` (the default) hands it to people at once.
    */
   then?: 'rollback' | 'escalate';
+  /**
+   * For NotReady (cordon or drain): once the node has not come back and is confirmed fenced
+   * (its `remedy.kube-remedy.io/fenced` annotation), taint it `node.kubernetes.io/out-of-service`
+   * so its stateful pods fail over; the taint is removed first when the node returns.
+   */
+  outOfServiceWhenFenced?: boolean;
 }
 
 /** One rung of the escalation ladder. */

@@ -130,6 +130,9 @@ export const remediationSetup = setup({
     adoptVerification: act(steps.adoptVerification),
     claimAfterAction: act(steps.claimAfterAction),
     letGoOfVerification: act(steps.letGoOfVerification),
+    requestOutOfService: act(steps.requestOutOfService),
+    noteOutOfService: act(steps.noteOutOfService),
+    noteOutOfServiceFailed: act(steps.noteOutOfServiceFailed),
   },
   guards: {
     symptomPresent: ({ context, event }) => guards.symptomPresent(context, event, undefined),
@@ -165,6 +168,9 @@ export const remediationSetup = setup({
     contradictsVerification: ({ context, event }) =>
       guards.contradictsVerification(context, event, undefined),
     isTakenOver: ({ context, event }) => guards.isTakenOver(context, event, undefined),
+    mayFailOver: ({ context, event }) => guards.mayFailOver(context, event, undefined),
+    isAwaitedOutOfService: ({ context, event }) =>
+      guards.isAwaitedOutOfService(context, event, undefined),
   },
   delays: delays(),
 });

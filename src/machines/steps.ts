@@ -3,6 +3,7 @@
  * event and returns what changes (a context patch), which Kubernetes Events to record and which
  * effects to ask for. setup.ts turns each into an action; tests can call them directly.
  */
+import { FENCED_ANNOTATION } from '../observe/observe.ts';
 import { formatDuration } from '../util/duration.ts';
 import type {
   DeadlineName,
@@ -19,6 +20,7 @@ import {
   DETECTION_EVIDENCE_STEP,
   describeEffect,
   objectName,
+  OUT_OF_SERVICE_TAINT,
   undoOf,
   type Effect,
   type EffectRequest,
@@ -326,9 +328,16 @@ export const ESCALATION_REASONS = {
     const incident = c.incident;
     const type = incident?.trigger.kind === 'detection' ? incident.trigger.detection.type : null;
     const seen = back.find((d) => d.type === type) ?? back[0];
-    return seen
+    const said = seen
       ? `the remediation did not hold: ${seen.reason}`
       : `the remediation did not hold within ${formatDuration(c.policy.verificationWindowMs)}`;
+    const o = c.observation;
+    if (type !== 'NotReady' || o?.kind !== 'Node' || o.ready === 'True') return said;
+    const failover =
+      c.policy.detections.NotReady?.outOfServiceWhenFenced === true
+        ? `; once it is fenced (powered off or cut off), annotate it ${FENCED_ANNOTATION} and kube-remedy taints it ${OUT_OF_SERVICE_TAINT.key} so its stateful pods fail over`
+        : '';
+    return `${said}; ${o.name} has not been Ready${goneFor(o, timeOf(c, e))}${failover}`;
   },
   approvalExpired: (c) => `nobody approved within ${formatDuration(c.policy.approvalTimeoutMs)}`,
   proposalExpired: (c) =>
@@ -625,10 +634,14 @@ export const requestUncordon: Step = (context, event) => {
   const attempt = incident.uncordons + 1;
   const reason = `${objectName(target)} recovered: ${triggerText(incident)} is gone`;
   const taint = incident.plan.find((e) => e.kind === 'taint');
+  // The out-of-service taint comes off first: the node's own pods may come back to it once it is
+  // schedulable again.
   const effect: RemediationEffect =
-    taint?.kind === 'taint'
-      ? { kind: 'untaint', target, reason, taint: taint.taint }
-      : { kind: 'uncordon', target, reason };
+    incident.outOfServiceTaint === 'asked' || incident.outOfServiceTaint === 'applied'
+      ? { kind: 'untaint', target, reason, taint: OUT_OF_SERVICE_TAINT }
+      : taint?.kind === 'taint'
+        ? { kind: 'untaint', target, reason, taint: taint.taint }
+        : { kind: 'uncordon', target, reason };
   const req = request(context, incident, `${effect.kind}-${attempt}`, effect, at);
   return {
     patch: {
@@ -686,10 +699,85 @@ export const leaveOutOfService: Step = (context, event) => {
 
 export const completeUncordon: Step = (context) => {
   const incident = incidentOf(context);
-  return incident
-    ? { patch: { incident: { ...incident, awaiting: null, nodeOutOfService: false } } }
-    : NOTHING;
+  if (!incident) return NOTHING;
+  if (incident.outOfServiceTaint === 'asked' || incident.outOfServiceTaint === 'applied') {
+    // The out-of-service taint is off; the cordon is next (this was not a try of putting it back).
+    const { outOfServiceTaint: _off, ...rest } = incident;
+    return {
+      patch: {
+        incident: { ...rest, awaiting: null, uncordons: Math.max(0, incident.uncordons - 1) },
+      },
+    };
+  }
+  return { patch: { incident: { ...incident, awaiting: null, nodeOutOfService: false } } };
 };
+
+/**
+ * The node did not come back and is confirmed fenced: the out-of-service taint lets Kubernetes
+ * delete its pods and detach their volumes, so its StatefulSet pods start on other nodes.
+ */
+export const requestOutOfService: Step = (context, event) => {
+  const incident = incidentOf(context);
+  const o = context.observation;
+  if (!incident || o?.kind !== 'Node') return NOTHING;
+  const at = timeOf(context, event);
+  const target = objectRef(context);
+  const fencedBy = o.fenced === undefined || o.fenced === '' ? '' : ` ("${o.fenced}")`;
+  const reason = `${objectName(target)} is still not Ready${goneFor(o, at)} and is fenced${fencedBy}: its pods may safely run elsewhere`;
+  const effect: RemediationEffect = { kind: 'taint', target, reason, taint: OUT_OF_SERVICE_TAINT };
+  const req = request(context, incident, 'out-of-service', effect, at);
+  return {
+    patch: {
+      incident: {
+        ...incident,
+        outOfServiceTaint: 'asked',
+        awaiting: { effectId: req.effectId, kind: 'taint' },
+      },
+      history: history(context, at, 'failOver', reason),
+    },
+    records: [
+      { type: 'Warning', reason: 'FailingOver', message: `${describeEffect(effect)}: ${reason}` },
+    ],
+    effects: [req],
+  };
+};
+
+export const noteOutOfService: Step = (context) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  return {
+    patch: { incident: { ...incident, awaiting: null, outOfServiceTaint: 'applied' } },
+    records: [
+      {
+        type: 'Normal',
+        reason: 'OutOfService',
+        message: `${objectName(objectRef(context))} is tainted ${OUT_OF_SERVICE_TAINT.key}: its pods fail over; the taint comes off when it is Ready again`,
+      },
+    ],
+  };
+};
+
+export const noteOutOfServiceFailed: Step = (context, event) => {
+  const incident = incidentOf(context);
+  if (!incident) return NOTHING;
+  const why = event.type === 'EFFECT.FAILED' ? `: ${event.error}` : '';
+  return {
+    patch: { incident: { ...incident, awaiting: null, outOfServiceTaint: 'failed' } },
+    records: [
+      {
+        type: 'Warning',
+        reason: 'OutOfServiceFailed',
+        message: `could not taint ${objectName(objectRef(context))} ${OUT_OF_SERVICE_TAINT.key}${why}; its pods stay where they are until people move them`,
+      },
+    ],
+  };
+};
+
+/** `, since … (for …)`: how long a node has not been Ready, when it says. */
+function goneFor(o: { readySince?: number }, at: number): string {
+  if (o.readySince === undefined || o.readySince > at) return '';
+  return ` since ${new Date(o.readySince).toISOString()} (${formatDuration(at - o.readySince)})`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // People: approval, escalation, acknowledgement, snoozing

@@ -57,6 +57,7 @@ export interface ConditionObject {
   status: string;
   reason?: string;
   message?: string;
+  lastTransitionTime?: string;
 }
 
 export interface PodObject extends KubeObject {

@@ -86,6 +86,14 @@ export interface NodeObservation extends ObservationBase {
   namespace: null;
   /** Status of the Ready condition; null when the kubelet has not reported it yet. */
   ready: 'True' | 'False' | 'Unknown' | null;
+  /** Since when the Ready condition has had its status (ms), when the node says. */
+  readySince?: number;
+  /**
+   * The node is confirmed fenced (powered off or cut off): the value of its annotation
+   * `remedy.kube-remedy.io/fenced`, set by a fencing system or a person. Absent otherwise (and
+   * when the annotation says `false`).
+   */
+  fenced?: string;
   unschedulable: boolean;
   conditions: ConditionObservation[];
 }

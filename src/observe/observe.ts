@@ -24,6 +24,12 @@ import { workloadOf } from './workload.ts';
 
 const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
+/**
+ * Set on a Node by a fencing system or a person once the node is powered off or cut off from
+ * its storage and network, so its pods can safely run elsewhere (docs/adr/0017-dead-nodes.md).
+ */
+export const FENCED_ANNOTATION = 'remedy.kube-remedy.io/fenced';
+
 function meta(object: KubeObject) {
   const m = object.metadata ?? {};
   return {
@@ -134,11 +140,17 @@ function observeConditions(conditions: ConditionObject[] | undefined): Condition
 export function observeNode(node: NodeObject): NodeObservation {
   const conditions = observeConditions(node.status?.conditions);
   const ready = conditions.find((c) => c.type === 'Ready')?.status;
+  const since = Date.parse(
+    node.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '',
+  );
+  const fenced = node.metadata?.annotations?.[FENCED_ANNOTATION]?.trim();
   return {
     kind: 'Node',
     namespace: null,
     ...meta(node),
     ready: ready === 'True' || ready === 'False' || ready === 'Unknown' ? ready : null,
+    ...(Number.isNaN(since) ? {} : { readySince: since }),
+    ...(fenced === undefined || fenced.toLowerCase() === 'false' ? {} : { fenced }),
     unschedulable: node.spec?.unschedulable ?? false,
     conditions,
   };

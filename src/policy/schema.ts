@@ -145,6 +145,7 @@ const detectionSchema = z
       })
       .optional(),
     deleteBarePods: z.boolean().optional(),
+    outOfServiceWhenFenced: z.boolean().optional(),
     attempts: int(1, 10).optional(),
     then: z.enum(['rollback', 'escalate']).optional(),
   })
@@ -188,6 +189,16 @@ const detectionSchema = z
         code: 'custom',
         path: ['deleteBarePods'],
         message: RULE_MESSAGES.deleteBarePodsOnlyForPodActions,
+      });
+    }
+    if (
+      detection.outOfServiceWhenFenced !== undefined &&
+      (detection.type !== 'NotReady' || !['cordon', 'drain'].includes(detection.action))
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outOfServiceWhenFenced'],
+        message: RULE_MESSAGES.outOfServiceOnlyForNotReady,
       });
     }
     for (const field of ['attempts', 'then'] as const) {

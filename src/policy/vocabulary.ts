@@ -158,6 +158,8 @@ export const RULE_MESSAGES = {
     'memory is only used by action increaseMemory; remove it or use action increaseMemory',
   deleteBarePodsOnlyForPodActions:
     'deleteBarePods is only used by actions restartPod, deletePod and evictPod; remove it or use one of them',
+  outOfServiceOnlyForNotReady:
+    'outOfServiceWhenFenced is only used by detection NotReady with action cordon or drain; remove it or use those',
   ladderOnlyForPodActions:
     'attempts and then are only used by actions restartPod, deletePod, evictPod and rolloutRestart, whose pods are replaced; remove them or use one of those actions',
   escalationOrder:

@@ -14,6 +14,8 @@ import { RetryLaterError, TerminalEffectError } from '../errors.ts';
 import type { EffectResult } from '../workers.ts';
 import { classify } from './api-errors.ts';
 import type { ActionContext } from './context.ts';
+import { OUT_OF_SERVICE_TAINT } from '../../machines/effects.ts';
+import { FENCED_ANNOTATION } from '../../observe/observe.ts';
 import { drainSkipReason } from './drain-rules.ts';
 import { evictPod } from './pods.ts';
 
@@ -159,12 +161,32 @@ async function setTaints(
   }
 }
 
+/**
+ * Kubernetes deletes every pod of a node with the out-of-service taint and detaches its volumes:
+ * it goes only on a node that is still not Ready and still fenced when the worker acts (a job
+ * that waited while the node came back, or a fence lifted meanwhile, is refused).
+ */
+function refuseUnlessGoneAndFenced(node: V1Node, what: string): void {
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  if (ready === 'True') {
+    throw new TerminalEffectError('condition-cleared', `${what}: the node is Ready again`);
+  }
+  const fenced = node.metadata?.annotations?.[FENCED_ANNOTATION];
+  if (fenced === undefined || fenced.trim().toLowerCase() === 'false') {
+    throw new TerminalEffectError(
+      'precondition-failed',
+      `${what}: the node is not fenced (no ${FENCED_ANNOTATION} annotation)`,
+    );
+  }
+}
+
 export async function taint(
   ctx: ActionContext,
   target: NodeTarget & { taint: { key: string; value?: string | undefined; effect: string } },
 ): Promise<EffectResult> {
   const what = `taint node ${target.node} with ${target.taint.key}:${target.taint.effect}`;
   const node = await readNodeChecked(ctx, target, what);
+  if (target.taint.key === OUT_OF_SERVICE_TAINT.key) refuseUnlessGoneAndFenced(node, what);
   const taints = node.spec?.taints ?? [];
   if (taints.some((t) => sameTaint(t, target.taint)))
     return { outcome: `node ${target.node} already has taint ${target.taint.key}`, inverse: null };

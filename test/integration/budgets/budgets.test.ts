@@ -318,6 +318,40 @@ describe.each([
     expect(await b.nodesDisrupted()).toEqual({});
   });
 
+  it('lets a dead node handed to people be tainted out of service: no slot, no second token', async () => {
+    const b = await open();
+    const incident = 'Node/w1#1@0';
+    const healthy = () => ({ count: 4, includesNode: false });
+    const cordon = budgetClaim(nodeJob('cordon', 'w1', incident, [nodes]), 'c') ?? expect.fail();
+    expect(await spendBudget(b, cordon, { now: 0, healthyNodes: healthy })).toMatchObject({
+      spent: true,
+      tokenTaken: true,
+    });
+    // Not back: people own it, and the incident lets go of the node's slot.
+    expect(await b.releaseNodeSlot('w1', incident)).toBe(true);
+    const failover: EffectJob = {
+      ...nodeJob('cordon', 'w1', incident, [nodes]),
+      step: 'out-of-service',
+      effect: {
+        kind: 'taint',
+        node: 'w1',
+        uid: 'u',
+        taint: {
+          key: 'node.kubernetes.io/out-of-service',
+          value: 'nodeshutdown',
+          effect: 'NoExecute',
+        },
+      },
+    };
+    const claim = budgetClaim(failover, 'o') ?? expect.fail('no claim');
+    expect(claim.nodeSlot).toBeNull();
+    expect(await spendBudget(b, claim, { now: 1, healthyNodes: healthy })).toEqual({
+      spent: true,
+      tokenTaken: false,
+    });
+    expect(await b.nodesDisrupted()).toEqual({});
+  });
+
   it('gives the token back when the node slot is refused', async () => {
     const b = await open();
     const roomy = { ...nodes, limit: 5 };

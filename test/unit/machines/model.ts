@@ -41,7 +41,9 @@ export interface Model {
    * A variant of the machine's model, explored apart (its state space would multiply the other's):
    * `workload` is a pod whose runtime keeps its workload's memory, so symptoms are claimed first.
    */
-  variant?: 'workload';
+  variant?: 'workload' | 'fencing';
+  /** Changes to the explored policy for this variant. */
+  policy?: (policy: MachinePolicy) => MachinePolicy;
   /** Facts the actor starts with. */
   facts0?: Partial<RuntimeFacts>;
   /**
@@ -159,6 +161,28 @@ export const MODELS: readonly Model[] = [
       { type: 'FACTS', at, facts: { healthyNodes: 5 } },
       { type: 'FACTS', at, facts: { healthyNodes: 2 } },
     ],
+  },
+  {
+    name: 'node',
+    title: 'node (dead, fenced, failed over)',
+    variant: 'fencing',
+    // What a fenced node does is the same whichever mode cordoned it; a dry run cordons nothing.
+    modes: ['auto'],
+    machine: nodeMachine,
+    actorKey: NODE_KEY,
+    policy: (p) => ({
+      ...p,
+      detections: {
+        NotReady: {
+          threshold: 1,
+          windowMs: 5 * MINUTE,
+          action: 'cordon',
+          outOfServiceWhenFenced: true,
+        },
+      },
+    }),
+    observations: () => [node({ Ready: 'Unknown' }), fencedNode(), healthyNode()],
+    facts: (at) => [{ type: 'FACTS', at, facts: { healthyNodes: 5 } }],
   },
   {
     name: 'deployment',
@@ -280,6 +304,15 @@ export function eventsFor(model: Model) {
 }
 
 const WORKLOAD_KEY = 'shop/Deployment/api';
+
+/** A node gone Unknown that a fencing system (or a person) says is powered off. */
+function fencedNode(): ObservableObject {
+  const gone = node({ Ready: 'Unknown' });
+  return {
+    ...gone,
+    metadata: { ...gone.metadata, annotations: { 'remedy.kube-remedy.io/fenced': 'powered off' } },
+  };
+}
 
 /** The pod as created at T0: after every remediation `underVerification` says was verified. */
 function madeAtT0(pod: ObservableObject): ObservableObject {

@@ -312,3 +312,118 @@ describe("the node's slot", () => {
     expect(released).toEqual([['worker-1', undefined]]);
   });
 });
+
+/** The taints a step asked for (the ladder may tell its next level meanwhile). */
+const taints = (out: ReturnType<PureRun['send']>) =>
+  out.effects.filter((e) => e.effect.kind === 'taint');
+
+describe('a dead node that is fenced', () => {
+  const failsOver: Partial<MachinePolicy> = {
+    detections: {
+      NotReady: { threshold: 1, windowMs: MINUTE, action: 'cordon', outOfServiceWhenFenced: true },
+    },
+    node: { drainAllowed: false, minHealthyNodes: 1 },
+  };
+  /** The node gone Unknown at minute 0, and annotated fenced with `fenced` when given. */
+  const gone = (fenced?: string) => {
+    const n = node({ Ready: 'Unknown' });
+    const conditions = (n.status?.conditions ?? []).map((c) =>
+      c.type === 'Ready' ? { ...c, lastTransitionTime: new Date(at(0)).toISOString() } : c,
+    );
+    return {
+      ...n,
+      metadata: {
+        ...n.metadata,
+        ...(fenced === undefined
+          ? {}
+          : { annotations: { 'remedy.kube-remedy.io/fenced': fenced } }),
+      },
+      status: { conditions },
+    };
+  };
+
+  function escalatedRun(): PureRun {
+    const run = nodeRun(failsOver);
+    run.send(observed(gone(), at(1)));
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    run.fire('untilVerificationEnds');
+    expect(run.matches('escalated')).toBe(true);
+    return run;
+  }
+
+  it('is escalated saying how long it has been gone and how to let its pods fail over', () => {
+    const run = escalatedRun();
+    const escalated = run.log.records.find((r) => r.reason === 'Escalated');
+    expect(escalated?.message).toContain(
+      `worker-1 has not been Ready since ${new Date(at(0)).toISOString()} (`,
+    );
+    expect(escalated?.message).toContain(
+      'once it is fenced (powered off or cut off), annotate it remedy.kube-remedy.io/fenced and kube-remedy taints it node.kubernetes.io/out-of-service so its stateful pods fail over',
+    );
+  });
+
+  it('is tainted out of service once fenced, once, and the taint comes off before the cordon when it returns', () => {
+    const run = escalatedRun();
+    const asked = run.send(observed(gone('powered off via IPMI by alice'), at(20)));
+    expect(asked.effects.map((e) => [e.step, e.effect])).toEqual([
+      [
+        'out-of-service',
+        expect.objectContaining({
+          kind: 'taint',
+          taint: {
+            key: 'node.kubernetes.io/out-of-service',
+            value: 'nodeshutdown',
+            effect: 'NoExecute',
+          },
+        }),
+      ],
+    ]);
+    expect(asked.effects[0]?.effect.reason).toContain('fenced ("powered off via IPMI by alice")');
+    const done = run.send({ type: 'EFFECT.DONE', at: at(21), effectId: run.awaited });
+    expect(done.records.map((r) => r.reason)).toEqual(['OutOfService']);
+    // Seen again, still fenced: nothing more is asked.
+    expect(taints(run.send(observed(gone('powered off'), at(22))))).toEqual([]);
+    // Back: once it has held Ready for the verification window, the taint, then the cordon.
+    run.send(observed(healthyNode(true), at(40)));
+    const first = run.fire('untilRecoveryHolds');
+    expect(first.effects.map((e) => [e.step, e.effect.kind])).toEqual([['untaint-1', 'untaint']]);
+    expect(first.effects[0]?.effect).toMatchObject({
+      taint: { key: 'node.kubernetes.io/out-of-service' },
+    });
+    const second = run.send({ type: 'EFFECT.DONE', at: at(46), effectId: run.awaited });
+    expect(second.effects.map((e) => [e.step, e.effect.kind])).toEqual([
+      ['uncordon-1', 'uncordon'],
+    ]);
+    run.send({ type: 'EFFECT.DONE', at: at(47), effectId: run.awaited });
+    expect(run.value).toBe('coolingDown');
+  });
+
+  it('is not tainted while not fenced, nor under a rule that does not fail over', () => {
+    const run = escalatedRun();
+    expect(taints(run.send(observed(gone(), at(20))))).toEqual([]);
+    expect(taints(run.send(observed(gone('false'), at(21))))).toEqual([]);
+    const plain = nodeRun({
+      ...failsOver,
+      detections: { NotReady: { threshold: 1, windowMs: MINUTE, action: 'cordon' } },
+    });
+    plain.send(observed(gone(), at(1)));
+    plain.send({ type: 'EFFECT.DONE', at: at(2), effectId: plain.awaited });
+    plain.fire('untilVerificationEnds');
+    expect(taints(plain.send(observed(gone('powered off'), at(20))))).toEqual([]);
+  });
+
+  it('says so, and asks no more, when the taint cannot be put', () => {
+    const run = escalatedRun();
+    run.send(observed(gone('powered off'), at(20)));
+    const failed = run.send({
+      type: 'EFFECT.FAILED',
+      at: at(21),
+      effectId: run.awaited,
+      error: 'forbidden',
+    });
+    expect(failed.records.map((r) => [r.type, r.reason])).toEqual([
+      ['Warning', 'OutOfServiceFailed'],
+    ]);
+    expect(taints(run.send(observed(gone('powered off, really'), at(22))))).toEqual([]);
+  });
+});

@@ -264,6 +264,20 @@ export const INVALID_POLICIES: InvalidPolicy[] = [
     ...same(RULE_MESSAGES.taintOnlyForTaint),
   },
   {
+    name: 'out-of-service failover on a pressure rule',
+    spec: nodeSpec({
+      detections: [{ type: 'MemoryPressure', action: 'cordon', outOfServiceWhenFenced: true }],
+    }),
+    ...same(RULE_MESSAGES.outOfServiceOnlyForNotReady),
+  },
+  {
+    name: 'out-of-service failover on a NotReady rule that only taints',
+    spec: nodeSpec({
+      detections: [{ type: 'NotReady', action: 'taint', outOfServiceWhenFenced: true }],
+    }),
+    ...same(RULE_MESSAGES.outOfServiceOnlyForNotReady),
+  },
+  {
     name: 'deleteBarePods on an action that deletes no pod',
     spec: spec({
       detections: [{ type: 'CrashLoopBackOff', action: 'notify', deleteBarePods: true }],
@@ -381,6 +395,16 @@ export const VALID_EDGE_CASES: { name: string; spec: Record<string, unknown> }[]
   {
     name: 'durations in milliseconds and decimals',
     spec: spec({ cooldown: '1500ms', verification: { window: '0.5h' } }),
+  },
+  {
+    name: 'a dead node cordoned, and failed over once fenced',
+    spec: nodeSpec({
+      detections: [{ type: 'NotReady', action: 'cordon', outOfServiceWhenFenced: true }],
+    }),
+  },
+  {
+    name: 'a storm cooldown of zero: automation resumes as soon as a storm is over',
+    spec: spec({ budget: { stormCooldown: '0s' } }),
   },
   {
     name: 'a restart that may delete pods no controller recreates',
