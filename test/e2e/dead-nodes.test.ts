@@ -158,6 +158,91 @@ describe('dead nodes, judged from outside the node', () => {
     mark('back in service');
   }, 300_000);
 
+  it('a dead node confirmed fenced is tainted out of service, and the taint comes off before the cordon when it returns', async () => {
+    scratch = await redisForTest();
+    const s = scratch;
+    const client = adminClient();
+    await installCrd(client);
+    const home = await freshNamespace(client, { prefix: 'dead-fenced' });
+    const pool = `fenced-${s.prefix}`;
+    const kubelet = await createTestKubeletNode(client, { labels: { pool } });
+    const dying = kubelet.name;
+    await createFakeNode(client, { labels: { pool } });
+    await createPolicy(client, home, 'dead-nodes', {
+      selector: { kinds: ['Node'], matchLabels: { pool } },
+      mode: 'auto',
+      detections: [
+        {
+          type: 'NotReady',
+          threshold: 5,
+          window: '5s',
+          action: 'cordon',
+          outOfServiceWhenFenced: true,
+        },
+      ],
+      verification: { window: '5s' },
+      cooldown: '1m',
+      budget: { minHealthyNodes: 1, maxActions: 5, window: '1h' },
+    });
+    const controller = await startKubeRemedy(
+      ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
+      {
+        REDIS_URL: s.url,
+        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
+        KUBE_REMEDY_IDENTITY: 'controller-dead-fenced',
+        KUBE_REMEDY_BUDGET_NODE_COUNT_INTERVAL: '2s',
+      },
+    );
+    processes.push(controller);
+    await waitReady(controller);
+    const outOfService = async (): Promise<boolean> =>
+      ((await getNode(client, dying)).spec?.taints ?? []).some(
+        (t) => t.key === 'node.kubernetes.io/out-of-service',
+      );
+
+    kubelet.stop();
+    await eventually(
+      async () => {
+        expect((await getNode(client, dying)).spec?.unschedulable).toBe(true);
+        expect((await controllerEvents(dying)).map((e) => e.reason)).toContain('Escalated');
+      },
+      150_000,
+      500,
+    );
+    const escalated = (await controllerEvents(dying)).find((e) => e.reason === 'Escalated');
+    expect(escalated?.message).toMatch(new RegExp(`${dying} has not been Ready since `));
+    expect(escalated?.message).toContain('annotate it remedy.kube-remedy.io/fenced');
+    // Not fenced yet: the node keeps its pods.
+    expect(await outOfService()).toBe(false);
+
+    // A person powers the machine off and says so.
+    await client.patch(`/api/v1/nodes/${dying}`, {
+      metadata: { annotations: { 'remedy.kube-remedy.io/fenced': 'powered off, alice' } },
+    });
+    await eventually(async () => expect(await outOfService()).toBe(true), 60_000, 500);
+    await eventually(
+      async () =>
+        expect((await controllerEvents(dying)).map((e) => e.reason)).toContain('OutOfService'),
+      30_000,
+      500,
+    );
+
+    // It is repaired and comes back: the taint comes off, then the cordon, once each.
+    await client.patch(`/api/v1/nodes/${dying}`, {
+      metadata: { annotations: { 'remedy.kube-remedy.io/fenced': null } },
+    });
+    await kubelet.resume();
+    await eventually(
+      async () => {
+        expect(await outOfService()).toBe(false);
+        expect((await getNode(client, dying)).spec?.unschedulable).not.toBe(true);
+      },
+      90_000,
+      500,
+    );
+    expect(await nodeJobs(s, dying)).toEqual(['cordon', 'taint', 'uncordon', 'untaint']);
+  }, 400_000);
+
   it('two of three selected nodes gone at once is a storm: nothing is touched, people are told once', async () => {
     scratch = await redisForTest();
     const s = scratch;

@@ -134,6 +134,19 @@ function sameTaint(a: V1Taint, b: { key: string; effect: string }): boolean {
   return a.key === b.key && a.effect === b.effect;
 }
 
+/**
+ * A taint as the API server stores it. The client reads `timeAdded` (set on the NoExecute taints
+ * the node lifecycle controller puts on an unreachable node) as a Date and would write it back
+ * with milliseconds, which the patch's `test` would not find equal to the stored
+ * seconds-precision time: the patch would be refused whenever such a taint is there.
+ */
+function asStored(taint: V1Taint): Record<string, unknown> {
+  const { timeAdded, ...rest } = taint;
+  if (timeAdded === undefined || timeAdded === null) return rest;
+  const time = timeAdded instanceof Date ? timeAdded : new Date(String(timeAdded));
+  return { ...rest, timeAdded: time.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}
+
 async function setTaints(
   ctx: ActionContext,
   node: V1Node,
@@ -147,10 +160,10 @@ async function setTaints(
         name: node.metadata?.name ?? '',
         body:
           node.spec?.taints === undefined
-            ? [{ op: 'add', path: '/spec/taints', value: taints }]
+            ? [{ op: 'add', path: '/spec/taints', value: taints.map(asStored) }]
             : [
-                { op: 'test', path: '/spec/taints', value: node.spec.taints },
-                { op: 'replace', path: '/spec/taints', value: taints },
+                { op: 'test', path: '/spec/taints', value: node.spec.taints.map(asStored) },
+                { op: 'replace', path: '/spec/taints', value: taints.map(asStored) },
               ],
         ...dry(ctx),
       },

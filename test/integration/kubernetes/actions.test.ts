@@ -488,6 +488,47 @@ describe('Kubernetes remediation actions on a real API server', () => {
     expect(taints.map((t) => t.key)).toEqual([FIXTURE_NODE_TAINT.key]);
   });
 
+  it('taints a node that carries a timed NoExecute taint, as the node lifecycle controller leaves on an unreachable node', async () => {
+    const client = adminClient();
+    const node = await createFakeNode(client);
+    const name = node.metadata.name;
+    const unreachable = {
+      key: 'node.kubernetes.io/unreachable',
+      effect: 'NoExecute',
+      timeAdded: '2026-12-08T03:00:40Z',
+    };
+    await client.patch(`/api/v1/nodes/${name}`, {
+      spec: { taints: [...(node.spec?.taints ?? []), unreachable] },
+    });
+    const taint = { key: 'remedy.kube-remedy.io/gone', effect: 'NoSchedule' };
+    await run('taint', { node: name, taint });
+    const taints = (await client.get<V1Node>(`/api/v1/nodes/${name}`)).spec?.taints ?? [];
+    expect(taints.map((t) => t.key).sort()).toEqual(
+      [FIXTURE_NODE_TAINT.key, unreachable.key, taint.key].sort(),
+    );
+    // Its time is kept as it was.
+    expect(JSON.stringify(taints.find((t) => t.key === unreachable.key)?.timeAdded)).toContain(
+      '2026-12-08T03:00:40',
+    );
+  });
+
+  it('puts the out-of-service taint only on a node that is not Ready and is fenced', async () => {
+    const client = adminClient();
+    const node = await createFakeNode(client);
+    const name = node.metadata.name;
+    const outOfService = {
+      key: 'node.kubernetes.io/out-of-service',
+      value: 'nodeshutdown',
+      effect: 'NoExecute',
+    };
+    // kwok keeps the fake node Ready.
+    await expect(run('taint', { node: name, taint: outOfService })).rejects.toMatchObject({
+      code: 'condition-cleared',
+    });
+    const taints = (await client.get<V1Node>(`/api/v1/nodes/${name}`)).spec?.taints ?? [];
+    expect(taints.map((t) => t.key)).not.toContain(outOfService.key);
+  });
+
   it('drains a node: evicts controlled pods, leaves DaemonSet and bare pods, never forces', async () => {
     const client = adminClient();
     const ns = await freshNamespace(client, { prefix: 'drain' });
