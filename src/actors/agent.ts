@@ -22,6 +22,7 @@ import {
 } from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { EffectQueues } from '../effects/queues.ts';
+import { ActionLog } from '../effects/action-log.ts';
 import { startEffectWorkers, type EffectWorkers } from '../effects/workers.ts';
 import { inhibitionFromNode, type Inhibition, type TellingClock } from '../machines/index.ts';
 import type { ObservableObject } from '../observe/index.ts';
@@ -348,6 +349,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
     integrations: ['kubernetes'],
     owner,
     processors: kubernetesProcessors({ kc, budgets }),
+    actionLog: new ActionLog(redis, config.redis.keyPrefix),
     logger: log,
     onOutcome: (integration, kind, outcome) =>
       metrics.effectOutcomes.inc({ integration, kind, outcome }),

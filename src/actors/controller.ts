@@ -16,6 +16,7 @@ import { startControlConsumer } from '../effects/control-stream.ts';
 import { kubernetesProcessors } from '../effects/kubernetes/index.ts';
 import { integrationFor } from '../effects/catalogue.ts';
 import { EffectQueues } from '../effects/queues.ts';
+import { ActionLog, type PolicyActions } from '../effects/action-log.ts';
 import { startEffectWorkers } from '../effects/workers.ts';
 import type { KubeObject, ObservableObject } from '../observe/index.ts';
 import {
@@ -143,6 +144,7 @@ export function startController(
     integrations: ['kubernetes'],
     owner,
     processors: kubernetesProcessors({ kc, budgets }),
+    actionLog: new ActionLog(redis, config.redis.keyPrefix),
     logger: log,
     onOutcome: (integration, kind, outcome) =>
       metrics.effectOutcomes.inc({ integration, kind, outcome }),
@@ -273,21 +275,35 @@ export function startController(
     // Notifications the agents and this controller did not send for want of Slack, read once
     // per flush; a policy that now configures Slack has nothing to say of them.
     let unsentByPolicy = new Map<string, UnsentNotifications>();
+    // What was done under each policy, by whichever process, read once per flush too.
+    const actionLog = new ActionLog(redis, config.redis.keyPrefix);
+    let actionsByPolicy = new Map<string, PolicyActions>();
     const statusController = new PolicyController({
       index,
       writer: new KubernetesPolicyStatusWriter(kc),
       logger: log,
       beforeFlush: async () => {
-        unsentByPolicy = await unsent.read([...index.policies()].map(policyRefOf));
+        const refs = [...index.policies()].map(policyRefOf);
+        unsentByPolicy = await unsent.read(refs);
+        const now = Date.now();
+        actionsByPolicy = new Map(
+          await Promise.all(
+            refs.map(async (ref) => [ref, await actionLog.read(ref, now)] as const),
+          ),
+        );
       },
       reports: (ref) => {
         const policy = index.policy(ref);
+        const actions = actionsByPolicy.get(policyKey(ref));
         return {
           problems: [
             ...(scaler?.problems(ref) ??
               (policy?.scaling === undefined ? [] : [PROMETHEUS_NOT_CONFIGURED])),
             ...unsentProblems(policy, slackChannel, unsentByPolicy.get(policyKey(ref))),
           ],
+          ...(actions === undefined
+            ? {}
+            : { actions24h: actions.actions24h, recentActions: actions.recent }),
         };
       },
     });

@@ -278,6 +278,14 @@ export function planEffectJob(
   const evidence = evidenceFirst(request, context);
   // Actions on Deployments run in the controller whoever asked (a pod actor's rollout restart).
   const executor = request.effect.target.kind === 'Deployment' ? CONTROLLER_OWNER : context.owner;
+  const incident = context.actor?.incident;
+  const trigger = incident?.id === request.incidentId ? incident.trigger : undefined;
+  const detection =
+    trigger === undefined
+      ? undefined
+      : trigger.kind === 'detection'
+        ? trigger.detection.type
+        : 'scale';
   return {
     job: {
       owner: context.owner,
@@ -288,6 +296,7 @@ export function planEffectJob(
       step: request.step,
       effect,
       policy: context.policyRef,
+      ...(detection === undefined ? {} : { detection }),
       requestedAt: request.requestedAt,
       ...(evidence === undefined ? {} : { evidenceFirst: evidence }),
       ...(budget === undefined ? {} : { budget }),

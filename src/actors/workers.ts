@@ -22,6 +22,7 @@ import { evidenceProcessors } from '../effects/evidence/index.ts';
 import { keepingSuggestions, redisIncidentSuggestions } from '../effects/evidence/suggestions.ts';
 import { gitopsProcessors } from '../effects/gitops/index.ts';
 import { ticketProcessors } from '../effects/tickets/index.ts';
+import { ActionLog } from '../effects/action-log.ts';
 import { startEffectWorkers, type EffectProcessor } from '../effects/workers.ts';
 import type { CodeHost } from '../gitops/code-host.ts';
 import { startProposalWatcher } from '../gitops/watcher.ts';
@@ -145,6 +146,7 @@ export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
     integrations: ['slack', 'gitops', 'tickets', 'evidence', 'llm'],
     owner: WORKERS_OWNER,
     processors,
+    actionLog: new ActionLog(redis, config.redis.keyPrefix),
     logger: log,
     onOutcome: (integration, kind, outcome) =>
       metrics.effectOutcomes.inc({ integration, kind, outcome }),

@@ -222,6 +222,16 @@ function subjectLine(view: ThreadView): string {
   return view.members[0]?.object ?? view.threadKey;
 }
 
+/**
+ * Which kube-remedy process decided, in words: the agent of the node the object is on, or the
+ * leader-elected controller (a dead node, a Deployment, an incident nobody else holds).
+ */
+export function decidedBy(owner: string): string {
+  if (owner === 'controller') return 'the controller';
+  if (owner.startsWith('agent-')) return `the agent on node ${owner.slice('agent-'.length)}`;
+  return owner;
+}
+
 export function renderParent(view: ThreadView, context: RenderContext): RenderedMessage {
   const { redactor } = context;
   const status = overallStatus(view);
@@ -305,10 +315,14 @@ export function renderParent(view: ThreadView, context: RenderContext): Rendered
   }
   const actionable = actionableMember(view);
   if (actionable?.buttons) blocks.push(buttonsBlock(actionable, actionable.buttons, context));
+  const decider = latest === undefined ? '' : ` · decided by ${decidedBy(latest.owner)}`;
   blocks.push({
     type: 'context',
     elements: [
-      { type: 'mrkdwn', text: `kube-remedy · incident \`${escapeMrkdwn(view.threadKey)}\`` },
+      {
+        type: 'mrkdwn',
+        text: `kube-remedy · incident \`${escapeMrkdwn(view.threadKey)}\`${escapeMrkdwn(decider)}`,
+      },
     ],
   });
   return {

@@ -74,6 +74,11 @@ export interface EffectJob {
   effect: Effect;
   /** The policy that allowed it, `namespace/name`, for budgets and audit. */
   policy?: string;
+  /**
+   * What the incident is about: its detection type (`CrashLoopBackOff`…), or `scale` for a
+   * scaling decision. For the policy's record of actions; absent in older jobs.
+   */
+  detection?: string;
   /** When the machine asked, ms since the epoch. */
   requestedAt: number;
   /** Ask the API server to validate and admit the action but persist nothing. */

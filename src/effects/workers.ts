@@ -8,6 +8,8 @@
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from '../adapters/redis.ts';
 import type { Logger } from '../telemetry/index.ts';
+import type { RecentAction } from '../policy/index.ts';
+import { actionEntry } from './action-log.ts';
 import { type EffectJob, type Integration } from './catalogue.ts';
 import { publishControl } from './control-stream.ts';
 import { RetryLaterError, TerminalEffectError } from './errors.ts';
@@ -51,6 +53,8 @@ export interface EffectWorkersOptions {
   lockDurationMs?: number;
   /** How often workers look for such abandoned jobs. Default: BullMQ's 30 s. */
   stalledIntervalMs?: number;
+  /** Where the actions this process carries out are recorded for the policies' status. */
+  actionLog?: { record(policy: string, jobId: string, entry: RecentAction): Promise<void> };
   /** Called after each final outcome, for metrics. */
   onOutcome?: (
     integration: Integration,
@@ -142,6 +146,24 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
     });
   }
 
+  /** Records an ended action for its policy's status; a failure to record fails nothing. */
+  async function remember(
+    data: EffectJob,
+    jobId: string,
+    done: boolean,
+    message: string,
+    log: Logger,
+  ): Promise<void> {
+    const entry = actionEntry(data, { done, at: Date.now(), message });
+    if (options.actionLog === undefined || entry === null || data.policy === undefined) return;
+    const dry = data.dryRun === true ? { outcome: 'DryRun' as const } : {};
+    await options.actionLog
+      .record(data.policy, jobId, { ...entry, ...dry })
+      .catch((error: unknown) =>
+        log.warn({ err: error }, 'could not record the action for the policy status'),
+      );
+  }
+
   const workers = options.integrations.map((integration) => {
     const name = queueName(integration, options.owner);
     const log = options.logger.child({ queue: name });
@@ -174,6 +196,7 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
             attempt,
           });
           await publish(data, jobId, 'EFFECT.DONE', { result });
+          await remember(data, jobId, true, result.outcome, jobLog);
           jobLog.info({ outcome: result.outcome }, 'effect done');
           options.onOutcome?.(integration, data.effect.kind, 'done');
           return result;
@@ -194,6 +217,7 @@ export function startEffectWorkers(options: EffectWorkersOptions): EffectWorkers
               error: describe(error),
               attempts: attempt,
             });
+            await remember(data, jobId, false, describe(error).message, jobLog);
             jobLog.error({ err: error, attempts: attempt }, 'effect failed');
             options.onOutcome?.(integration, data.effect.kind, 'failed');
             if (error instanceof RetryLaterError)

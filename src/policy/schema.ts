@@ -516,5 +516,6 @@ export const recentActionSchema = z.strictObject({
   outcome: z.enum(ACTION_OUTCOMES),
   incident: z.string().max(128).optional(),
   message: z.string().max(1024).optional(),
+  decidedBy: z.string().max(128).optional(),
 });
 export type RecentAction = z.output<typeof recentActionSchema>;

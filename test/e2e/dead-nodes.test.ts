@@ -143,6 +143,22 @@ describe('dead nodes, judged from outside the node', () => {
     // The other node of the pool is left alone.
     expect((await getNode(client, healthy)).spec?.unschedulable).not.toBe(true);
     expect(await controllerEvents(healthy)).toEqual([]);
+    // The policy's status says what was done, and that the controller decided it.
+    await eventually(async () => {
+      const stored = await client.get<{
+        status?: { actions24h?: number; recentActions?: Record<string, unknown>[] };
+      }>(policiesPath(home, 'dead-nodes'));
+      expect(stored.status?.actions24h).toBe(1);
+      expect(stored.status?.recentActions).toEqual([
+        expect.objectContaining({
+          object: `Node/${dying}`,
+          detection: 'NotReady',
+          action: 'cordon',
+          outcome: 'Succeeded',
+          decidedBy: 'controller',
+        }),
+      ]);
+    }, 30_000);
 
     // The kubelet is back: the node is Ready, and what the controller did is undone.
     await kubelet.resume();

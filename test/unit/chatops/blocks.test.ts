@@ -84,6 +84,17 @@ describe('the parent message of an incident', () => {
     expect(blockProblems(rendered.blocks)).toEqual([]);
   });
 
+  it.each([
+    ['agent-node-1', 'decided by the agent on node node-1'],
+    ['controller', 'decided by the controller'],
+  ])('says which process decided (%s)', (owner, words) => {
+    const rendered = renderParent(view([member({ owner })]), context);
+    const footer = (rendered.blocks as { type: string; elements?: { text?: string }[] }[])
+      .filter((b) => b.type === 'context')
+      .at(-1)?.elements?.[0]?.text;
+    expect(footer).toMatch(new RegExp(`^kube-remedy · incident \`.+\` · ${words}$`));
+  });
+
   it('signs every button for its own action, incident and expiry', () => {
     const rendered = renderParent(view([member()]), context);
     const values = (
