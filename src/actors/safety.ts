@@ -24,6 +24,7 @@ import {
   isUnhealthy,
   reportsByPolicy,
   stormFact,
+  stormRule,
   stormTargetOf,
   stormVerdict,
 } from '../budgets/storm.ts';
@@ -318,11 +319,11 @@ export class SafetyMonitor {
         }
         continue;
       }
-      const rule = {
-        maxUnhealthyPercent: policy.budget.maxUnhealthyPercent,
-        minUnhealthy: settings.stormMinUnhealthy,
-        counts: stormCounts(policy.selector.kinds),
-      };
+      const rule = stormRule(
+        policy.budget,
+        settings.stormMinUnhealthy,
+        stormCounts(policy.selector.kinds),
+      );
       const verdict = stormVerdict(summed, rule);
       const held = this.storming.get(ref);
       // A storm again while the last one cools down is held in its own right.

@@ -21,6 +21,7 @@
  */
 import {
   stormCounts,
+  stormLimit,
   type RemediationContext,
   type StormCounted,
   type StormFact,
@@ -39,6 +40,11 @@ export type StormReport = ReadonlyMap<string, boolean>;
 export interface StormRule {
   /** The policy's `budget.maxUnhealthyPercent`: the share that must be exceeded. */
   maxUnhealthyPercent: number;
+  /**
+   * The policy's `budget.maxUnhealthy` as a count: the number that must be exceeded, in place of
+   * the percentage (a percentage there is `maxUnhealthyPercent`, see `stormRule`).
+   */
+  maxUnhealthy?: number;
   /** Configuration `budget.stormMinUnhealthy`: fewer unhealthy targets are never a storm. */
   minUnhealthy: number;
   /** What the policy's targets are, in the words of the verdict. Default: workloads. */
@@ -133,17 +139,41 @@ export function stormVerdict(tally: StormTally, rule: StormRule): StormVerdict {
       reason: `${share(tally, counts)}: fewer than the ${rule.minUnhealthy} a storm needs`,
     };
   }
-  // More than the percentage, in integers: unhealthy / targets > percent / 100.
-  if (tally.unhealthy * 100 <= rule.maxUnhealthyPercent * tally.targets) {
-    return {
-      storm: false,
-      reason: `${share(tally, counts)}: within the policy's ${rule.maxUnhealthyPercent}%`,
-    };
+  const limit = stormLimit(rule);
+  // More than the count, or than the percentage (in integers: unhealthy / targets > percent / 100).
+  const within =
+    rule.maxUnhealthy === undefined
+      ? tally.unhealthy * 100 <= rule.maxUnhealthyPercent * tally.targets
+      : tally.unhealthy <= rule.maxUnhealthy;
+  if (within) {
+    return { storm: false, reason: `${share(tally, counts)}: within the policy's ${limit}` };
   }
   return {
     storm: true,
-    reason: `${share(tally, counts)} at once, more than the policy's ${rule.maxUnhealthyPercent}%`,
+    reason: `${share(tally, counts)} at once, more than the policy's ${limit}`,
   };
+}
+
+/**
+ * The storm rule of a policy's budget: `maxUnhealthy` when set (a count, or a percentage that
+ * replaces `maxUnhealthyPercent`), `maxUnhealthyPercent` otherwise.
+ */
+export function stormRule(
+  budget: { maxUnhealthyPercent: number; maxUnhealthy?: number | string | undefined },
+  minUnhealthy: number,
+  counts: StormCounted,
+): StormRule {
+  const max = budget.maxUnhealthy;
+  if (typeof max === 'number') {
+    return {
+      maxUnhealthyPercent: budget.maxUnhealthyPercent,
+      maxUnhealthy: max,
+      minUnhealthy,
+      counts,
+    };
+  }
+  const percent = max === undefined ? budget.maxUnhealthyPercent : Number.parseInt(max, 10);
+  return { maxUnhealthyPercent: percent, minUnhealthy, counts };
 }
 
 /** The fact the policy's actors hold while the storm lasts. */
@@ -152,6 +182,7 @@ export function stormFact(tally: StormTally, rule: StormRule): StormFact {
     unhealthy: tally.unhealthy,
     targets: tally.targets,
     maxUnhealthyPercent: rule.maxUnhealthyPercent,
+    ...(rule.maxUnhealthy === undefined ? {} : { maxUnhealthy: rule.maxUnhealthy }),
   };
 }
 
@@ -161,5 +192,5 @@ export function stormEscalationReason(
   fact: StormFact,
   kinds: Parameters<typeof stormCounts>[0],
 ): string {
-  return `storm under policy ${policy}: ${fact.unhealthy} of its ${fact.targets} ${stormCounts(kinds)} are unhealthy at once (more than ${fact.maxUnhealthyPercent}%). Automatic remediation under this policy is held while it lasts; each of its incidents asks a person before anything is done.`;
+  return `storm under policy ${policy}: ${fact.unhealthy} of its ${fact.targets} ${stormCounts(kinds)} are unhealthy at once (more than ${stormLimit(fact)}). Automatic remediation under this policy is held while it lasts; each of its incidents asks a person before anything is done.`;
 }

@@ -32,7 +32,8 @@ function coolingOf(text: string | null | undefined, now: number): CoolingStorm |
       resumesAt <= now
     )
       return null;
-    return { unhealthy, targets, maxUnhealthyPercent, resumesAt };
+    const count = typeof v.maxUnhealthy === 'number' ? { maxUnhealthy: v.maxUnhealthy } : {};
+    return { unhealthy, targets, maxUnhealthyPercent, ...count, resumesAt };
   } catch {
     return null;
   }

@@ -58,10 +58,20 @@ export interface StormFact {
   /** The policy's `budget.maxUnhealthyPercent`, which the share exceeded. */
   maxUnhealthyPercent: number;
   /**
+   * The policy's `budget.maxUnhealthy` when it is a count, which the number exceeded (it then
+   * takes the place of the percentage). Absent otherwise.
+   */
+  maxUnhealthy?: number;
+  /**
    * Set once the storm is over but its cooldown (`budget.stormCooldown`) is not: when automation
    * resumes, ms since the epoch. Until then the policy's automation still holds.
    */
   resumesAt?: number;
+}
+
+/** The limit a storm exceeded, in words: `50%`, or `2` for a count. */
+export function stormLimit(fact: Pick<StormFact, 'maxUnhealthy' | 'maxUnhealthyPercent'>): string {
+  return fact.maxUnhealthy === undefined ? `${fact.maxUnhealthyPercent}%` : `${fact.maxUnhealthy}`;
 }
 
 /** What the storm breaker counts, in words: a policy governs nodes alone, or workloads. */

@@ -4,7 +4,13 @@
  * state only routes on the decision, so the rules read here in one place, in order.
  */
 import { formatDuration } from '../util/duration.ts';
-import { stormCounts, type Decision, type Incident, type RemediationContext } from './context.ts';
+import {
+  stormCounts,
+  stormLimit,
+  type Decision,
+  type Incident,
+  type RemediationContext,
+} from './context.ts';
 import {
   CLUSTER_CHANGING,
   describeEffect,
@@ -64,7 +70,7 @@ export function automationHold(context: RemediationContext): string | null {
     if (storm.resumesAt !== undefined) {
       return `${policy} is cooling down after a storm (${storm.unhealthy} of its ${storm.targets} ${counted} were unhealthy at once); automation resumes at ${new Date(storm.resumesAt).toISOString()}`;
     }
-    return `the storm breaker holds ${policy}: ${storm.unhealthy} of its ${storm.targets} ${counted} are unhealthy at once (more than ${storm.maxUnhealthyPercent}%)`;
+    return `the storm breaker holds ${policy}: ${storm.unhealthy} of its ${storm.targets} ${counted} are unhealthy at once (more than ${stormLimit(storm)})`;
   }
   if (!context.facts.budgetAvailable) return `the disruption budget for ${policy} is spent`;
   return null;

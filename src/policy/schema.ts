@@ -47,6 +47,9 @@ export const PATTERNS = {
   duration: DURATION_PATTERN,
 } as const;
 
+/** `40%`: a whole percentage from 0 to 100. */
+const PERCENTAGE = /^(100|[1-9]?[0-9])%$/;
+
 /** A CRD duration string, parsed to milliseconds. */
 function duration() {
   return z
@@ -315,6 +318,12 @@ const budgetSchema = z
     window: duration().prefault('1h'),
     minHealthyNodes: int(0, 100_000).default(1),
     maxUnhealthyPercent: int(1, 100).default(50),
+    maxUnhealthy: z
+      .union([
+        int(0, 100_000),
+        z.string().regex(PERCENTAGE, 'expected a count such as 2 or a percentage such as 40%'),
+      ])
+      .optional(),
     stormCooldown: duration().prefault('5m'),
   })
   .prefault({})

@@ -4,6 +4,7 @@ import {
   isUnhealthy,
   reportsByPolicy,
   stormTargetOf,
+  stormRule,
   stormVerdict,
   sumReports,
   type StormRule,
@@ -78,8 +79,47 @@ describe('the storm verdict', () => {
       true,
       "3 of 4 nodes unhealthy at once, more than the policy's 50%",
     ],
+    // A count in place of the percentage: two of a hundred nodes may be down, three may not.
+    [
+      { targets: 100, unhealthy: 2 },
+      { ...rule, maxUnhealthy: 2, counts: 'nodes' },
+      false,
+      "2 of 100 nodes unhealthy: within the policy's 2",
+    ],
+    [
+      { targets: 100, unhealthy: 3 },
+      { ...rule, maxUnhealthy: 2, counts: 'nodes' },
+      true,
+      "3 of 100 nodes unhealthy at once, more than the policy's 2",
+    ],
+    [
+      { targets: 3, unhealthy: 1 },
+      { ...rule, maxUnhealthy: 0 },
+      false,
+      '1 of 3 workloads unhealthy: fewer than the 2 a storm needs',
+    ],
   ])('%j under %j is a storm: %s', (tally, r, storm, reason) => {
     expect(stormVerdict(tally, r)).toEqual({ storm, reason });
+  });
+
+  it("reads the policy's maxUnhealthy as a count or a percentage, in place of maxUnhealthyPercent", () => {
+    const budget = { maxUnhealthyPercent: 50 };
+    expect(stormRule(budget, 2, 'nodes')).toEqual({
+      maxUnhealthyPercent: 50,
+      minUnhealthy: 2,
+      counts: 'nodes',
+    });
+    expect(stormRule({ ...budget, maxUnhealthy: 3 }, 2, 'nodes')).toEqual({
+      maxUnhealthyPercent: 50,
+      maxUnhealthy: 3,
+      minUnhealthy: 2,
+      counts: 'nodes',
+    });
+    expect(stormRule({ ...budget, maxUnhealthy: '40%' }, 2, 'workloads')).toEqual({
+      maxUnhealthyPercent: 40,
+      minUnhealthy: 2,
+      counts: 'workloads',
+    });
   });
 });
 
@@ -345,6 +385,24 @@ describe("a storm's group escalation", () => {
     const job = jobOf({ owner: 'agent-n1', policy, startedAt: 1_000, storm });
     expect(job.effect['reason']).toMatch(
       /^storm under policy kube-remedy-system\/nodes: 4 of its 6 nodes are unhealthy at once/,
+    );
+  });
+
+  it('names the count a storm exceeded when the policy gives one', () => {
+    const policy = parsedPolicy('kube-remedy-system', 'nodes', {
+      ...withSlack,
+      selector: { kinds: ['Node'] },
+      detections: [{ type: 'NotReady', action: 'cordon' }],
+      budget: { maxUnhealthy: 2 },
+    });
+    const job = jobOf({
+      owner: 'controller',
+      policy,
+      startedAt: 1_000,
+      storm: { ...storm, maxUnhealthy: 2 },
+    });
+    expect(job.effect['reason']).toMatch(
+      /4 of its 6 nodes are unhealthy at once \(more than 2\)\./,
     );
   });
 

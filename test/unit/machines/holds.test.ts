@@ -185,6 +185,17 @@ describe('decisions while automation is held', () => {
       /^the storm breaker holds kube-remedy\/default: 5 of its 6 nodes are unhealthy at once \(more than 50%\), so a person decides whether to /,
     ],
     [
+      'a node policy whose storm limit is a count',
+      confirmed(
+        NODE_KEY,
+        node({ Ready: 'False' }),
+        {},
+        { storm: { ...STORM, maxUnhealthy: 2 }, healthyNodes: 10 },
+      ),
+      'askApproval',
+      /^the storm breaker holds kube-remedy\/default: 5 of its 6 nodes are unhealthy at once \(more than 2\), so a person decides whether to /,
+    ],
+    [
       'budget spent and no time to approve',
       confirmed(POD_KEY, crashLoop, { approvalTimeoutMs: 0 }, spent),
       'escalate',

@@ -264,6 +264,11 @@ export const INVALID_POLICIES: InvalidPolicy[] = [
     ...same(RULE_MESSAGES.taintOnlyForTaint),
   },
   {
+    name: 'a storm limit that is neither a count nor a percentage',
+    spec: spec({ budget: { maxUnhealthy: '150%' } }),
+    ...same('expected a count such as 2 or a percentage such as 40%'),
+  },
+  {
     name: 'out-of-service failover on a pressure rule',
     spec: nodeSpec({
       detections: [{ type: 'MemoryPressure', action: 'cordon', outOfServiceWhenFenced: true }],
@@ -401,6 +406,14 @@ export const VALID_EDGE_CASES: { name: string; spec: Record<string, unknown> }[]
     spec: nodeSpec({
       detections: [{ type: 'NotReady', action: 'cordon', outOfServiceWhenFenced: true }],
     }),
+  },
+  {
+    name: 'a storm limit as a count of nodes, as NodeHealthCheck writes it',
+    spec: nodeSpec({ budget: { maxUnhealthy: 2 } }),
+  },
+  {
+    name: 'a storm limit as a percentage',
+    spec: spec({ budget: { maxUnhealthy: '40%' } }),
   },
   {
     name: 'a storm cooldown of zero: automation resumes as soon as a storm is over',
