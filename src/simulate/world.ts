@@ -89,13 +89,25 @@ function runningStatus(container: ContainerSpec, restartCount: number): Containe
   };
 }
 
-function setCondition(conditions: unknown, condition: Condition): Json[] {
+/**
+ * The conditions with `condition` set. Its lastTransitionTime moves to `now` when its status
+ * changes, as the kubelet and the node lifecycle controller write it (kept otherwise).
+ */
+function setCondition(conditions: unknown, condition: Condition, now?: number): Json[] {
   const list = Array.isArray(conditions) ? (conditions as Json[]) : [];
+  const before = list.find((c) => c['type'] === condition.type);
+  const since =
+    before !== undefined && before['status'] === condition.status
+      ? before['lastTransitionTime']
+      : now === undefined
+        ? undefined
+        : new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const next: Json = {
     type: condition.type,
     status: condition.status,
     ...(condition.reason === undefined ? {} : { reason: condition.reason }),
     ...(condition.message === undefined ? {} : { message: condition.message }),
+    ...(since === undefined ? {} : { lastTransitionTime: since }),
   };
   const found = list.some((c) => c['type'] === condition.type);
   return found ? list.map((c) => (c['type'] === condition.type ? next : c)) : [...list, next];
@@ -406,7 +418,7 @@ export class World {
       case 'condition':
         object.status = {
           ...(object.status ?? {}),
-          conditions: setCondition(object.status?.['conditions'], change.condition),
+          conditions: setCondition(object.status?.['conditions'], change.condition, this.now()),
         };
         return `condition ${change.condition.type}=${change.condition.status}${change.condition.reason ? ` (${change.condition.reason})` : ''}`;
       case 'rolloutFailed': {

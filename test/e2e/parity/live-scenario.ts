@@ -716,6 +716,20 @@ export class LiveScenario {
       ]);
       return;
     }
+    if (kind === 'Node' && change.type === 'patch') {
+      // What a person or a fencing system writes on a Node: its annotations, nothing else.
+      const { metadata, ...rest } = change.patch as { metadata?: { annotations?: unknown } };
+      const others = Object.keys(rest).concat(
+        Object.keys(metadata ?? {}).filter((k) => k !== 'annotations'),
+      );
+      if (others.length > 0 || metadata?.annotations === undefined)
+        throw new Error(`only a Node's annotations can be patched on a live cluster (${object})`);
+      const name = this.liveNode(object.split('/')[1] ?? '');
+      await this.client.patch(`/api/v1/nodes/${name}`, {
+        metadata: { annotations: metadata.annotations },
+      });
+      return;
+    }
     throw new Error(`cannot play ${change.type} on ${object} on a live cluster yet`);
   }
 

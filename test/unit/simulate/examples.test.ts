@@ -413,13 +413,21 @@ describe('determinism', () => {
 });
 
 describe('a dead node', () => {
-  it('is cordoned once it has been gone for the rule, handed to people, and put back when it returns', async () => {
+  it('is cordoned once it has been gone for the rule, handed to people, failed over once fenced, and put back when it returns', async () => {
     const result = await runExample('11-dead-node-judged-from-outside.yaml');
     const node = 'Node/worker-2';
     expect(actions(result)).toEqual([
       ['00:07:00', node, 'remediate-1', 'cordon', 'done'],
-      ['00:45:00', node, 'uncordon-1', 'uncordon', 'done'],
+      // Fenced at 20m: its stateful pods may run elsewhere.
+      ['00:20:00', node, 'out-of-service', 'taint', 'done'],
+      // Ready again: the taint comes off, then the cordon.
+      ['00:45:00', node, 'untaint-1', 'untaint', 'done'],
+      ['00:45:05', node, 'uncordon-1', 'uncordon', 'done'],
     ]);
+    const escalated = moves(result, node).find((m) => m.move.includes('→ escalated'));
+    expect(escalated?.reason).toContain(
+      'worker-2 has not been Ready since 2026-01-05T09:02:00.000Z (15m5s); once it is fenced',
+    );
     expect(moves(result, node).map((m) => [m.at, m.move])).toEqual([
       ['00:00:00', 'new → healthy'],
       ['00:02:00', 'healthy → suspect'],
@@ -427,10 +435,15 @@ describe('a dead node', () => {
       ['00:07:05', 'remediating → verifying'],
       // It did not come back within the verification window: people take over, the node cordoned.
       ['00:17:05', 'verifying → escalated (exhausted, symptomPresent)'],
+      // Fenced: the out-of-service taint asked for, then in place, while people own the node.
+      ['00:20:00', 'escalated (exhausted, symptomPresent) → escalated (exhausted, symptomPresent)'],
+      ['00:20:05', 'escalated (exhausted, symptomPresent) → escalated (exhausted, symptomPresent)'],
       // Back and Ready: held for the verification window, then put back in service.
       ['00:35:00', 'escalated (exhausted, symptomPresent) → escalated (exhausted, holding)'],
       ['00:45:00', 'escalated (exhausted, holding) → uncordoning'],
-      ['00:45:05', 'uncordoning → coolingDown'],
+      // The taint is off; the cordon next.
+      ['00:45:05', 'uncordoning → uncordoning'],
+      ['00:45:10', 'uncordoning → coolingDown'],
     ]);
     // The other workers are never touched.
     expect(result.summary.objects.filter((o) => o.actions.length > 0).map((o) => o.object)).toEqual(
