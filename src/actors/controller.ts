@@ -196,7 +196,9 @@ export function startController(
       factsFor: (key) => {
         const ref = governingPolicy(index, key);
         return {
-          ...(key.startsWith('Node/') ? { healthyNodes: healthyNodes.of(key) } : {}),
+          ...(key.startsWith('Node/')
+            ? { healthyNodes: healthyNodes.of(key), selectedNodes: healthyNodes.selectedOf(key) }
+            : {}),
           ...(ref === undefined ? {} : safety.factsFor(ref)),
         };
       },

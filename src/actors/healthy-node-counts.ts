@@ -6,7 +6,7 @@
  * policy, the cluster's nodes are never listed. The agent and the controller count alike: each
  * runs node actors (pressure on the node's agent, readiness in the controller).
  */
-import { countHealthyNodes, nodeHealth } from '../budgets/healthy-nodes.ts';
+import { countHealthyNodes, countSelectedNodes, nodeHealth } from '../budgets/healthy-nodes.ts';
 import { nodeSelectorOf } from '../budgets/scopes.ts';
 import type { Policy } from '../policy/index.ts';
 import type { Logger } from '../telemetry/index.ts';
@@ -19,14 +19,16 @@ export interface HealthyNodeCountsOptions {
   nodeActors: () => Iterable<string>;
   /** The governing policy of an actor (`namespace/name`). */
   governingPolicy: (key: string) => string | undefined;
-  /** Tells a node actor its policy's count changed. */
-  tell: (key: string, healthyNodes: number | null) => void;
+  /** Tells a node actor its policy's counts changed (healthy, and selected in all). */
+  tell: (key: string, healthyNodes: number | null, selectedNodes: number | null) => void;
   logger: Logger;
 }
 
 export class HealthyNodeCounts {
   private readonly options: HealthyNodeCountsOptions;
   private readonly counts = new Map<string, number>();
+  /** Per policy, every node it selects, healthy or not (for a percentage floor). */
+  private readonly selected = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: HealthyNodeCountsOptions) {
@@ -37,6 +39,12 @@ export class HealthyNodeCounts {
   of(key: string): number | null {
     const ref = this.options.governingPolicy(key);
     return ref === undefined ? null : (this.counts.get(ref) ?? null);
+  }
+
+  /** How many nodes a node actor's policy selects in all; null while unknown. */
+  selectedOf(key: string): number | null {
+    const ref = this.options.governingPolicy(key);
+    return ref === undefined ? null : (this.selected.get(ref) ?? null);
   }
 
   /** Counts again now; a failure leaves the counts as they were and is logged. */
@@ -50,15 +58,18 @@ export class HealthyNodeCounts {
       const changed = new Set<string>();
       for (const policy of policies) {
         const ref = `${policy.ref.namespace}/${policy.ref.name}`;
-        const count = countHealthyNodes(nodes, nodeSelectorOf(policy.selector));
-        if (this.counts.get(ref) === count) continue;
+        const selector = nodeSelectorOf(policy.selector);
+        const count = countHealthyNodes(nodes, selector);
+        const selected = countSelectedNodes(nodes, selector);
+        if (this.counts.get(ref) === count && this.selected.get(ref) === selected) continue;
         this.counts.set(ref, count);
+        this.selected.set(ref, selected);
         changed.add(ref);
       }
       for (const key of this.options.nodeActors()) {
         const ref = this.options.governingPolicy(key);
         if (ref !== undefined && changed.has(ref))
-          this.options.tell(key, this.counts.get(ref) ?? null);
+          this.options.tell(key, this.counts.get(ref) ?? null, this.selected.get(ref) ?? null);
       }
     } catch (error) {
       this.options.logger.warn(

@@ -190,7 +190,8 @@ export function roleNodeKeepers(options: {
     policies: () => options.index().policies(),
     nodeActors: () => [...options.host().keys()].filter((key) => key.startsWith('Node/')),
     governingPolicy: (key) => governingPolicy(options.index(), key),
-    tell: (key, count) => void options.registry().facts(key, { healthyNodes: count }),
+    tell: (key, count, selected) =>
+      void options.registry().facts(key, { healthyNodes: count, selectedNodes: selected }),
     logger: log,
   });
   const nodeSlots = new NodeSlotKeeper((nodeName, incidentId) =>

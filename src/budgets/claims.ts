@@ -20,7 +20,7 @@ import {
 } from './rules.ts';
 import { OUT_OF_SERVICE_TAINT } from '../machines/effects.ts';
 import { DISRUPTIVE_KINDS } from './scopes.ts';
-import type { NodeSelector } from './healthy-nodes.ts';
+import { healthyFloor, type NodeSelector } from './healthy-nodes.ts';
 
 /** Actions that take a node out of service, and so hold the node's slot for their incident. */
 export const NODE_DISRUPTIONS: ReadonlySet<string> = new Set(['cordon', 'drain', 'taint']);
@@ -32,6 +32,8 @@ export interface BudgetClaim {
     node: string;
     incidentId: string;
     minHealthyNodes: number;
+    /** The floor as a percentage of the nodes the selector selects, in place of the count. */
+    minHealthyPercent?: number;
     /** The nodes `minHealthyNodes` counts: the policy's. */
     nodeSelector: NodeSelector | undefined;
   } | null;
@@ -56,6 +58,9 @@ export function budgetClaim(job: EffectJob, jobId: string): BudgetClaim | null {
             node,
             incidentId: job.incidentId,
             minHealthyNodes: job.budget?.minHealthyNodes ?? 1,
+            ...(job.budget?.minHealthyPercent === undefined
+              ? {}
+              : { minHealthyPercent: job.budget.minHealthyPercent }),
             nodeSelector: job.budget?.nodeSelector,
           }
         : null,
@@ -71,6 +76,14 @@ export interface BudgetStore {
   ): Promise<BudgetDecision> | BudgetDecision;
   giveBack(actionId: string, scopes: readonly BudgetScope[]): Promise<void> | void;
   takeNodeSlot(request: NodeSlotRequest): Promise<NodeSlotDecision> | NodeSlotDecision;
+}
+
+/** The healthy nodes a selector selects now, whether the node is one, and how many it selects. */
+export interface HealthyNodesNow {
+  count: number;
+  includesNode: boolean;
+  /** Every node the selector selects, healthy or not (for a floor given as a percentage). */
+  selected?: number;
 }
 
 export type SpendOutcome =
@@ -94,8 +107,7 @@ export async function spendBudget(
     healthyNodes: (
       selector: NodeSelector | undefined,
       node: string,
-    ) =>
-      Promise<{ count: number; includesNode: boolean }> | { count: number; includesNode: boolean };
+    ) => Promise<HealthyNodesNow> | HealthyNodesNow;
   },
 ): Promise<SpendOutcome> {
   let tokenTaken = false;
@@ -106,10 +118,16 @@ export async function spendBudget(
     tokenTaken = decision.reason !== ALREADY_TAKEN;
   }
   if (claim.nodeSlot !== null) {
-    const { nodeSelector, ...slotRequest } = claim.nodeSlot;
+    const { nodeSelector, minHealthyPercent, ...slotRequest } = claim.nodeSlot;
     const healthy = await options.healthyNodes(nodeSelector, slotRequest.node);
     const slot = await store.takeNodeSlot({
       ...slotRequest,
+      // A percentage is of the nodes selected now, counted with the healthy ones.
+      minHealthyNodes:
+        healthyFloor(
+          { count: slotRequest.minHealthyNodes, percent: minHealthyPercent },
+          healthy.selected,
+        ) ?? slotRequest.minHealthyNodes,
       healthyNodes: healthy.count,
       nodeIsHealthy: healthy.includesNode,
     });

@@ -34,17 +34,50 @@ export function countHealthyNodes(
   return count;
 }
 
+/** The nodes `selector` selects, healthy or not (every node when there is none). */
+export function countSelectedNodes(
+  nodes: Iterable<NodeHealth>,
+  selector: NodeSelector | undefined,
+): number {
+  const compiled =
+    selector === undefined ? undefined : compileSelector({ kinds: ['Node'], ...selector });
+  let count = 0;
+  for (const node of nodes) if (compiled === undefined || compiled.matches(node.labels)) count += 1;
+  return count;
+}
+
+/**
+ * The floor `minHealthyNodes` sets: a count as it is, or a percentage of the nodes the policy
+ * selects, rounded up (as NodeHealthCheck's `minHealthy`). Null when a percentage meets an
+ * unknown number of nodes: nothing is taken out of service then.
+ */
+export function healthyFloor(
+  min: { count: number; percent?: number | undefined },
+  selected: number | null | undefined,
+): number | null {
+  if (min.percent === undefined) return min.count;
+  if (selected === null || selected === undefined) return null;
+  return Math.ceil((min.percent * selected) / 100);
+}
+
+/** `60%` → 60; a count → undefined. */
+export function percentOf(value: number | string): number | undefined {
+  return typeof value === 'string' ? Number.parseInt(value, 10) : undefined;
+}
+
 /**
  * The count for taking `node` out of service: the healthy nodes the selector selects, and whether
- * `node` is one of them (a node that is not Ready is not: taking it out leaves as many as before).
+ * `node` is one of them (a node that is not Ready is not: taking it out leaves as many as before),
+ * and how many nodes it selects in all (for a floor given as a percentage).
  */
 export function healthyCount(
   nodes: readonly NodeHealth[],
   selector: NodeSelector | undefined,
   node: string,
-): { count: number; includesNode: boolean } {
+): { count: number; includesNode: boolean; selected: number } {
   const self = nodes.find((n) => n.name === node);
   return {
+    selected: countSelectedNodes(nodes, selector),
     count: countHealthyNodes(nodes, selector),
     includesNode:
       self !== undefined &&

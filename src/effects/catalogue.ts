@@ -94,6 +94,8 @@ export interface EffectJob {
     scopes: { scope: string; limit: number; windowMs: number }[];
     /** For node disruptions: never leave fewer healthy nodes… */
     minHealthyNodes?: number;
+    /** The floor as a percentage of the nodes `nodeSelector` selects, in place of the count. */
+    minHealthyPercent?: number;
     /** …among the nodes this selector selects (the policy's): every node when absent. */
     nodeSelector?: NodeSelector;
   };

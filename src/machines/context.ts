@@ -23,6 +23,11 @@ export interface RuntimeFacts {
   inhibited: Inhibition | null;
   /** Nodes: Ready, schedulable nodes in the cluster, this one included if it is one; null = unknown. */
   healthyNodes: number | null;
+  /**
+   * Nodes: how many nodes the policy selects, Ready or not, for a `minHealthyNodes` given as a
+   * percentage. Absent or null while unknown.
+   */
+  selectedNodes?: number | null;
   /** Deployments: a HorizontalPodAutoscaler that targets this Deployment, which owns its replicas. */
   hpa: { name: string } | null;
   /**

@@ -3,6 +3,7 @@
  * function of the machine's context returning `{decision, reason}`. The machine's `detected`
  * state only routes on the decision, so the rules read here in one place, in order.
  */
+import { healthyFloor } from '../budgets/healthy-nodes.ts';
 import { formatDuration } from '../util/duration.ts';
 import {
   stormCounts,
@@ -33,8 +34,8 @@ export function remediationsInWindow(context: RemediationContext, now: number): 
  */
 export function nodeCapacity(context: RemediationContext): { ok: boolean; reason: string } {
   const { healthyNodes } = context.facts;
-  const min = context.policy.node.minHealthyNodes;
-  if (healthyNodes === null) {
+  const min = nodeFloor(context);
+  if (healthyNodes === null || min === null) {
     return {
       ok: false,
       reason: 'the number of healthy nodes is unknown, so no node is taken out of service',
@@ -44,12 +45,32 @@ export function nodeCapacity(context: RemediationContext): { ok: boolean; reason
   const countsNow = o?.kind === 'Node' && o.ready === 'True' && !o.unschedulable;
   const remaining = healthyNodes - (countsNow ? 1 : 0);
   const name = objectName(objectRef(context));
+  const percent = context.policy.node.minHealthyPercent;
+  const of =
+    percent === undefined
+      ? ''
+      : `${percent}% of the ${context.facts.selectedNodes ?? 0} nodes it selects`;
   return remaining >= min
-    ? { ok: true, reason: `${remaining} healthy nodes remain without ${name} (minimum ${min})` }
+    ? {
+        ok: true,
+        reason: `${remaining} healthy nodes remain without ${name} (minimum ${min}${of === '' ? '' : `, ${of}`})`,
+      }
     : {
         ok: false,
-        reason: `taking ${name} out of service would leave ${remaining} healthy nodes, below the policy minimum of ${min}`,
+        reason: `taking ${name} out of service would leave ${remaining} healthy nodes, below the policy minimum of ${min}${of === '' ? '' : ` (${of})`}`,
       };
+}
+
+/**
+ * The policy's floor of healthy nodes: its count, or its percentage of the nodes it selects
+ * (rounded up); null while that number is unknown.
+ */
+export function nodeFloor(context: RemediationContext): number | null {
+  const { minHealthyNodes, minHealthyPercent } = context.policy.node;
+  return healthyFloor(
+    { count: minHealthyNodes, percent: minHealthyPercent },
+    context.facts.selectedNodes,
+  );
 }
 
 /**

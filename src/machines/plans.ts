@@ -3,6 +3,7 @@
  * the policy's action to effects, plus the mode's say on how a change is made (gitops proposes).
  */
 import type { Detection } from '../analyzers/types.ts';
+import { healthyFloor } from '../budgets/healthy-nodes.ts';
 import type { RemediationContext, Incident } from './context.ts';
 import { isReplaced, workloadOf, type WorkloadRef } from '../observe/workload.ts';
 import {
@@ -211,7 +212,11 @@ function detectionPlan(
         kind: 'drain',
         target,
         reason,
-        minHealthyNodes: policy.node.minHealthyNodes,
+        minHealthyNodes:
+          healthyFloor(
+            { count: policy.node.minHealthyNodes, percent: policy.node.minHealthyPercent },
+            context.facts.selectedNodes,
+          ) ?? policy.node.minHealthyNodes,
       };
       return { plan: [cordon, drain] };
     }

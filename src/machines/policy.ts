@@ -117,6 +117,11 @@ export interface MachinePolicy {
      * remain (the runtime reports the count in the `healthyNodes` fact).
      */
     minHealthyNodes: number;
+    /**
+     * When the policy gives its floor as a percentage: of the nodes it selects (the `selectedNodes`
+     * fact), rounded up, in place of `minHealthyNodes`.
+     */
+    minHealthyPercent?: number;
   };
   deployment: {
     /** Whether a failed rollout may be rolled back; when false the machine escalates instead. */

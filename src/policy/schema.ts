@@ -316,7 +316,12 @@ const budgetSchema = z
   .strictObject({
     maxActions: int(1, 10_000).default(10),
     window: duration().prefault('1h'),
-    minHealthyNodes: int(0, 100_000).default(1),
+    minHealthyNodes: z
+      .union([
+        int(0, 100_000),
+        z.string().regex(PERCENTAGE, 'expected a count such as 3 or a percentage such as 60%'),
+      ])
+      .default(1),
     maxUnhealthyPercent: int(1, 100).default(50),
     maxUnhealthy: z
       .union([

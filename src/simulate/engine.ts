@@ -51,6 +51,7 @@ import { renderQuery } from '../scaling/signals.ts';
 import { formatDuration } from '../util/duration.ts';
 import { budgetClaim, spendBudget } from '../budgets/claims.ts';
 import { nodeSelectorOf } from '../budgets/scopes.ts';
+import type { NodeSelector } from '../budgets/healthy-nodes.ts';
 import { MemoryBudgets } from '../budgets/memory.ts';
 import { WorkloadKeeper } from '../actors/workload-memory.ts';
 import { podWorkloadKey } from '../observe/workload.ts';
@@ -267,7 +268,10 @@ export class Simulation {
         return {
           ...(key.startsWith('Pod/')
             ? { inhibited: this.inhibitionOf(key), workloadMemory: true }
-            : { healthyNodes: this.healthyNodesFor(key) }),
+            : {
+                healthyNodes: this.healthyNodesFor(key),
+                selectedNodes: this.selectedNodesFor(key),
+              }),
           ...(ref === undefined ? {} : this.safety.factsFor(ref)),
         };
       },
@@ -440,19 +444,29 @@ export class Simulation {
       const healthy = this.healthyNodesFor(key);
       if (healthy !== this.healthyNodes.get(key)) {
         this.healthyNodes.set(key, healthy);
-        void this.registry.facts(key, { healthyNodes: healthy });
+        void this.registry.facts(key, {
+          healthyNodes: healthy,
+          selectedNodes: this.selectedNodesFor(key),
+        });
       }
     }
   }
 
   /** As the agent counts: the healthy nodes the node's policy selects (every node without one). */
   private healthyNodesFor(key: string): number {
+    return this.world.healthyNodes(this.nodeSelectorFor(key));
+  }
+
+  /** The nodes the node's policy selects in all, healthy or not. */
+  private selectedNodesFor(key: string): number {
+    return this.world.selectedNodes(this.nodeSelectorFor(key));
+  }
+
+  private nodeSelectorFor(key: string): NodeSelector | undefined {
     const governance = this.index.governanceOf(key);
     const policy =
       governance.state === 'governed' ? this.index.policy(governance.policy) : undefined;
-    return this.world.healthyNodes(
-      policy === undefined ? undefined : nodeSelectorOf(policy.selector),
-    );
+    return policy === undefined ? undefined : nodeSelectorOf(policy.selector);
   }
 
   private applyPolicy(policy: Policy): void {

@@ -12,6 +12,7 @@ import type { PodObject } from '../observe/kube.ts';
 import { podWorkloadKey } from '../observe/workload.ts';
 import {
   countHealthyNodes,
+  countSelectedNodes,
   healthyCount,
   nodeHealth,
   type NodeSelector,
@@ -249,13 +250,22 @@ export class World {
   healthyCount(
     selector: NodeSelector | undefined,
     node: string,
-  ): { count: number; includesNode: boolean } {
+  ): { count: number; includesNode: boolean; selected: number } {
     return healthyCount(
       this.all()
         .filter((o) => o.kind === 'Node')
         .map((o) => nodeHealth(o as Parameters<typeof nodeHealth>[0])),
       selector,
       node,
+    );
+  }
+
+  selectedNodes(selector: NodeSelector | undefined): number {
+    return countSelectedNodes(
+      this.all()
+        .filter((o) => o.kind === 'Node')
+        .map((o) => nodeHealth(o as Parameters<typeof nodeHealth>[0])),
+      selector,
     );
   }
 

@@ -352,6 +352,29 @@ describe.each([
     expect(await b.nodesDisrupted()).toEqual({});
   });
 
+  it('reads a floor given as a percentage of the nodes the policy selects, counted now', async () => {
+    const b = await open();
+    const job: EffectJob = {
+      ...nodeJob('cordon', 'w1', 'Node/w1#1@0', [{ ...nodes, limit: 5 }]),
+      budget: { scopes: [{ ...nodes, limit: 5 }], minHealthyNodes: 0, minHealthyPercent: 60 },
+    };
+    const claim = budgetClaim(job, 'x') ?? expect.fail('no claim');
+    // 60% of 5 selected is 3; w1 is one of the 3 healthy: 2 would remain.
+    expect(
+      await spendBudget(b, claim, {
+        now: 0,
+        healthyNodes: () => ({ count: 3, includesNode: true, selected: 5 }),
+      }),
+    ).toMatchObject({ spent: false, why: 'min-healthy-nodes' });
+    // 60% of 4 selected is 3 (rounded up); 4 healthy: 3 remain.
+    expect(
+      await spendBudget(b, claim, {
+        now: 1,
+        healthyNodes: () => ({ count: 4, includesNode: true, selected: 4 }),
+      }),
+    ).toMatchObject({ spent: true });
+  });
+
   it('gives the token back when the node slot is refused', async () => {
     const b = await open();
     const roomy = { ...nodes, limit: 5 };

@@ -55,4 +55,21 @@ describe('compiling a policy for the machines', () => {
       detections: { MemoryPressure: { threshold: 2, windowMs: 3 * 60_000, action: 'drain' } },
     });
   });
+
+  it('keeps a floor given as a percentage as a percentage, for the count of selected nodes', () => {
+    const parsed = parsePolicy({
+      metadata: { name: 'nodes', namespace: 'kube-remedy-system', generation: 1 },
+      spec: {
+        selector: { kinds: ['Node'] },
+        detections: [{ type: 'NotReady', action: 'cordon' }],
+        budget: { minHealthyNodes: '60%' },
+      },
+    });
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    expect(toMachinePolicy(parsed.policy).node).toEqual({
+      drainAllowed: false,
+      minHealthyNodes: 0,
+      minHealthyPercent: 60,
+    });
+  });
 });

@@ -125,6 +125,30 @@ describe('the node machine', () => {
     ]);
   });
 
+  it('reads a floor given as a percentage of the nodes the policy selects, rounded up', () => {
+    const pct: Partial<MachinePolicy> = {
+      detections: pressure,
+      node: { drainAllowed: false, minHealthyNodes: 0, minHealthyPercent: 60 },
+    };
+    // 60% of 5 is 3: with 3 healthy, this healthy node may not go.
+    const held = nodeRun(pct, 3);
+    held.send({ type: 'FACTS', at: T0, facts: { selectedNodes: 5 } });
+    held.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    expect(held.context.incident?.decision?.reason).toMatch(
+      /^taking Node worker-1 out of service would leave 2 healthy nodes, below the policy minimum of 3 \(60% of the 5 nodes it selects\)/,
+    );
+    // With 4 healthy, it may.
+    const free = nodeRun(pct, 4);
+    free.send({ type: 'FACTS', at: T0, facts: { selectedNodes: 5 } });
+    expect(kinds(free.send(observed(node({ MemoryPressure: 'True' }), at(1))))).toContain('cordon');
+    // Without the number of selected nodes, nothing goes.
+    const unknown = nodeRun(pct, 4);
+    unknown.send(observed(node({ MemoryPressure: 'True' }), at(1)));
+    expect(unknown.context.incident?.decision?.reason).toMatch(
+      /^the number of healthy nodes is unknown/,
+    );
+  });
+
   it('does not act when the healthy node count is unknown', () => {
     const run = nodeRun({ detections: pressure }, null);
     run.send(observed(node({ MemoryPressure: 'True' }), at(1)));

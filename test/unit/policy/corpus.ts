@@ -264,6 +264,11 @@ export const INVALID_POLICIES: InvalidPolicy[] = [
     ...same(RULE_MESSAGES.taintOnlyForTaint),
   },
   {
+    name: 'a floor of healthy nodes that is neither a count nor a percentage',
+    spec: nodeSpec({ budget: { minHealthyNodes: 'most' } }),
+    ...same('expected a count such as 3 or a percentage such as 60%'),
+  },
+  {
     name: 'a storm limit that is neither a count nor a percentage',
     spec: spec({ budget: { maxUnhealthy: '150%' } }),
     ...same('expected a count such as 2 or a percentage such as 40%'),
@@ -406,6 +411,10 @@ export const VALID_EDGE_CASES: { name: string; spec: Record<string, unknown> }[]
     spec: nodeSpec({
       detections: [{ type: 'NotReady', action: 'cordon', outOfServiceWhenFenced: true }],
     }),
+  },
+  {
+    name: 'a floor of healthy nodes as a percentage of those selected',
+    spec: nodeSpec({ budget: { minHealthyNodes: '60%' } }),
   },
   {
     name: 'a storm limit as a count of nodes, as NodeHealthCheck writes it',
