@@ -42,8 +42,9 @@ describe('evidence on detection, end to end', () => {
       await makePodCrashLoop(client, ns, 'cart-1', { restartCount });
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
-    // Restarted: kwok deletes the pod.
-    await eventually(async () => expect(await podStatus()).toBe(404), 30_000);
+    // Restarted: kwok deletes the pod. (The restart waits for the evidence, up to 15 s, which a
+    // loaded machine can take: the bound is generous.)
+    await eventually(async () => expect(await podStatus()).toBe(404), 60_000);
 
     const pod = join(evidenceRoot, 'shop-team', ns, 'Pod', 'cart-1');
     const [incident] = readdirSync(pod);
