@@ -5,6 +5,7 @@
  * it stops all of that at once (snapshots stay in Redis), and the next leader restores the actors
  * with their deadlines.
  */
+import { DeadNodePods, podsOnNode } from './dead-node-pods.ts';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { EventRecorder } from '../adapters/kubernetes/events.ts';
 import { startLeaderElection } from '../adapters/kubernetes/leader-election.ts';
@@ -178,6 +179,7 @@ export function startController(
         onTransition: (key, snapshot) => {
           safety.noteTransition(key, snapshot.context);
           nodeSlots.noteTransition(key, snapshot);
+          deadNodePods.noteTransition(key, snapshot);
         },
       }),
     );
@@ -207,6 +209,12 @@ export function startController(
       // Deployments, and the readiness of nodes: a node that is not Ready usually has no agent
       // left to judge it (docs/adr/0017-dead-nodes.md).
       actsOn: controllerActsOn,
+    });
+    // What a node gone NotReady holds, for its escalation (the controller may list pods).
+    const deadNodePods = new DeadNodePods({
+      list: podsOnNode(kc),
+      facts: (key, facts) => registry.facts(key, facts),
+      logger: log,
     });
     // The healthy nodes each node policy selects, and the node slots of readiness incidents.
     const { healthyNodes, nodeSlots } = roleNodeKeepers({
@@ -340,6 +348,7 @@ export function startController(
           void reg.delete(object);
           // A deleted Node keeps no slot: nothing else would let go of it.
           nodeSlots.forget(name);
+          deadNodePods.forget(`Node/${name}`);
           return;
         }
         if (!nodesSynced) presentNodes.add(`Node/${name}`);

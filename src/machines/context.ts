@@ -3,6 +3,7 @@
  * the latest observation, not all of them; the last few history entries; the remediation times
  * that quarantine needs. Time-outs are absolute deadlines, so a restored actor re-arms them.
  */
+import type { NodePods } from '../observe/node-pods.ts';
 import type { Detection, DetectionType } from '../analyzers/types.ts';
 import type { Observation } from '../observe/index.ts';
 import type { ObjectKind } from '../policy/vocabulary.ts';
@@ -28,6 +29,8 @@ export interface RuntimeFacts {
    * percentage. Absent or null while unknown.
    */
   selectedNodes?: number | null;
+  /** Nodes handled for NotReady: what the node holds, for its escalation. Absent until listed. */
+  nodePods?: NodePods | null;
   /** Deployments: a HorizontalPodAutoscaler that targets this Deployment, which owns its replicas. */
   hpa: { name: string } | null;
   /**

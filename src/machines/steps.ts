@@ -3,6 +3,7 @@
  * event and returns what changes (a context patch), which Kubernetes Events to record and which
  * effects to ask for. setup.ts turns each into an action; tests can call them directly.
  */
+import { describeNodePods } from '../observe/node-pods.ts';
 import { FENCED_ANNOTATION } from '../observe/observe.ts';
 import { formatDuration } from '../util/duration.ts';
 import type {
@@ -337,7 +338,9 @@ export const ESCALATION_REASONS = {
       c.policy.detections.NotReady?.outOfServiceWhenFenced === true
         ? `; once it is fenced (powered off or cut off), annotate it ${FENCED_ANNOTATION} and kube-remedy taints it ${OUT_OF_SERVICE_TAINT.key} so its stateful pods fail over`
         : '';
-    return `${said}; ${o.name} has not been Ready${goneFor(o, timeOf(c, e))}${failover}`;
+    const pods = c.facts.nodePods;
+    const held = pods === undefined || pods === null ? '' : `; ${describeNodePods(pods)}`;
+    return `${said}; ${o.name} has not been Ready${goneFor(o, timeOf(c, e))}${held}${failover}`;
   },
   approvalExpired: (c) => `nobody approved within ${formatDuration(c.policy.approvalTimeoutMs)}`,
   proposalExpired: (c) =>

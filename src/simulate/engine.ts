@@ -17,6 +17,8 @@
  * off (flushes, facts, results) is settled before the next, so the output is the same on every
  * run: no wall clock, no randomness, and work ordered only by the simulated time.
  */
+import { DeadNodePods } from '../actors/dead-node-pods.ts';
+import type { NodePodObject } from '../observe/node-pods.ts';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { ActorHost, type ActorInfo } from '../actors/host.ts';
@@ -182,6 +184,8 @@ export class Simulation {
   private readonly nodeSlots = new NodeSlotKeeper((node, incidentId) =>
     this.budgets.releaseNodeSlot(node, incidentId),
   );
+  /** As the controller: what a node gone NotReady holds, for its escalation. */
+  private readonly deadNodePods: DeadNodePods;
   private readonly warnings: string[] = [];
   /** Every incident that was opened, by id. */
   private readonly incidentIds = new Set<string>();
@@ -217,6 +221,19 @@ export class Simulation {
     this.clock = new SimulationClock(scenario.start);
     this.world = new World(scenario.objects, () => this.clock.now());
     const logger = warningLogger(this.warnings);
+    this.deadNodePods = new DeadNodePods({
+      list: (node) =>
+        Promise.resolve(
+          this.world
+            .all()
+            .filter((o) => o.kind === 'Pod' && o.spec?.['nodeName'] === node) as NodePodObject[],
+        ),
+      facts: (key, facts) => {
+        this.stir += 1;
+        return this.registry.facts(key, facts);
+      },
+      logger,
+    });
     this.host = new ActorHost({
       clock: this.clock,
       store: new MemorySnapshotStore(),
@@ -960,6 +977,7 @@ export class Simulation {
     }
     if (!key.startsWith('Node/')) return;
     this.nodeSlots.noteTransition(key, snapshot);
+    this.deadNodePods.noteTransition(key, snapshot);
     // As the agent: what the node's machine says about its pods reaches them as a fact.
     const node = key.slice('Node/'.length);
     const next = inhibitionFromNode(snapshot);

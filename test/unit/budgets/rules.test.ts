@@ -135,10 +135,23 @@ describe('the node slot rule', () => {
       { name: 'w3', labels: { pool: 'b' }, unschedulable: false, ready: true },
     ];
     const pool = { matchLabels: { pool: 'a' } };
-    expect(healthyCount(nodes, pool, 'w1')).toEqual({ count: 1, includesNode: false });
-    expect(healthyCount(nodes, pool, 'w2')).toEqual({ count: 1, includesNode: true });
-    expect(healthyCount(nodes, pool, 'w3')).toEqual({ count: 1, includesNode: false });
-    expect(healthyCount(nodes, undefined, 'w3')).toEqual({ count: 2, includesNode: true });
+    // Pool a selects w1 and w2 (a percentage floor counts both); w2 alone is healthy.
+    expect(healthyCount(nodes, pool, 'w1')).toEqual({
+      count: 1,
+      includesNode: false,
+      selected: 2,
+    });
+    expect(healthyCount(nodes, pool, 'w2')).toEqual({ count: 1, includesNode: true, selected: 2 });
+    expect(healthyCount(nodes, pool, 'w3')).toEqual({
+      count: 1,
+      includesNode: false,
+      selected: 2,
+    });
+    expect(healthyCount(nodes, undefined, 'w3')).toEqual({
+      count: 2,
+      includesNode: true,
+      selected: 3,
+    });
   });
 
   it('refuses a late retry of an incident that already let go of its slot', () => {

@@ -386,6 +386,21 @@ describe('a dead node that is fenced', () => {
     );
   });
 
+  it('names what the node holds in its escalation, once the runtime has said', () => {
+    const run = nodeRun(failsOver);
+    run.send(observed(gone(), at(1)));
+    run.send({
+      type: 'FACTS',
+      at: at(1),
+      facts: { nodePods: { total: 3, statefulSet: ['shop/db-0'], localData: ['ops/cache-x'] } },
+    });
+    run.send({ type: 'EFFECT.DONE', at: at(2), effectId: run.awaited });
+    run.fire('untilVerificationEnds');
+    expect(run.log.records.find((r) => r.reason === 'Escalated')?.message).toContain(
+      '; it holds 3 pods: StatefulSet pods shop/db-0; with data on the node ops/cache-x; once it is fenced',
+    );
+  });
+
   it('is tainted out of service once fenced, once, and the taint comes off before the cordon when it returns', () => {
     const run = escalatedRun();
     const asked = run.send(observed(gone('powered off via IPMI by alice'), at(20)));

@@ -426,7 +426,7 @@ describe('a dead node', () => {
     ]);
     const escalated = moves(result, node).find((m) => m.move.includes('→ escalated'));
     expect(escalated?.reason).toContain(
-      'worker-2 has not been Ready since 2026-01-05T09:02:00.000Z (15m5s); once it is fenced',
+      'worker-2 has not been Ready since 2026-01-05T09:02:00.000Z (15m5s); it holds no pods; once it is fenced',
     );
     expect(moves(result, node).map((m) => [m.at, m.move])).toEqual([
       ['00:00:00', 'new → healthy'],
