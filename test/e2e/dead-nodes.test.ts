@@ -70,6 +70,32 @@ async function nodeJobs(s: RedisForTest, node: string): Promise<string[]> {
     .sort();
 }
 
+/**
+ * The node policy of a test's pool: NotReady (a stopped kubelet) cordoned once seen for 5 s,
+ * verified for 5 s, one node of the pool kept in service; `changes` adjust the rule and budget.
+ */
+function poolPolicy(
+  client: ReturnType<typeof adminClient>,
+  home: string,
+  pool: string,
+  changes: {
+    rule?: Record<string, unknown>;
+    verification?: string;
+    budget?: Record<string, unknown>;
+  } = {},
+): Promise<unknown> {
+  return createPolicy(client, home, 'dead-nodes', {
+    selector: { kinds: ['Node'], matchLabels: { pool } },
+    mode: 'auto',
+    detections: [
+      { type: 'NotReady', threshold: 5, window: '5s', action: 'cordon', ...changes.rule },
+    ],
+    verification: { window: changes.verification ?? '5s' },
+    cooldown: '1m',
+    budget: { minHealthyNodes: 1, maxActions: 5, window: '1h', ...changes.budget },
+  });
+}
+
 describe('dead nodes, judged from outside the node', () => {
   let scratch: RedisForTest | undefined;
   const processes: RunningKubeRemedy[] = [];
@@ -79,38 +105,47 @@ describe('dead nodes, judged from outside the node', () => {
     scratch = undefined;
   });
 
-  it('the controller cordons a node whose kubelet stopped, escalates, and puts it back once it returns', async () => {
+  /** A test's own Redis, kube-remedy's namespace (node policies live there) and node pool. */
+  async function poolScene(namespace: string, pool: string) {
     scratch = await redisForTest();
     const s = scratch;
     const client = adminClient();
     await installCrd(client);
-    // Node policies live in kube-remedy's namespace: the controller's own.
-    const home = await freshNamespace(client, { prefix: 'dead-home' });
-    const pool = `dead-${s.prefix}`;
-    // The dying node's kubelet is the test: it renews the node's Lease until it stops.
-    const kubelet = await createTestKubeletNode(client, { labels: { pool } });
-    const dying = kubelet.name;
-    const healthy = (await createFakeNode(client, { labels: { pool } })).metadata.name;
-    await createPolicy(client, home, 'dead-nodes', {
-      selector: { kinds: ['Node'], matchLabels: { pool } },
-      mode: 'auto',
-      detections: [{ type: 'NotReady', threshold: 5, window: '5s', action: 'cordon' }],
-      verification: { window: '5s' },
-      cooldown: '1m',
-      // The pool is two nodes: one must stay in service.
-      budget: { minHealthyNodes: 1, maxActions: 5, window: '1h' },
-    });
-    const controller: RunningKubeRemedy = await startKubeRemedy(
+    const home = await freshNamespace(client, { prefix: namespace });
+    return { s, client, home, pool: `${pool}-${s.prefix}` };
+  }
+
+  /** A controller of the test's installation, ready; the node counts refreshed every 2 s. */
+  async function startController(
+    s: RedisForTest,
+    home: string,
+    identity: string,
+    env: Record<string, string> = {},
+  ): Promise<RunningKubeRemedy> {
+    const running = await startKubeRemedy(
       ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
       {
         REDIS_URL: s.url,
         KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
-        KUBE_REMEDY_IDENTITY: 'controller-dead-nodes',
+        KUBE_REMEDY_IDENTITY: identity,
         KUBE_REMEDY_BUDGET_NODE_COUNT_INTERVAL: '2s',
+        ...env,
       },
     );
-    processes.push(controller);
-    await waitReady(controller);
+    processes.push(running);
+    await waitReady(running);
+    return running;
+  }
+
+  it('the controller cordons a node whose kubelet stopped, escalates, and puts it back once it returns', async () => {
+    const { s, client, home, pool } = await poolScene('dead-home', 'dead');
+    // The dying node's kubelet is the test: it renews the node's Lease until it stops.
+    const kubelet = await createTestKubeletNode(client, { labels: { pool } });
+    const dying = kubelet.name;
+    const healthy = (await createFakeNode(client, { labels: { pool } })).metadata.name;
+    // The pool is two nodes: one must stay in service.
+    await poolPolicy(client, home, pool);
+    await startController(s, home, 'controller-dead-nodes');
 
     const started = Date.now();
     const mark = (what: string): void => {
@@ -175,42 +210,12 @@ describe('dead nodes, judged from outside the node', () => {
   }, 300_000);
 
   it('a dead node confirmed fenced is tainted out of service, and the taint comes off before the cordon when it returns', async () => {
-    scratch = await redisForTest();
-    const s = scratch;
-    const client = adminClient();
-    await installCrd(client);
-    const home = await freshNamespace(client, { prefix: 'dead-fenced' });
-    const pool = `fenced-${s.prefix}`;
+    const { s, client, home, pool } = await poolScene('dead-fenced', 'fenced');
     const kubelet = await createTestKubeletNode(client, { labels: { pool } });
     const dying = kubelet.name;
     await createFakeNode(client, { labels: { pool } });
-    await createPolicy(client, home, 'dead-nodes', {
-      selector: { kinds: ['Node'], matchLabels: { pool } },
-      mode: 'auto',
-      detections: [
-        {
-          type: 'NotReady',
-          threshold: 5,
-          window: '5s',
-          action: 'cordon',
-          outOfServiceWhenFenced: true,
-        },
-      ],
-      verification: { window: '5s' },
-      cooldown: '1m',
-      budget: { minHealthyNodes: 1, maxActions: 5, window: '1h' },
-    });
-    const controller = await startKubeRemedy(
-      ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
-      {
-        REDIS_URL: s.url,
-        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
-        KUBE_REMEDY_IDENTITY: 'controller-dead-fenced',
-        KUBE_REMEDY_BUDGET_NODE_COUNT_INTERVAL: '2s',
-      },
-    );
-    processes.push(controller);
-    await waitReady(controller);
+    await poolPolicy(client, home, pool, { rule: { outOfServiceWhenFenced: true } });
+    await startController(s, home, 'controller-dead-fenced');
     const outOfService = async (): Promise<boolean> =>
       ((await getNode(client, dying)).spec?.taints ?? []).some(
         (t) => t.key === 'node.kubernetes.io/out-of-service',
@@ -260,40 +265,22 @@ describe('dead nodes, judged from outside the node', () => {
   }, 400_000);
 
   it('two of three selected nodes gone at once is a storm: nothing is touched, people are told once', async () => {
-    scratch = await redisForTest();
-    const s = scratch;
-    const client = adminClient();
-    await installCrd(client);
-    const home = await freshNamespace(client, { prefix: 'dead-storm' });
-    const pool = `storm-${s.prefix}`;
+    const { s, client, home, pool } = await poolScene('dead-storm', 'storm');
     const kubelets = [
       await createTestKubeletNode(client, { labels: { pool } }),
       await createTestKubeletNode(client, { labels: { pool } }),
     ];
     const healthy = (await createFakeNode(client, { labels: { pool } })).metadata.name;
-    await createPolicy(client, home, 'dead-nodes', {
-      selector: { kinds: ['Node'], matchLabels: { pool } },
-      mode: 'auto',
+    await poolPolicy(client, home, pool, {
       // Long enough for both nodes to be seen gone before either is confirmed.
-      detections: [{ type: 'NotReady', threshold: 20, window: '20s', action: 'cordon' }],
-      verification: { window: '5s' },
-      cooldown: '1m',
+      rule: { threshold: 20, window: '20s' },
       // One node may be down; two of three is more than half of the pool.
-      budget: { minHealthyNodes: 1, maxUnhealthyPercent: 50, maxActions: 5, window: '1h' },
+      budget: { maxUnhealthyPercent: 50 },
     });
-    const controller = await startKubeRemedy(
-      ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
-      {
-        REDIS_URL: s.url,
-        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
-        KUBE_REMEDY_IDENTITY: 'controller-dead-storm',
-        KUBE_REMEDY_BUDGET_NODE_COUNT_INTERVAL: '2s',
-        KUBE_REMEDY_BUDGET_REFRESH_INTERVAL: '2s',
-        KUBE_REMEDY_SLACK_CHANNEL: '#ops',
-      },
-    );
-    processes.push(controller);
-    await waitReady(controller);
+    await startController(s, home, 'controller-dead-storm', {
+      KUBE_REMEDY_BUDGET_REFRESH_INTERVAL: '2s',
+      KUBE_REMEDY_SLACK_CHANNEL: '#ops',
+    });
 
     for (const kubelet of kubelets) kubelet.stop();
     const names = kubelets.map((k) => k.name);
@@ -336,33 +323,11 @@ describe('dead nodes, judged from outside the node', () => {
   }, 300_000);
 
   it('a policy paused by its annotation hands a dead node to a person, saying who paused it', async () => {
-    scratch = await redisForTest();
-    const s = scratch;
-    const client = adminClient();
-    await installCrd(client);
-    const home = await freshNamespace(client, { prefix: 'dead-paused' });
-    const pool = `paused-${s.prefix}`;
+    const { s, client, home, pool } = await poolScene('dead-paused', 'paused');
     const kubelet = await createTestKubeletNode(client, { labels: { pool } });
     await createFakeNode(client, { labels: { pool } });
-    await createPolicy(client, home, 'dead-nodes', {
-      selector: { kinds: ['Node'], matchLabels: { pool } },
-      mode: 'auto',
-      detections: [{ type: 'NotReady', threshold: 5, window: '5s', action: 'cordon' }],
-      verification: { window: '5s' },
-      cooldown: '1m',
-      budget: { minHealthyNodes: 1, maxActions: 5, window: '1h' },
-    });
-    const controller = await startKubeRemedy(
-      ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
-      {
-        REDIS_URL: s.url,
-        KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
-        KUBE_REMEDY_IDENTITY: 'controller-dead-paused',
-        KUBE_REMEDY_BUDGET_NODE_COUNT_INTERVAL: '2s',
-      },
-    );
-    processes.push(controller);
-    await waitReady(controller);
+    await poolPolicy(client, home, pool);
+    await startController(s, home, 'controller-dead-paused');
     // As `kubectl annotate autoremediationpolicy dead-nodes remedy.kube-remedy.io/paused=…`.
     const why = 'rack 12 maintenance, alice';
     await client.patch(policiesPath(home, 'dead-nodes'), {
@@ -397,37 +362,12 @@ describe('dead nodes, judged from outside the node', () => {
   }, 300_000);
 
   it('a new leader continues a dead node where the killed one left it: one cordon, one uncordon', async () => {
-    scratch = await redisForTest();
-    const s = scratch;
-    const client = adminClient();
-    await installCrd(client);
-    const home = await freshNamespace(client, { prefix: 'dead-failover' });
-    const pool = `failover-${s.prefix}`;
+    const { s, client, home, pool } = await poolScene('dead-failover', 'failover');
     const kubelet = await createTestKubeletNode(client, { labels: { pool } });
     await createFakeNode(client, { labels: { pool } });
-    await createPolicy(client, home, 'dead-nodes', {
-      selector: { kinds: ['Node'], matchLabels: { pool } },
-      mode: 'auto',
-      detections: [{ type: 'NotReady', threshold: 5, window: '5s', action: 'cordon' }],
-      // Long enough for the standby to take over while the cordon is being verified.
-      verification: { window: '40s' },
-      cooldown: '1m',
-      budget: { minHealthyNodes: 1, maxActions: 5, window: '1h' },
-    });
-    const controller = async (identity: string): Promise<RunningKubeRemedy> => {
-      const running = await startKubeRemedy(
-        ['--role', 'controller', '--kubeconfig', inject('kube').kubeconfig, '--namespace', home],
-        {
-          REDIS_URL: s.url,
-          KUBE_REMEDY_REDIS_KEY_PREFIX: s.prefix,
-          KUBE_REMEDY_IDENTITY: identity,
-          KUBE_REMEDY_BUDGET_NODE_COUNT_INTERVAL: '2s',
-        },
-      );
-      processes.push(running);
-      await waitReady(running);
-      return running;
-    };
+    // Verified long enough for the standby to take over while the cordon is being verified.
+    await poolPolicy(client, home, pool, { verification: '40s' });
+    const controller = (identity: string) => startController(s, home, identity);
     const first = await controller('controller-failover-a');
     await eventually(
       async () => expect(await metric(first, /^kube_remedy_leader\{/)).toBe(1),
