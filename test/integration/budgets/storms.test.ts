@@ -137,25 +137,6 @@ describe.each([
       startedAt: START + 1_200,
     });
   });
-});
-
-describe.each([
-  ['Redis', 'redis'],
-  ['memory', 'memory'],
-] as const)('the cooldown after a storm in the %s store', (_name, kind) => {
-  let scratch: RedisForTest | undefined;
-  let clock = START;
-  afterEach(async () => {
-    await scratch?.cleanup();
-    scratch = undefined;
-    clock = START;
-  });
-
-  async function open(): Promise<StormStore> {
-    if (kind === 'memory') return new MemoryStorms(() => clock);
-    scratch = await redisForTest();
-    return new Storms(scratch.redis, scratch.prefix);
-  }
 
   const storm = { unhealthy: 3, targets: 5, maxUnhealthyPercent: 50 };
 

@@ -55,6 +55,31 @@ function claimOf(actorKey: string, at = T0): WorkloadClaimRequest {
   };
 }
 
+/** What the keeper reads of a pod actor waiting (`joined`) on the workload's incident. */
+function joinedSnapshot(actorKey: string): never {
+  return {
+    value: 'joined',
+    context: {
+      actorKey,
+      kind: 'Pod',
+      facts: { workloadMemory: true },
+      incident: {
+        id: `${actorKey}#1@${T0}`,
+        trigger: { kind: 'detection', detection: trigger },
+        claim: 'member',
+        workload: WORKLOAD,
+        plan: [],
+        step: 0,
+        awaiting: null,
+      },
+      remediations: [],
+      deadlines: {},
+      observation: null,
+      policy: { verificationWindowMs: 60_000 },
+    },
+  } as never;
+}
+
 describe('the workload keeper', () => {
   it('answers the first claim with lead and the next ones with member, each as a WORKLOAD event to its pod', async () => {
     const { keeper: k, delivered } = keeper();
@@ -124,27 +149,7 @@ describe('the workload keeper', () => {
       ),
     );
     // The member's actor is waiting in `joined`.
-    k.noteTransition('Pod/shop/web-b', {
-      value: 'joined',
-      context: {
-        actorKey: 'Pod/shop/web-b',
-        kind: 'Pod',
-        facts: { workloadMemory: true },
-        incident: {
-          id: `Pod/shop/web-b#1@${T0}`,
-          trigger: { kind: 'detection', detection: trigger },
-          claim: 'member',
-          workload: WORKLOAD,
-          plan: [],
-          step: 0,
-          awaiting: null,
-        },
-        remediations: [],
-        deadlines: {},
-        observation: null,
-        policy: { verificationWindowMs: 60_000 },
-      },
-    } as never);
+    k.noteTransition('Pod/shop/web-b', joinedSnapshot('Pod/shop/web-b'));
     // The lead's incident resolves and a cooldown of a minute starts.
     await store.change(WORKLOAD, 'CrashLoopBackOff', (memory) => ({
       memory: { ...memory, incident: null, quietUntil: T0 + 60_000 },
@@ -274,27 +279,7 @@ describe('the workload keeper', () => {
         'Pod/shop/web-a',
       ),
     );
-    k.noteTransition('Pod/shop/web-b', {
-      value: 'joined',
-      context: {
-        actorKey: 'Pod/shop/web-b',
-        kind: 'Pod',
-        facts: { workloadMemory: true },
-        incident: {
-          id: `Pod/shop/web-b#1@${T0}`,
-          trigger: { kind: 'detection', detection: trigger },
-          claim: 'member',
-          workload: WORKLOAD,
-          plan: [],
-          step: 0,
-          awaiting: null,
-        },
-        remediations: [],
-        deadlines: {},
-        observation: null,
-        policy: { verificationWindowMs: 60_000 },
-      },
-    } as never);
+    k.noteTransition('Pod/shop/web-b', joinedSnapshot('Pod/shop/web-b'));
     // web-a rolled the Deployment back at T0 + 1 s and verifies it for a minute.
     await store.change(WORKLOAD, 'CrashLoopBackOff', (memory) => ({
       memory: {
