@@ -20,7 +20,7 @@ const report = (entries: Record<string, boolean>) => new Map(Object.entries(entr
 describe.each([
   ['Redis', 'redis'],
   ['memory', 'memory'],
-] as const)('the storm tally in the %s store', (_name, kind) => {
+] as const)("the storm breaker's keeping in the %s store", (_name, kind) => {
   let scratch: RedisForTest | undefined;
   let clock = START;
   afterEach(async () => {
@@ -140,7 +140,7 @@ describe.each([
 
   const storm = { unhealthy: 3, targets: 5, maxUnhealthyPercent: 50 };
 
-  it('is named by the first runtime to see the storm end; the others, and one that starts later, hold until then', async () => {
+  it('keeps the cooldown after a storm as the first runtime to see its end names it; the others, and one that starts later, hold until then', async () => {
     const storms = await open();
     const first = { ...storm, resumesAt: START + 600 };
     expect(await storms.cooldown('shop/web', first, START)).toEqual(first);
@@ -155,7 +155,7 @@ describe.each([
     expect(await storms.cooldownOf('shop/web', START + 600)).toBeNull();
   });
 
-  it('is ended by a new storm', async () => {
+  it('ends the cooldown when a new storm comes', async () => {
     const storms = await open();
     await storms.cooldown('shop/web', { ...storm, resumesAt: START + MINUTE }, START);
     await storms.endCooldown('shop/web');
@@ -163,7 +163,7 @@ describe.each([
   });
 
   if (kind === 'redis') {
-    it('lets its key expire in Redis when it is over, and reads a damaged one as none', async () => {
+    it('lets the cooldown key expire in Redis when it is over, and reads a damaged one as none', async () => {
       const storms = await open();
       const s = scratch as RedisForTest;
       await storms.cooldown('shop/web', { ...storm, resumesAt: Date.now() + 300 }, Date.now());
