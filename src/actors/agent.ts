@@ -180,7 +180,7 @@ export async function startAgent(deps: RoleDeps): Promise<RunningRole> {
       return {
         ...(key.startsWith(podKeyPrefix())
           ? { inhibited: inhibitionOf(key), workloadMemory: true }
-          : { healthyNodes: healthyNodes.of(key), selectedNodes: healthyNodes.selectedOf(key) }),
+          : healthyNodes.factsOf(key)),
         ...(ref === undefined ? {} : safety.factsFor(ref)),
       };
     },

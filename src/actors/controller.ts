@@ -198,9 +198,7 @@ export function startController(
       factsFor: (key) => {
         const ref = governingPolicy(index, key);
         return {
-          ...(key.startsWith('Node/')
-            ? { healthyNodes: healthyNodes.of(key), selectedNodes: healthyNodes.selectedOf(key) }
-            : {}),
+          ...(key.startsWith('Node/') ? healthyNodes.factsOf(key) : {}),
           ...(ref === undefined ? {} : safety.factsFor(ref)),
         };
       },

@@ -41,6 +41,11 @@ export class HealthyNodeCounts {
     return ref === undefined ? null : (this.counts.get(ref) ?? null);
   }
 
+  /** The facts a node actor starts with: its policy's healthy and selected nodes. */
+  factsOf(key: string): { healthyNodes: number | null; selectedNodes: number | null } {
+    return { healthyNodes: this.of(key), selectedNodes: this.selectedOf(key) };
+  }
+
   /** How many nodes a node actor's policy selects in all; null while unknown. */
   selectedOf(key: string): number | null {
     const ref = this.options.governingPolicy(key);

@@ -3,7 +3,7 @@
  * which actions a team allows; a few machine timings have no CRD field and take the defaults
  * below, which are the same for every policy.
  */
-import { percentOf } from '../budgets/healthy-nodes.ts';
+import { splitFloor } from '../budgets/healthy-nodes.ts';
 import {
   machinePolicyProblems,
   type DetectionRule,
@@ -25,14 +25,6 @@ export function policyRefOf(policy: Policy): string {
  * The policy as the machines read it. `actsOn` keeps only the symptoms the compiling role acts on
  * (symptom-owners.ts): a node's agent leaves readiness to the controller and the other way round.
  */
-/** `minHealthyNodes` as the machines read it: a count, or a percentage of the selected nodes. */
-function nodeFloor(min: number | string): { minHealthyNodes: number; minHealthyPercent?: number } {
-  const percent = percentOf(min);
-  return percent === undefined
-    ? { minHealthyNodes: min as number }
-    : { minHealthyNodes: 0, minHealthyPercent: percent };
-}
-
 export function toMachinePolicy(
   policy: Policy,
   actsOn: (type: DetectionType) => boolean = () => true,
@@ -80,7 +72,7 @@ export function toMachinePolicy(
       // A team that names drain for any node detection this role acts on allows draining;
       // cordon alone never drains.
       drainAllowed: policy.detections.some((d) => actsOn(d.type) && d.action === 'drain'),
-      ...nodeFloor(policy.budget.minHealthyNodes),
+      ...splitFloor(policy.budget.minHealthyNodes),
     },
     deployment: {
       rollbackOnFailedRollout: policy.detections.some(

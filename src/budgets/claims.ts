@@ -83,7 +83,7 @@ export interface HealthyNodesNow {
   count: number;
   includesNode: boolean;
   /** Every node the selector selects, healthy or not (for a floor given as a percentage). */
-  selected?: number;
+  selected: number;
 }
 
 export type SpendOutcome =
@@ -123,11 +123,10 @@ export async function spendBudget(
     const slot = await store.takeNodeSlot({
       ...slotRequest,
       // A percentage is of the nodes selected now, counted with the healthy ones.
-      minHealthyNodes:
-        healthyFloor(
-          { count: slotRequest.minHealthyNodes, percent: minHealthyPercent },
-          healthy.selected,
-        ) ?? slotRequest.minHealthyNodes,
+      minHealthyNodes: healthyFloor(
+        { count: slotRequest.minHealthyNodes, percent: minHealthyPercent },
+        healthy.selected,
+      ) as number,
       healthyNodes: healthy.count,
       nodeIsHealthy: healthy.includesNode,
     });

@@ -60,9 +60,17 @@ export function healthyFloor(
   return Math.ceil((min.percent * selected) / 100);
 }
 
-/** `60%` → 60; a count → undefined. */
-export function percentOf(value: number | string): number | undefined {
-  return typeof value === 'string' ? Number.parseInt(value, 10) : undefined;
+/**
+ * A policy's `minHealthyNodes` as machines and jobs carry it: a count, or (`60%`) a percentage
+ * of the nodes the policy selects in place of the count.
+ */
+export function splitFloor(min: number | string): {
+  minHealthyNodes: number;
+  minHealthyPercent?: number;
+} {
+  return typeof min === 'number'
+    ? { minHealthyNodes: min }
+    : { minHealthyNodes: 0, minHealthyPercent: Number.parseInt(min, 10) };
 }
 
 /**

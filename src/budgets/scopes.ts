@@ -8,7 +8,7 @@
  * An action a person approved takes no token (budgets limit automation, not people); node
  * disruptions still need a node slot and `minHealthyNodes`. See docs/adr/0011-budgets-and-storms.md.
  */
-import { percentOf } from './healthy-nodes.ts';
+import { splitFloor } from './healthy-nodes.ts';
 import type { EffectJob } from '../effects/catalogue.ts';
 import type { Policy } from '../policy/index.ts';
 import type { BudgetScope } from './budgets.ts';
@@ -93,14 +93,6 @@ export function nodeSelectorOf(selector: BudgetedPolicy['selector']): NodeSelect
   };
 }
 
-/** A policy's `minHealthyNodes` as a job carries it: a count, or a percentage of the selected. */
-function jobFloor(min: number | string): { minHealthyNodes: number; minHealthyPercent?: number } {
-  const percent = percentOf(min);
-  return percent === undefined
-    ? { minHealthyNodes: min as number }
-    : { minHealthyNodes: 0, minHealthyPercent: percent };
-}
-
 /**
  * The `budget` of a Kubernetes job, or undefined for an effect that disrupts nothing. An action
  * a person approved takes no token but keeps `minHealthyNodes` (and its node slot).
@@ -124,7 +116,7 @@ export function jobBudget(options: {
     ...(policy === undefined
       ? {}
       : {
-          ...jobFloor(policy.budget.minHealthyNodes),
+          ...splitFloor(policy.budget.minHealthyNodes),
           ...(policy.selector.kinds.includes('Node')
             ? { nodeSelector: nodeSelectorOf(policy.selector) }
             : {}),

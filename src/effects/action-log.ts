@@ -63,14 +63,16 @@ export class ActionLog {
     const at = Date.parse(entry.time);
     const times = `${this.prefix}:${policy}`;
     const entries = `${times}:entries`;
-    await this.redis
+    const results = await this.redis
       .multi()
       .zadd(times, at, jobId)
       .hset(entries, jobId, JSON.stringify(entry))
       .zremrangebyscore(times, '-inf', at - DAY_MS)
       .zremrangebyrank(times, 0, -(MAX_KEPT + 1))
       .exec();
-    // Entries whose ids the trim removed go too (rarely: once the set is past its bounds).
+    // Entries whose ids a trim removed go too: only read when a trim removed any.
+    const trimmed = (results ?? []).slice(2).some(([, removed]) => Number(removed) > 0);
+    if (!trimmed) return;
     const kept = new Set(await this.redis.zrange(times, '0', '-1'));
     const stale = (await this.redis.hkeys(entries)).filter((id) => !kept.has(id));
     if (stale.length > 0) await this.redis.hdel(entries, ...stale);

@@ -21,7 +21,7 @@ async function healthyNodes(
   apis: KubeApis,
   selector: NodeSelector | undefined,
   node: string,
-): Promise<{ count: number; includesNode: boolean }> {
+): Promise<ReturnType<typeof healthyCount>> {
   return healthyCount((await apis.core.listNode()).items.map(nodeHealth), selector, node);
 }
 

@@ -272,7 +272,7 @@ describe.each([
     const spend = (job: EffectJob, at: number) =>
       spendBudget(b, budgetClaim(job, `${job.step}-id`) ?? expect.fail('no claim'), {
         now: at,
-        healthyNodes: () => ({ count: 4, includesNode: true }),
+        healthyNodes: () => ({ count: 4, includesNode: true, selected: 4 }),
       });
     const incident = 'Node/w1#1@0';
     expect(await spend(nodeJob('cordon', 'w1', incident, [nodes]), 1_000)).toEqual({
@@ -299,7 +299,7 @@ describe.each([
     expect(
       await spendBudget(b, claim, {
         now: 0,
-        healthyNodes: () => ({ count: 4, includesNode: true }),
+        healthyNodes: () => ({ count: 4, includesNode: true, selected: 4 }),
       }),
     ).toMatchObject({
       spent: true,
@@ -309,7 +309,7 @@ describe.each([
     expect(
       await spendBudget(b, claim, {
         now: 1,
-        healthyNodes: () => ({ count: 4, includesNode: true }),
+        healthyNodes: () => ({ count: 4, includesNode: true, selected: 4 }),
       }),
     ).toMatchObject({
       spent: false,
@@ -321,7 +321,7 @@ describe.each([
   it('lets a dead node handed to people be tainted out of service: no slot, no second token', async () => {
     const b = await open();
     const incident = 'Node/w1#1@0';
-    const healthy = () => ({ count: 4, includesNode: false });
+    const healthy = () => ({ count: 4, includesNode: false, selected: 4 });
     const cordon = budgetClaim(nodeJob('cordon', 'w1', incident, [nodes]), 'c') ?? expect.fail();
     expect(await spendBudget(b, cordon, { now: 0, healthyNodes: healthy })).toMatchObject({
       spent: true,
@@ -383,12 +383,12 @@ describe.each([
       expect.fail('no claim');
     await spendBudget(b, claim('w1'), {
       now: 0,
-      healthyNodes: () => ({ count: 4, includesNode: true }),
+      healthyNodes: () => ({ count: 4, includesNode: true, selected: 4 }),
     });
     expect(
       await spendBudget(b, claim('w2'), {
         now: 1,
-        healthyNodes: () => ({ count: 3, includesNode: true }),
+        healthyNodes: () => ({ count: 3, includesNode: true, selected: 3 }),
       }),
     ).toEqual({
       spent: false,
